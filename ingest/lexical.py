@@ -1,0 +1,72 @@
+"""Lexical side of the index: jieba tokens and a bm25s BM25 index over them.
+
+Numbers and % stay tokens (figures are what users ask for); punctuation, spaces and a
+few question words carry no evidence and are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import bm25s
+import jieba
+import numpy as np
+
+from .normalize import normalize_str
+
+jieba.setLogLevel(logging.WARNING)
+
+_KEEP = re.compile(r"[\w%]", re.UNICODE)
+STOPWORDS = frozenset(
+    "的 了 是 在 和 与 及 等 多少 几 几个 几次 什么 哪些 哪 吗 呢 有 为 共 一共 请问 请 问 其 个 年 月 日".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Search tokens of Chinese (or mixed) text, lower-cased and width-normalised."""
+    tokens = []
+    for tok in jieba.lcut_for_search(normalize_str(text).lower()):
+        tok = tok.strip()
+        if tok and _KEEP.search(tok) and tok not in STOPWORDS:
+            tokens.append(tok)
+    return tokens
+
+
+class LexicalIndex:
+    """BM25 over token lists, addressed by the same integer ids as the vector index."""
+
+    def __init__(self, bm25: bm25s.BM25, ids: np.ndarray) -> None:
+        self._bm25 = bm25
+        self.ids = ids
+
+    @classmethod
+    def build(cls, token_lists: list[list[str]], ids: np.ndarray) -> LexicalIndex:
+        bm25 = bm25s.BM25()
+        # An empty document still needs a slot so positions line up with ids.
+        bm25.index([toks or ["\u0000"] for toks in token_lists] or [["\u0000"]], show_progress=False)
+        return cls(bm25, np.asarray(ids, dtype=np.int64))
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self._bm25.save(str(folder), show_progress=False)
+        np.save(folder / "ids.npy", self.ids)
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+        return cls(bm25, np.load(folder / "ids.npy"))
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def search(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
+        """Top-k (id, score) pairs with a positive score."""
+        if not len(self) or not tokens:
+            return []
+        scores = self._bm25.get_scores(tokens)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]

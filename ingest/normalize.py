@@ -1,0 +1,70 @@
+"""Width and punctuation normalisation for matching, with a map back to the original text.
+
+Matching (headings, metadata, lexical search, figures) works on NFKC-normalised text,
+where full-width digits, brackets, colons and spaces become their half-width forms.
+Citations must point at the original, so every normalised character remembers the
+original offset it came from.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+# Characters NFKC leaves alone but reports use interchangeably with ASCII ones.
+_EXTRA = {
+    "\u3000": " ",  # ideographic space (NFKC maps it too; kept for clarity)
+    "\u00a0": " ",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u3001": "、",
+    "\u2014": "-",
+    "\u2013": "-",
+    "\u2212": "-",
+    "\ufe52": ".",
+    "\ufe54": ";",
+}
+
+
+@dataclass(frozen=True)
+class NormalizedText:
+    """Normalised text and, for each of its characters, the original offset it came from."""
+
+    text: str
+    offsets: list[int]  # len(text) + 1 entries; the last is len(original)
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a half-open span of the normalised text back to the original text."""
+        if start >= end:
+            pos = self.offsets[start]
+            return pos, pos
+        # Per-character normalisation never merges characters, so each normalised
+        # character comes from exactly one original character.
+        return self.offsets[start], self.offsets[end - 1] + 1
+
+
+def normalize_char(ch: str) -> str:
+    """One character's matching form."""
+    mapped = _EXTRA.get(ch)
+    if mapped is not None:
+        return mapped
+    return unicodedata.normalize("NFKC", ch)
+
+
+def normalize(text: str) -> NormalizedText:
+    """Normalise `text` character by character, keeping the offset map."""
+    out: list[str] = []
+    offsets: list[int] = []
+    for i, ch in enumerate(text):
+        norm = ch if ch.isascii() else normalize_char(ch)
+        out.append(norm)
+        offsets.extend([i] * len(norm))
+    offsets.append(len(text))
+    return NormalizedText("".join(out), offsets)
+
+
+def normalize_str(text: str) -> str:
+    """Normalised form of a string when no map back is needed (questions, tokens)."""
+    return "".join(ch if ch.isascii() else normalize_char(ch) for ch in text)

@@ -1,0 +1,257 @@
+"""Read report files (txt, md, html, docx, pdf) into their original text.
+
+The text is one paragraph per line. Tables become one line per row with cells joined
+by " | " (the chunker turns runs of such lines into table chunks), with a blank line
+around each table.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .decoding import decode_text
+from .errors import ReportReadError
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf"}
+_SPACES = re.compile(r"[ \t\u00a0\u3000]+")
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What a reader got out of one file."""
+
+    text: str
+    format: str
+    encoding: str | None
+    title_hint: str | None = None
+
+
+def _collapse(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def table_lines(rows: list[list[str | None]]) -> list[str]:
+    """Table rows as 'cell | cell' lines; empty rows dropped, blank lines around."""
+    lines = []
+    for row in rows:
+        cells = [_collapse(c or "").replace("\n", " ") for c in row]
+        if any(cells):
+            lines.append(" | ".join(cells))
+    return ["", *lines, ""] if lines else []
+
+
+def _join(lines: list[str]) -> str:
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+
+
+def read_file(path: Path, max_bytes: int) -> ReadResult:
+    """Read one report file; raises ReportReadError with a one-line reason."""
+    fmt = SUPPORTED_SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise ReportReadError(f"unsupported file type '{path.suffix or path.name}'")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ReportReadError(f"file too large: {size / 1e6:.1f} MB > limit {max_bytes / 1e6:.1f} MB")
+    data = path.read_bytes()
+    if not data.strip():
+        raise ReportReadError("empty file")
+    if fmt in ("txt", "md"):
+        text, encoding = decode_text(data)
+        return ReadResult(text, fmt, encoding)
+    if fmt == "html":
+        text, encoding = decode_text(data)
+        body, title = html_text(text)
+        return ReadResult(_require_text(body), fmt, encoding, title)
+    if fmt == "docx":
+        return _read_docx(path, data)
+    return _read_pdf(path, data)
+
+
+def _require_text(text: str) -> str:
+    if not text.strip():
+        raise ReportReadError("no text found")
+    return text
+
+
+# --- HTML -----------------------------------------------------------------------------
+
+_JUNK_TAGS = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "button", "select"]
+_JUNK_HINT = re.compile(r"nav|menu|breadcrumb|crumb|footer|header|sidebar|share|toolbar|topbar|copyright", re.I)
+_CONTENT_HINT = re.compile(r"content|article|TRS_Editor|zoom|detail|main-?text|pages?_con", re.I)
+_BLOCK_TAGS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "section", "article", "tr", "br", "table",
+               "blockquote", "pre", "dd", "dt"}
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _hint(tag: object) -> str:
+    attrs = getattr(tag, "attrs", None) or {}
+    classes = attrs.get("class") or []
+    return " ".join([attrs.get("id") or "", *(classes if isinstance(classes, list) else [classes])])
+
+
+def html_text(html: str) -> tuple[str, str | None]:
+    """The article text of a web page (navigation dropped) and its title."""
+    from bs4 import BeautifulSoup, Tag
+
+    soup = BeautifulSoup(html, "html.parser")
+    title_tag = soup.find("h1") or soup.find("title")
+    title = _collapse(title_tag.get_text()) if title_tag else None
+    for tag in soup.find_all(_JUNK_TAGS):
+        tag.decompose()
+    for tag in soup.find_all(True):
+        if isinstance(tag, Tag) and tag.attrs is not None and _JUNK_HINT.search(_hint(tag)) and tag.name not in ("body", "html"):
+            tag.decompose()
+    container = _article_container(soup)
+    lines: list[str] = []
+    _emit(container, lines)
+    return _join([line for line in lines if line is not None]), title or None
+
+
+def _article_container(soup: object) -> object:
+    from bs4 import Tag
+
+    candidates = list(soup.find_all(["article", "main"]))  # type: ignore[attr-defined]
+    candidates += [t for t in soup.find_all(True) if isinstance(t, Tag) and _CONTENT_HINT.search(_hint(t))]  # type: ignore[attr-defined]
+
+    def cjk(tag: object) -> int:
+        return len(_CJK.findall(tag.get_text()))  # type: ignore[attr-defined]
+
+    candidates = [c for c in candidates if cjk(c) >= 20]
+    if candidates:
+        return max(candidates, key=cjk)
+    body = soup.find("body") or soup  # type: ignore[attr-defined]
+    return body
+
+
+def _emit(node: object, lines: list[str]) -> None:
+    """Walk the tree: blocks and <br> end lines, tables become pipe rows."""
+    from bs4 import NavigableString, Tag
+
+    buffer: list[str] = []
+
+    def flush() -> None:
+        text = _collapse("".join(buffer))
+        buffer.clear()
+        if text:
+            lines.append(text)
+
+    def walk(n: object) -> None:
+        if isinstance(n, NavigableString):
+            if type(n).__name__ in ("Comment", "Doctype", "Declaration", "ProcessingInstruction"):
+                return
+            buffer.append(str(n).replace("\n", " "))
+            return
+        if not isinstance(n, Tag):
+            return
+        if n.name == "table":
+            flush()
+            rows = [[c.get_text(" ") for c in tr.find_all(["td", "th"])] for tr in n.find_all("tr")]
+            lines.extend(table_lines(rows))
+            return
+        if n.name == "br":
+            flush()
+            return
+        block = n.name in _BLOCK_TAGS
+        if block:
+            flush()
+        for child in n.children:
+            walk(child)
+        if block:
+            flush()
+
+    walk(node)
+    flush()
+
+
+# --- DOCX -----------------------------------------------------------------------------
+
+def _read_docx(path: Path, data: bytes) -> ReadResult:
+    if not data.startswith(b"PK\x03\x04"):
+        raise ReportReadError("cannot read DOCX: not a DOCX (zip) file")
+    try:
+        import docx
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+
+        document = docx.Document(str(path))
+        lines: list[str] = []
+        for element in document.element.body.iterchildren():
+            tag = element.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                lines.append(_collapse(Paragraph(element, document).text))
+            elif tag == "tbl":
+                table = Table(element, document)
+                lines.extend(table_lines([[cell.text for cell in row.cells] for row in table.rows]))
+        title = document.core_properties.title or None
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ReportReadError(f"cannot read DOCX: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # python-docx raises assorted lxml/opc errors on corrupt files
+        raise ReportReadError(f"cannot read DOCX: {type(exc).__name__}: {exc}") from exc
+    return ReadResult(_require_text(_join([line for line in lines])), "docx", None, title)
+
+
+# --- PDF ------------------------------------------------------------------------------
+
+def _read_pdf(path: Path, data: bytes) -> ReadResult:
+    if not data.startswith(b"%PDF"):
+        raise ReportReadError("cannot read PDF: not a PDF file")
+    try:
+        import pdfplumber
+
+        lines: list[str] = []
+        with pdfplumber.open(str(path)) as pdf:
+            title = (pdf.metadata or {}).get("Title") or None
+            for page in pdf.pages:
+                lines.extend(_pdf_page_lines(page))
+    except ReportReadError:
+        raise
+    except Exception as exc:  # pdfminer raises many kinds of errors on corrupt files
+        raise ReportReadError(f"cannot read PDF: {type(exc).__name__}: {exc}") from exc
+    text = _join(lines)
+    if not text.strip():
+        raise ReportReadError("PDF has no text layer (scanned image?); OCR is not supported")
+    return ReadResult(text, "pdf", None, title if isinstance(title, str) else None)
+
+
+def _pdf_page_lines(page: object) -> list[str]:
+    """Text outside tables and the tables themselves, top to bottom."""
+    tables = page.find_tables()  # type: ignore[attr-defined]
+    blocks: list[tuple[float, list[str]]] = []
+    for table in tables:
+        blocks.append((table.bbox[1], table_lines(table.extract())))
+
+    def outside(obj: dict) -> bool:
+        cx = (obj["x0"] + obj["x1"]) / 2
+        cy = (obj["top"] + obj["bottom"]) / 2
+        return not any(t.bbox[0] <= cx <= t.bbox[2] and t.bbox[1] <= cy <= t.bbox[3] for t in tables)
+
+    rest = page.filter(outside) if tables else page  # type: ignore[attr-defined]
+    for top, text in _unwrap([(ln["top"], _collapse(ln["text"])) for ln in rest.extract_text_lines()]):
+        blocks.append((top, [text]))
+    blocks.sort(key=lambda b: b[0])
+    return [line for _, block in blocks for line in block]
+
+
+_PARAGRAPH_END = tuple("。!?;:！？；：")
+MIN_WRAPPED_LINE = 20
+
+
+def _unwrap(lines: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """Join a PDF's visual lines back into paragraphs: a long line that does not end a
+    sentence continues on the next one; short lines (headings) stand alone."""
+    out: list[tuple[float, str]] = []
+    open_paragraph = False
+    for top, text in lines:
+        if open_paragraph and out:
+            out[-1] = (out[-1][0], out[-1][1] + text)
+        else:
+            out.append((top, text))
+        open_paragraph = len(text) >= MIN_WRAPPED_LINE and not text.endswith(_PARAGRAPH_END)
+    return out

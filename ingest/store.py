@@ -1,0 +1,513 @@
+"""The index on disk. This module is the only one that reads or writes its format.
+
+Layout of an index directory:
+
+    CURRENT                  name of the live version (switched by one atomic rename)
+    versions/000007/         one complete, immutable version:
+        manifest.json        format version, embedding model and dimension, counts, times
+        vectors.faiss        IndexIDMap2 over IndexFlatIP of L2-normalised vectors
+        lexical/             bm25s index over jieba tokens, plus ids.npy
+        docstore.sqlite      documents (metadata, original text, sections), chunks, sentences
+    .write.lock              one writer at a time
+
+A write builds the next version in a temporary folder beside the live one and then
+switches CURRENT, so a crash or a failing file never leaves a half-written index:
+readers see the old version or the new one, nothing in between.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+from filelock import FileLock
+
+from reportqa.models import Chunk, Report, ReportMetadata, Section
+
+from .lexical import LexicalIndex
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+VERSIONS = "versions"
+TMP_MARK = ".tmp-"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    format TEXT NOT NULL,
+    encoding TEXT,
+    title TEXT, issuer TEXT, doc_number TEXT, publish_date TEXT, index_number TEXT, year INTEGER,
+    text TEXT NOT NULL,
+    sections TEXT NOT NULL,
+    added_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    section_path TEXT NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    embed_text TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    tokens TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS sentences (
+    chunk INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    PRIMARY KEY (chunk, ordinal)
+);
+"""
+
+
+class IndexError_(Exception):
+    """Base of the index's own errors (named to keep clear of the builtin IndexError)."""
+
+
+class IndexNotFoundError(IndexError_):
+    pass
+
+
+class ModelMismatchError(IndexError_):
+    pass
+
+
+class IntegrityError(IndexError_):
+    pass
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """A stored report: metadata and counts, plus its original text when asked for."""
+
+    doc_id: str
+    source: str
+    format: str
+    encoding: str | None
+    metadata: ReportMetadata
+    n_chunks: int
+    added_at: str
+    text: str | None = None
+    sections: list[dict[str, Any]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "format": self.format,
+            "encoding": self.encoding,
+            **self.metadata.to_dict(),
+            "n_chunks": self.n_chunks,
+            "added_at": self.added_at,
+        }
+        if self.sections is not None:
+            out["sections"] = self.sections
+        return out
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as the retriever sees it: its integer id in the vector and lexical indexes."""
+
+    id: int
+    chunk: Chunk
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA foreign_keys = ON")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def current_version_dir(index_dir: Path) -> Path | None:
+    """The live version's folder, or None when no index was ever written here."""
+    pointer = index_dir / CURRENT
+    if not pointer.exists():
+        return None
+    return index_dir / VERSIONS / pointer.read_text(encoding="utf-8").strip()
+
+
+class IndexSnapshot:
+    """A read-only view of one index version; safe to share between request threads."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if self.manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexError_(
+                f"index format {self.manifest.get('format_version')} is not supported "
+                f"(this reportqa reads format {FORMAT_VERSION}); re-index the reports"
+            )
+        self.vectors = faiss.read_index(str(folder / "vectors.faiss"))
+        self.lexical = LexicalIndex.load(folder / "lexical")
+        self.db = _connect(folder / "docstore.sqlite", readonly=True)
+
+    @property
+    def version(self) -> int:
+        return int(self.manifest["version"])
+
+    @property
+    def embedding_model(self) -> str:
+        return str(self.manifest["embedding_model"])
+
+    def require_model(self, model_id: str) -> None:
+        """Refuse to be queried with vectors of another model than the one it was built with."""
+        if model_id != self.embedding_model:
+            raise ModelMismatchError(
+                f"the index at {self.folder.parent.parent} was built with embedding model "
+                f"'{self.embedding_model}' but the configured model is '{model_id}': re-index the "
+                "reports with the configured model (reportqa ingest --rebuild), or set "
+                "REPORTQA_EMBEDDING_MODEL back to the index's model"
+            )
+
+    def documents(self) -> list[DocumentRecord]:
+        rows = self.db.execute(
+            "SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS n_chunks "
+            "FROM documents d ORDER BY d.added_at, d.source"
+        ).fetchall()
+        return [_doc_record(r, with_text=False) for r in rows]
+
+    def document(self, doc_id: str, with_text: bool = True) -> DocumentRecord | None:
+        row = self.db.execute(
+            "SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS n_chunks "
+            "FROM documents d WHERE d.doc_id = ?",
+            (doc_id,),
+        ).fetchone()
+        return _doc_record(row, with_text=with_text) if row else None
+
+    def chunks(self, ids: list[int]) -> list[StoredChunk]:
+        """Chunks by integer id, in the order asked for (unknown ids are left out)."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = {r["id"]: r for r in self.db.execute(f"SELECT * FROM chunks WHERE id IN ({marks})", ids)}
+        sents: dict[int, list[tuple[int, int]]] = {}
+        for s in self.db.execute(
+            f"SELECT chunk, char_start, char_end FROM sentences WHERE chunk IN ({marks}) ORDER BY chunk, ordinal",
+            ids,
+        ):
+            sents.setdefault(s["chunk"], []).append((s["char_start"], s["char_end"]))
+        return [StoredChunk(i, _chunk(rows[i], sents.get(i, []))) for i in ids if i in rows]
+
+    def chunk_ids_of(self, doc_ids: list[str]) -> list[int]:
+        marks = ",".join("?" * len(doc_ids))
+        return [r[0] for r in self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", doc_ids)]
+
+    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if self.vectors.ntotal == 0:
+            return []
+        scores, ids = self.vectors.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def check_integrity(self) -> list[str]:
+        """Problems found (empty when the version is consistent)."""
+        problems = []
+        n_chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        n_docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        if self.vectors.ntotal != n_chunks:
+            problems.append(f"vector index has {self.vectors.ntotal} entries, doc store {n_chunks} chunks")
+        if len(self.lexical) != n_chunks:
+            problems.append(f"lexical index has {len(self.lexical)} entries, doc store {n_chunks} chunks")
+        if self.manifest["n_chunks"] != n_chunks or self.manifest["n_documents"] != n_docs:
+            problems.append("manifest counts differ from the doc store")
+        db_ids = {r[0] for r in self.db.execute("SELECT id FROM chunks")}
+        if set(self.lexical.ids.tolist()) != db_ids:
+            problems.append("lexical ids differ from chunk ids")
+        if n_chunks and set(faiss.vector_to_array(self.vectors.id_map).tolist()) != db_ids:
+            problems.append("vector ids differ from chunk ids")
+        return problems
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _doc_record(row: sqlite3.Row, with_text: bool) -> DocumentRecord:
+    meta = ReportMetadata(
+        title=row["title"],
+        issuer=row["issuer"],
+        doc_number=row["doc_number"],
+        publish_date=row["publish_date"],
+        index_number=row["index_number"],
+        year=row["year"],
+    )
+    return DocumentRecord(
+        doc_id=row["doc_id"],
+        source=row["source"],
+        format=row["format"],
+        encoding=row["encoding"],
+        metadata=meta,
+        n_chunks=row["n_chunks"],
+        added_at=row["added_at"],
+        text=row["text"] if with_text else None,
+        sections=json.loads(row["sections"]) if with_text else None,
+    )
+
+
+def _chunk(row: sqlite3.Row, sentences: list[tuple[int, int]]) -> Chunk:
+    return Chunk(
+        chunk_id=row["chunk_id"],
+        doc_id=row["doc_id"],
+        ordinal=row["ordinal"],
+        section_path=json.loads(row["section_path"]),
+        text=row["text"],
+        char_start=row["char_start"],
+        char_end=row["char_end"],
+        sentences=sentences,
+        embed_text=row["embed_text"],
+        kind=row["kind"],
+    )
+
+
+def open_index(index_dir: Path) -> IndexSnapshot:
+    """The live version of the index at `index_dir`."""
+    folder = current_version_dir(index_dir)
+    if folder is None or not folder.exists():
+        raise IndexNotFoundError(f"no index at {index_dir}: run `reportqa ingest PATH --index {index_dir}` first")
+    return IndexSnapshot(folder)
+
+
+@dataclass
+class PendingReport:
+    """A report ready to store: its sections, chunks, their vectors and tokens."""
+
+    report: Report
+    sections: list[Section]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    tokens: list[list[str]]
+
+
+class IndexWriter:
+    """Stages changes to an index and commits them as one new version.
+
+    Use as a context manager: it holds the index's write lock for its whole life.
+    """
+
+    def __init__(self, index_dir: Path, model_id: str, dim: int, rebuild: bool = False, keep_versions: int = 2) -> None:
+        self.index_dir = index_dir
+        self.model_id, self.dim = model_id, dim
+        self.rebuild = rebuild
+        self.keep_versions = keep_versions
+        self._lock = FileLock(str(index_dir / ".write.lock"))
+        self._adds: list[PendingReport] = []
+        self._removes: set[str] = set()
+
+    def __enter__(self) -> IndexWriter:
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()
+        clean_leftovers(self.index_dir)
+        self.base = None if self.rebuild else current_version_dir(self.index_dir)
+        if self.base is not None:
+            manifest = json.loads((self.base / "manifest.json").read_text(encoding="utf-8"))
+            if manifest["embedding_model"] != self.model_id:
+                self._lock.release()
+                raise ModelMismatchError(
+                    f"the index at {self.index_dir} was built with '{manifest['embedding_model']}', "
+                    f"not the configured '{self.model_id}': use --rebuild to re-index everything"
+                )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def existing(self) -> dict[str, str]:
+        """source -> doc_id of the reports in the base version."""
+        if self.base is None:
+            return {}
+        conn = _connect(self.base / "docstore.sqlite", readonly=True)
+        try:
+            return {r["source"]: r["doc_id"] for r in conn.execute("SELECT source, doc_id FROM documents")}
+        finally:
+            conn.close()
+
+    def add(self, pending: PendingReport) -> None:
+        self._adds.append(pending)
+
+    def remove(self, doc_id: str) -> None:
+        self._removes.add(doc_id)
+
+    def commit(self) -> dict[str, Any]:
+        """Write the next version beside the live one and switch to it atomically."""
+        versions = self.index_dir / VERSIONS
+        versions.mkdir(exist_ok=True)
+        number = _next_version_number(versions)
+        tmp = versions / f"{number:06d}{TMP_MARK}{os.getpid()}"
+        tmp.mkdir()
+        try:
+            manifest = self._write_version(tmp, number)
+            final = versions / f"{number:06d}"
+            os.replace(tmp, final)
+            _fsync_dir(versions)
+            _switch_current(self.index_dir, final.name)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        prune_versions(self.index_dir, keep=self.keep_versions)
+        return manifest
+
+    def _write_version(self, tmp: Path, number: int) -> dict[str, Any]:
+        db_path = tmp / "docstore.sqlite"
+        vectors = self._base_vectors()
+        conn = _connect(db_path, readonly=False)
+        try:
+            if self.base is not None:
+                src = _connect(self.base / "docstore.sqlite", readonly=True)
+                src.backup(conn)
+                src.close()
+            conn.executescript(_SCHEMA)
+            self._apply_removals(conn, vectors)
+            self._apply_additions(conn, vectors)
+            conn.commit()
+            token_rows = conn.execute("SELECT id, tokens FROM chunks ORDER BY id").fetchall()
+            n_docs = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            n_sents = conn.execute("SELECT COUNT(*) FROM sentences").fetchone()[0]
+        finally:
+            conn.close()
+        faiss.write_index(vectors, str(tmp / "vectors.faiss"))
+        _write_lexical(tmp / "lexical", token_rows)
+        created = self._base_created() or _now()
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "version": number,
+            "embedding_model": self.model_id,
+            "embedding_dim": self.dim,
+            "vector_index": "IndexIDMap2(IndexFlatIP)",
+            "lexical_index": "bm25s over jieba tokens",
+            "n_documents": n_docs,
+            "n_chunks": len(token_rows),
+            "n_sentences": n_sents,
+            "created_at": created,
+            "updated_at": _now(),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        for name in ("docstore.sqlite", "vectors.faiss", "manifest.json"):
+            _fsync_file(tmp / name)
+        return manifest
+
+    def _base_vectors(self) -> faiss.IndexIDMap2:
+        if self.base is not None:
+            return faiss.read_index(str(self.base / "vectors.faiss"))
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+
+    def _base_created(self) -> str | None:
+        if self.base is None:
+            return None
+        return json.loads((self.base / "manifest.json").read_text(encoding="utf-8")).get("created_at")
+
+    def _apply_removals(self, conn: sqlite3.Connection, vectors: faiss.IndexIDMap2) -> None:
+        doomed = set(self._removes) | {p.report.doc_id for p in self._adds}
+        if not doomed:
+            return
+        marks = ",".join("?" * len(doomed))
+        ids = [r[0] for r in conn.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", list(doomed))]
+        if ids:
+            vectors.remove_ids(np.asarray(ids, dtype=np.int64))
+        conn.execute(f"DELETE FROM documents WHERE doc_id IN ({marks})", list(doomed))
+
+    def _apply_additions(self, conn: sqlite3.Connection, vectors: faiss.IndexIDMap2) -> None:
+        for p in self._adds:
+            r, m = p.report, p.report.metadata
+            conn.execute(
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (r.doc_id, r.source, r.format, r.encoding, m.title, m.issuer, m.doc_number,
+                 m.publish_date, m.index_number, m.year, r.text,
+                 json.dumps([s.to_dict() for s in p.sections], ensure_ascii=False), _now()),
+            )
+            ids = []
+            for chunk, tokens in zip(p.chunks, p.tokens):
+                cur = conn.execute(
+                    "INSERT INTO chunks (chunk_id, doc_id, ordinal, section_path, char_start, char_end, text,"
+                    " embed_text, kind, tokens) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (chunk.chunk_id, chunk.doc_id, chunk.ordinal, json.dumps(chunk.section_path, ensure_ascii=False),
+                     chunk.char_start, chunk.char_end, chunk.text, chunk.embed_text, chunk.kind, json.dumps(tokens, ensure_ascii=False)),
+                )
+                ids.append(cur.lastrowid)
+                conn.executemany(
+                    "INSERT INTO sentences VALUES (?,?,?,?)",
+                    [(cur.lastrowid, k, s, e) for k, (s, e) in enumerate(chunk.sentences)],
+                )
+            if ids:
+                vectors.add_with_ids(np.asarray(p.vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+
+
+def _write_lexical(folder: Path, token_rows: list[sqlite3.Row]) -> None:
+    ids = np.asarray([r[0] for r in token_rows], dtype=np.int64)
+    LexicalIndex.build([json.loads(r[1]) for r in token_rows], ids).save(folder)
+
+
+def _next_version_number(versions: Path) -> int:
+    numbers = [int(p.name[:6]) for p in versions.iterdir() if p.name[:6].isdigit()]
+    return max(numbers, default=0) + 1
+
+
+def _switch_current(index_dir: Path, name: str) -> None:
+    tmp = index_dir / f"{CURRENT}{TMP_MARK}{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(name)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def clean_leftovers(index_dir: Path) -> None:
+    """Remove temporary folders and files a killed writer left behind (call under the lock)."""
+    for leftover in index_dir.glob(f"{CURRENT}{TMP_MARK}*"):
+        leftover.unlink(missing_ok=True)
+    versions = index_dir / VERSIONS
+    if versions.exists():
+        for leftover in versions.glob(f"*{TMP_MARK}*"):
+            log.info("removing leftover %s", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def prune_versions(index_dir: Path, keep: int) -> None:
+    """Delete versions older than the live one beyond `keep`, so the folder does not grow."""
+    live = current_version_dir(index_dir)
+    versions = sorted(
+        (p for p in (index_dir / VERSIONS).iterdir() if p.name.isdigit() and p != live), key=lambda p: p.name
+    )
+    for old in versions[: max(0, len(versions) - keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+

@@ -1,0 +1,105 @@
+"""The `reportqa` command: thin shells over the library functions."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from reportqa.config import get_settings
+
+app = typer.Typer(help="reportqa: cited answers and summaries over Chinese government work reports.",
+                  no_args_is_help=True, add_completion=False)
+log = logging.getLogger("reportqa")
+
+IndexOpt = Annotated[
+    Optional[Path],
+    typer.Option("--index", help="Index directory (default: REPORTQA_INDEX_DIR, ./index)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.callback()
+def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    level = logging.DEBUG if verbose else getattr(logging, get_settings().log_level.upper(), logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Report files or folders (searched recursively).")],
+    index: IndexOpt = None,
+    issuer: Annotated[Optional[str], typer.Option(help="Override the issuer (发布机构) of every file.")] = None,
+    year: Annotated[Optional[int], typer.Option(help="Override the report year of every file.")] = None,
+    rebuild: Annotated[bool, typer.Option(help="Start a fresh index instead of updating the current one.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add new reports, replace changed ones and skip unchanged ones; exit 1 if any file failed."""
+    from ingest.pipeline import ingest_paths
+    from ingest.store import IndexError_
+
+    settings = get_settings()
+    try:
+        summary = ingest_paths(paths, settings, index or settings.index_dir, issuer, year, rebuild,
+                               progress=not as_json)
+    except IndexError_ as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for outcome in summary.failed:
+            typer.echo(f"failed: {outcome.path}: {outcome.reason}", err=True)
+        d = summary.to_dict()
+        typer.echo(
+            f"added {d['added']}, replaced {d['replaced']}, skipped {d['skipped']}, failed {d['failed']}; "
+            f"{d['chunks']} new chunks in {d['seconds']:.1f}s; index version {d['index_version']}"
+        )
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def documents(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """List the indexed reports."""
+    from ingest.store import IndexError_, open_index
+
+    settings = get_settings()
+    try:
+        snapshot = open_index(index or settings.index_dir)
+    except IndexError_ as exc:
+        _fail(str(exc))
+    docs = [d.to_dict() for d in snapshot.documents()]
+    if as_json:
+        typer.echo(json.dumps({"manifest": snapshot.manifest, "documents": docs}, ensure_ascii=False, indent=2))
+        return
+    m = snapshot.manifest
+    typer.echo(f"index version {m['version']}: {m['n_documents']} reports, {m['n_chunks']} chunks, "
+               f"model {m['embedding_model']}")
+    for d in docs:
+        typer.echo(f"{d['doc_id']}  {d['year'] or '----'}  {d['issuer'] or '-'}  {d['title'] or d['source']}  "
+                   f"({d['n_chunks']} chunks)")
+
+
+@app.command()
+def remove(doc_id: Annotated[str, typer.Argument(help="The doc_id shown by `reportqa documents`.")],
+           index: IndexOpt = None) -> None:
+    """Delete one report from the index."""
+    from ingest.pipeline import remove_document
+    from ingest.store import IndexError_
+
+    settings = get_settings()
+    try:
+        manifest = remove_document(doc_id, settings, index or settings.index_dir)
+    except KeyError:
+        _fail(f"no report with doc_id {doc_id} in the index")
+    except IndexError_ as exc:
+        _fail(str(exc))
+    typer.echo(f"removed {doc_id}; index version {manifest['version']}: {manifest['n_documents']} reports")

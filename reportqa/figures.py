@@ -1,0 +1,202 @@
+"""Figures in Chinese report text: numbers with their units and the words they measure.
+
+One module for answering, summaries and the eval. It reads Arabic numbers with spaces
+and separators ("268738 元", "98.3 %", "1,234", "99·5 9%"), Chinese numerals with a
+counter (二十六项, 两名), 万/亿 multipliers, ranges (2 到 3 名), approximations (20余次,
+60%以上) and negative statements (未发生行政诉讼 = 0). Every figure keeps its span in
+the original text, so whatever the service says can be cited.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ingest.normalize import NormalizedText, normalize
+
+# Longest first so 人次 wins over 人 and 万元 over 元.
+UNITS = sorted(
+    """% ‰ 个百分点 人次 户次 场次 件次 元 起 件 项 次 名 个 场 处 户 家 天
+    宗 份 条 篇 类 人 期 批 座 所 套 台 辆 间 栋 本 册 块 张 部 支 只 头 株 棵 吨 公斤 千克 平方米 平方公里
+    亩 公里 千米 米 小时 分钟""".split(),
+    key=len,
+    reverse=True,
+)
+COUNTERS = [u for u in UNITS if u not in {"%", "‰", "个百分点"}]
+_MULT = {"万": 10_000, "亿": 100_000_000}
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_MONEY_HINT = re.compile(r"金额|资金|经费|罚|款|费|投入|预算|收入|支出|元")
+
+_UNIT_RE = "|".join(re.escape(u) for u in UNITS)
+_ARABIC = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\s?[.·]\s?\d+(?: \d+(?=\s?%))?)?"
+_APPROX_BEFORE = r"(?:约|近|超过|逾|达到|达|共|计|合计|累计|总计|为)?"
+_FIGURE = re.compile(
+    rf"(?P<num>{_ARABIC})(?:\s*(?:到|至|-|~)\s*(?P<num2>{_ARABIC}))?"
+    rf"\s?(?P<approx>余|多)?\s?(?P<mult>[万亿])?\s?(?P<approx2>余|多)?\s?(?P<unit>{_UNIT_RE})?"
+    rf"(?P<tail>以上|以下|左右|余)?"
+)
+_CN_NUM = "零〇一二两三四五六七八九十百千"
+_CN_FIGURE = re.compile(
+    rf"(?<![第{_CN_NUM}])(?P<num>[{_CN_NUM}]+)(?P<approx>余|多)?(?P<mult>[万亿])?"
+    rf"(?P<unit>{'|'.join(re.escape(u) for u in COUNTERS)})"
+)
+_NEGATIVE = re.compile(r"(?:未发生|未出现|未收到|未受理|没有发生|无一)(?P<what>[^,,。;;、]{1,20})")
+_CLAUSE_BREAK = re.compile(r"[,。;:!?、()\n]|\s{2,}")
+_FILLER = re.compile(r"^(?:其中|共计|共|累计|合计|总计|全年|年内|今年|全市|全区|现|已|均|分别|达到|达|为|约|有|是|的|了)+")
+_FILLER_END = re.compile(r"(?:共计|共|累计|合计|总计|达到|达|为|约|有|是|超过|近|逾|计|的)+$")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number with its unit, where it stands, and what it measures."""
+
+    value: float
+    unit: str  # as written after the number (万 folded into value; 万元 -> 元)
+    raw: str  # the exact original text of the figure
+    char_start: int
+    char_end: int
+    metric: str  # the words before it in its clause (or its table row/column labels)
+    value_max: float | None = None  # upper end of a range
+    approx: str | None = None  # 余 / 多 / 以上 / 以下 / 左右
+    negative: bool = False  # a "未发生…" statement read as zero
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_arabic(raw: str) -> float:
+    """'1,234' -> 1234, '99·5 9' -> 99.59, '98.3' -> 98.3."""
+    return float(re.sub(r"[,\s]", "", raw).replace("·", "."))
+
+
+def parse_chinese_number(raw: str) -> int | None:
+    """二十六 -> 26, 两 -> 2, 一百零五 -> 105, 三千 -> 3000; None if it is not a number."""
+    total, current = 0, None
+    for ch in raw:
+        if ch in _CN_DIGITS:
+            current = _CN_DIGITS[ch] if current is None else current * 10 + _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            total += (1 if current is None else current) * _CN_UNITS[ch]
+            current = None
+        else:
+            return None
+    return total + (current or 0)
+
+
+def _fold_unit(unit: str, mult: str | None, metric: str) -> tuple[str, int]:
+    """The unit and the 万/亿 factor; a bare 万 on an amount of money means 元."""
+    factor = _MULT[mult] if mult else 1
+    if not unit and mult and _MONEY_HINT.search(metric):
+        unit = "元"
+    return unit, factor
+
+
+def clause_before(norm: str, pos: int) -> tuple[int, str]:
+    """Start and text of the clause that ends at `pos` (the metric words of a figure)."""
+    start = pos
+    while start > 0 and not _CLAUSE_BREAK.match(norm, start - 1):
+        start -= 1
+    return start, norm[start:pos]
+
+
+def _metric(norm: str, pos: int) -> str:
+    _, words = clause_before(norm, pos)
+    words = _FILLER.sub("", words.strip())
+    words = _FILLER_END.sub("", words).strip()
+    if len(words) < 2:
+        # "共计181项": the clause says nothing; the one before it does.
+        prev_end = pos - len(words) - 1
+        if prev_end > 0:
+            _, prev = clause_before(norm, max(prev_end, 0))
+            words = (_FILLER.sub("", prev.strip()) + words).strip()
+    return words
+
+
+def extract_figures(text: str, norm: NormalizedText | None = None, start: int = 0, end: int | None = None) -> list[Figure]:
+    """All figures in the original range text[start:end], in order, with original spans."""
+    norm = norm or normalize(text)
+    end = len(text) if end is None else end
+    n_start = _first_at_or_after(norm, start)
+    n_end = _first_at_or_after(norm, end)
+    ntext = norm.text
+    figures: list[Figure] = []
+    taken: list[tuple[int, int]] = []
+    for m in _FIGURE.finditer(ntext, n_start, n_end):
+        if not (m.group("unit") or m.group("mult")):
+            continue  # a number without a unit is a year, a date, a hotline or a code
+        if m.start() > 0 and (ntext[m.start() - 1].isdigit() or ntext[m.start() - 1] in ".·"):
+            continue
+        figures.append(_arabic_figure(text, norm, m))
+        taken.append((m.start(), m.end()))
+    for m in _CN_FIGURE.finditer(ntext, n_start, n_end):
+        value = parse_chinese_number(m.group("num"))
+        if value is None or value == 0 or len(m.group("num")) == 1 and value >= 10:
+            continue  # 千家万户, 百姓: a lone 十/百/千 is a word, not a number
+        if any(s <= m.start() < e for s, e in taken):
+            continue
+        figures.append(_chinese_figure(text, norm, m, value))
+    for m in _NEGATIVE.finditer(ntext, n_start, n_end):
+        o_start, o_end = norm.to_original(m.start(), m.end())
+        figures.append(
+            Figure(0.0, "", text[o_start:o_end], o_start, o_end, m.group("what").strip(), negative=True)
+        )
+    figures.sort(key=lambda f: f.char_start)
+    return figures
+
+
+def _first_at_or_after(norm: NormalizedText, orig: int) -> int:
+    lo, hi = 0, len(norm.offsets) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if norm.offsets[mid] < orig:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _arabic_figure(text: str, norm: NormalizedText, m: re.Match[str]) -> Figure:
+    metric = _metric(norm.text, m.start())
+    unit, factor = _fold_unit(m.group("unit") or "", m.group("mult"), metric)
+    value = parse_arabic(m.group("num")) * factor
+    value_max = parse_arabic(m.group("num2")) * factor if m.group("num2") else None
+    approx = m.group("approx") or m.group("approx2") or m.group("tail")
+    raw_end = m.end()
+    while raw_end > m.start() and norm.text[raw_end - 1].isspace():
+        raw_end -= 1
+    o_start, o_end = norm.to_original(m.start(), raw_end)
+    return Figure(_clean(value), unit, text[o_start:o_end], o_start, o_end, metric,
+                  _clean(value_max) if value_max is not None else None, approx)
+
+
+def _chinese_figure(text: str, norm: NormalizedText, m: re.Match[str], value: int) -> Figure:
+    metric = _metric(norm.text, m.start())
+    unit, factor = _fold_unit(m.group("unit"), m.group("mult"), metric)
+    o_start, o_end = norm.to_original(m.start(), m.end())
+    return Figure(float(value * factor), unit, text[o_start:o_end], o_start, o_end, metric, None, m.group("approx"))
+
+
+def _clean(value: float) -> float:
+    return round(value, 6)
+
+
+def numbers_in(text: str) -> list[float]:
+    """Every number written in `text` (Arabic or Chinese with a counter), 万/亿 folded in.
+
+    Used by the number guard: a number an answer states must be among the numbers of
+    the passages it cites.
+    """
+    values = []
+    for f in extract_figures(text):
+        if not f.negative:
+            values.append(f.value)
+            if f.value_max is not None:
+                values.append(f.value_max)
+    norm = normalize(text).text
+    for m in re.finditer(_ARABIC, norm):
+        if m.start() > 0 and (norm[m.start() - 1].isdigit() or norm[m.start() - 1] in ".·"):
+            continue
+        values.append(parse_arabic(m.group(0)))
+    return values

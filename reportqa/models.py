@@ -1,0 +1,75 @@
+"""The nouns of reportqa, defined once and imported everywhere.
+
+Spans (`char_start`, `char_end`) always index the report's *original* text, so a
+citation can be shown exactly as the report wrote it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class ReportMetadata:
+    """What a report says about itself (header table, title line) or what the user overrides."""
+
+    title: str | None = None
+    issuer: str | None = None
+    doc_number: str | None = None
+    publish_date: str | None = None  # ISO yyyy-mm-dd
+    index_number: str | None = None
+    year: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    """A report as read from one file: its original text and where it came from."""
+
+    doc_id: str  # hash of the original text: same text, same id, whatever the encoding
+    source: str  # resolved path (or upload name) of the file
+    format: str  # txt | md | html | docx | pdf
+    encoding: str | None
+    text: str
+    metadata: ReportMetadata = field(default_factory=ReportMetadata)
+
+
+@dataclass
+class Section:
+    """A heading and everything under it, up to the next heading of the same or higher rank."""
+
+    heading: str
+    level: int  # depth in the tree, 1 = top level
+    rank: int  # kind of heading marker (第X章 < 一、 < (一) < 1. < (1) < 第X条)
+    char_start: int  # start of the heading in the original text
+    char_end: int  # end of the section's content
+    body_start: int  # where the content after the heading begins
+    children: list[Section] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "heading": self.heading,
+            "level": self.level,
+            "char_start": self.char_start,
+            "char_end": self.char_end,
+            "children": [c.to_dict() for c in self.children],
+        }
+
+
+@dataclass
+class Chunk:
+    """A retrievable, citable piece of one report; `text == report.text[char_start:char_end]`."""
+
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    section_path: list[str]
+    text: str
+    char_start: int
+    char_end: int
+    sentences: list[tuple[int, int]]  # absolute spans of the sentences inside the chunk
+    embed_text: str  # title + section path (+ table caption/header) + normalised text
+    kind: str = "text"  # text | table

@@ -1,0 +1,1 @@
+"""The API: retrieval, cited answers, and the FastAPI app around them."""

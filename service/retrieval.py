@@ -1,0 +1,133 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) search fused by reciprocal rank,
+with a boost for documents whose year and place the question names.
+
+Explicit filters (year, issuer, doc_ids) restrict the search; hints read from the
+question only re-rank, so a question that names a place no report has still gets
+the best passages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+from ingest.embedding import Embedder
+from ingest.lexical import tokenize
+from ingest.normalize import normalize_str
+from ingest.store import DocumentRecord, IndexSnapshot
+from reportqa.models import Chunk
+
+from .query import QueryHints, place_names, understand
+
+RRF_K = 60
+CANDIDATES = 50
+PLACE_BOOST = 0.02
+YEAR_BOOST = 0.01
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Explicit restrictions from the request; they win over anything read from the question."""
+
+    year: int | None = None
+    issuer: str | None = None
+    doc_ids: tuple[str, ...] | None = None
+
+    def allows(self, doc: DocumentRecord) -> bool:
+        if self.year is not None and doc.metadata.year != self.year:
+            return False
+        if self.issuer and normalize_str(self.issuer) not in normalize_str(
+            f"{doc.metadata.issuer or ''} {doc.metadata.title or ''}"
+        ):
+            return False
+        return self.doc_ids is None or doc.doc_id in self.doc_ids
+
+    @property
+    def active(self) -> bool:
+        return self.year is not None or bool(self.issuer) or self.doc_ids is not None
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """A retrieved chunk with its fused score and the ranks that produced it."""
+
+    id: int
+    chunk: Chunk
+    doc: DocumentRecord
+    score: float
+    dense_rank: int | None
+    lexical_rank: int | None
+    dense_score: float | None
+
+
+class Retriever:
+    """Searches one index snapshot; build a new one when the index version changes."""
+
+    def __init__(self, snapshot: IndexSnapshot, embedder: Embedder) -> None:
+        snapshot.require_model(embedder.model_id)
+        self.snapshot = snapshot
+        self.embedder = embedder
+        self.documents = {d.doc_id: d for d in snapshot.documents()}
+        self._names = {doc_id: place_names(d) for doc_id, d in self.documents.items()}
+
+    def hints(self, question: str) -> QueryHints:
+        return understand(question, self._names)
+
+    def retrieve(self, question: str, top_k: int = 5, filters: Filters | None = None) -> list[ScoredChunk]:
+        """The top_k chunks for `question`, best first."""
+        filters = filters or Filters()
+        allowed = self._allowed_ids(filters)
+        if allowed is not None and not allowed.size:
+            return []
+        n = max(CANDIDATES, top_k * 4)
+        query_vector = self.embedder.embed_queries([question])[0]
+        dense = self._dense(query_vector, n, allowed)
+        lexical = self._lexical(question, n, allowed)
+        return self._fuse(dense, lexical, self.hints(question), top_k)
+
+    def _allowed_ids(self, filters: Filters) -> np.ndarray | None:
+        if not filters.active:
+            return None
+        doc_ids = [d for d, doc in self.documents.items() if filters.allows(doc)]
+        return np.asarray(self.snapshot.chunk_ids_of(doc_ids) if doc_ids else [], dtype=np.int64)
+
+    def _dense(self, vector: np.ndarray, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        if allowed is None:
+            return self.snapshot.dense_search(vector, n)
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+        scores, ids = self.snapshot.vectors.search(vector.reshape(1, -1).astype(np.float32), n, params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def _lexical(self, question: str, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        hits = self.snapshot.lexical.search(tokenize(question), n if allowed is None else n * 20)
+        if allowed is not None:
+            keep = set(allowed.tolist())
+            hits = [h for h in hits if h[0] in keep]
+        return hits[:n]
+
+    def _fuse(
+        self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], hints: QueryHints, top_k: int
+    ) -> list[ScoredChunk]:
+        dense_rank = {cid: r for r, (cid, _) in enumerate(dense)}
+        dense_score = dict(dense)
+        lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical)}
+        ids = list(dict.fromkeys([c for c, _ in dense] + [c for c, _ in lexical]))
+        stored = {s.id: s.chunk for s in self.snapshot.chunks(ids)}
+        scored = []
+        for cid in ids:
+            chunk = stored.get(cid)
+            if chunk is None:
+                continue
+            doc = self.documents[chunk.doc_id]
+            score = sum(1.0 / (RRF_K + 1 + ranks[cid]) for ranks in (dense_rank, lexical_rank) if cid in ranks)
+            if chunk.doc_id in hints.place_docs:
+                score += PLACE_BOOST
+            if hints.years and doc.metadata.year in hints.years:
+                score += YEAR_BOOST
+            scored.append(
+                ScoredChunk(cid, chunk, doc, score, dense_rank.get(cid), lexical_rank.get(cid), dense_score.get(cid))
+            )
+        scored.sort(key=lambda s: -s.score)
+        return scored[:top_k]

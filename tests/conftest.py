@@ -1,0 +1,36 @@
+"""Shared fixtures: the real sample report and indexes built on disk in temp folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from reportqa.config import Settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "data" / "samples" / "jinyang_2019_fazhi.txt"
+
+
+@pytest.fixture
+def seed_text() -> str:
+    return SEED.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(index_dir=tmp_path / "index")
+
+
+@pytest.fixture
+def seed_dir(tmp_path: Path) -> Path:
+    """A folder holding a copy of the seed report (tests may add files beside it)."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    shutil.copy(SEED, folder / SEED.name)
+    return folder
