@@ -233,25 +233,30 @@ def _pdf_page_lines(page: object) -> list[str]:
         return not any(t.bbox[0] <= cx <= t.bbox[2] and t.bbox[1] <= cy <= t.bbox[3] for t in tables)
 
     rest = page.filter(outside) if tables else page  # type: ignore[attr-defined]
-    for top, text in _unwrap([(ln["top"], _collapse(ln["text"])) for ln in rest.extract_text_lines()]):
+    for top, text in _unwrap(rest.extract_text_lines()):
         blocks.append((top, [text]))
     blocks.sort(key=lambda b: b[0])
     return [line for _, block in blocks for line in block]
 
 
 _PARAGRAPH_END = tuple("。!?;:！？；：")
-MIN_WRAPPED_LINE = 20
+RIGHT_EDGE_SLACK = 15.0  # points: a line ending this close to the right margin was wrapped
 
 
-def _unwrap(lines: list[tuple[float, str]]) -> list[tuple[float, str]]:
-    """Join a PDF's visual lines back into paragraphs: a long line that does not end a
-    sentence continues on the next one; short lines (headings) stand alone."""
+def _unwrap(lines: list[dict]) -> list[tuple[float, str]]:
+    """Join a PDF's visual lines back into paragraphs: a line that runs to the right margin
+    without ending a sentence continues on the next line, unless that line is a heading."""
+    from .normalize import normalize_str
+    from .sections import starts_with_heading
+
+    right_edge = max((ln["x1"] for ln in lines), default=0.0)
     out: list[tuple[float, str]] = []
-    open_paragraph = False
-    for top, text in lines:
-        if open_paragraph and out:
+    continues = False
+    for ln in lines:
+        text = _collapse(ln["text"])
+        if continues and out and not starts_with_heading(normalize_str(text)):
             out[-1] = (out[-1][0], out[-1][1] + text)
         else:
-            out.append((top, text))
-        open_paragraph = len(text) >= MIN_WRAPPED_LINE and not text.endswith(_PARAGRAPH_END)
+            out.append((ln["top"], text))
+        continues = ln["x1"] >= right_edge - RIGHT_EDGE_SLACK and not text.endswith(_PARAGRAPH_END)
     return out

@@ -51,6 +51,11 @@ def _match_heading(line: str) -> tuple[int, int] | None:
     return None
 
 
+def starts_with_heading(normalized_line: str) -> bool:
+    """Whether a (normalised) line opens a section."""
+    return _match_heading(normalized_line) is not None
+
+
 def _find_headings(norm: NormalizedText) -> list[_Heading]:
     headings: list[_Heading] = []
     pos = 0
