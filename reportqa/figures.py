@@ -42,7 +42,7 @@ _CN_FIGURE = re.compile(
     rf"(?<![第{_CN_NUM}])(?P<num>[{_CN_NUM}]+)(?P<approx>余|多)?(?P<mult>[万亿])?"
     rf"(?P<unit>{'|'.join(re.escape(u) for u in COUNTERS)})"
 )
-_NEGATIVE = re.compile(r"(?:未发生|未出现|未收到|未受理|没有发生|无一)(?P<what>[^,,。;;、]{1,20})")
+_NEGATIVE = re.compile(r"(?:未发生|未出现|未收到|未受理|没有发生|无一)(?P<what>[^,,。;;]{1,30})")
 _CLAUSE_BREAK = re.compile(r"[,。;:!?、()\n]|\s{2,}")
 _FILLER = re.compile(r"^(?:其中|共计|共|累计|合计|总计|全年|年内|今年|全市|全区|现|已|均|分别|达到|达|为|约|有|是|的|了)+")
 _FILLER_END = re.compile(r"(?:共计|共|累计|合计|总计|达到|达|为|约|有|是|超过|近|逾|计|的)+$")
@@ -58,6 +58,7 @@ class Figure:
     char_start: int
     char_end: int
     metric: str  # the words before it in its clause (or its table row/column labels)
+    after: str = ""  # the words after it in its clause (全市共有1127个人民调解委员会)
     value_max: float | None = None  # upper end of a range
     approx: str | None = None  # 余 / 多 / 以上 / 以下 / 左右
     negative: bool = False  # a "未发生…" statement read as zero
@@ -102,16 +103,21 @@ def clause_before(norm: str, pos: int) -> tuple[int, str]:
 
 
 def _metric(norm: str, pos: int) -> str:
-    _, words = clause_before(norm, pos)
-    words = _FILLER.sub("", words.strip())
-    words = _FILLER_END.sub("", words).strip()
-    if len(words) < 2:
-        # "共计181项": the clause says nothing; the one before it does.
-        prev_end = pos - len(words) - 1
-        if prev_end > 0:
-            _, prev = clause_before(norm, max(prev_end, 0))
-            words = (_FILLER.sub("", prev.strip()) + words).strip()
+    start, words = clause_before(norm, pos)
+    words = _FILLER_END.sub("", _FILLER.sub("", words.strip())).strip()
+    if len(words) < 2 and start > 1:
+        # "…行政检查,共计181项": the clause says nothing; the one before it does.
+        _, prev = clause_before(norm, start - 1)
+        words = (_FILLER.sub("", prev.strip()) + words).strip()
     return words
+
+
+def _after(norm: str, pos: int) -> str:
+    """Words after a figure up to the clause end or the next number (14个镇街和21个区级部门)."""
+    end = pos
+    while end < len(norm) and end - pos < 20 and not _CLAUSE_BREAK.match(norm, end) and not norm[end].isdigit():
+        end += 1
+    return norm[pos:end].strip()
 
 
 def extract_figures(text: str, norm: NormalizedText | None = None, start: int = 0, end: int | None = None) -> list[Figure]:
@@ -140,7 +146,8 @@ def extract_figures(text: str, norm: NormalizedText | None = None, start: int = 
     for m in _NEGATIVE.finditer(ntext, n_start, n_end):
         o_start, o_end = norm.to_original(m.start(), m.end())
         figures.append(
-            Figure(0.0, "", text[o_start:o_end], o_start, o_end, m.group("what").strip(), negative=True)
+            Figure(0.0, "", text[o_start:o_end], o_start, o_end, m.group("what").strip(),
+                   _after(norm.text, m.end()), negative=True)
         )
     figures.sort(key=lambda f: f.char_start)
     return figures
@@ -167,7 +174,7 @@ def _arabic_figure(text: str, norm: NormalizedText, m: re.Match[str]) -> Figure:
     while raw_end > m.start() and norm.text[raw_end - 1].isspace():
         raw_end -= 1
     o_start, o_end = norm.to_original(m.start(), raw_end)
-    return Figure(_clean(value), unit, text[o_start:o_end], o_start, o_end, metric,
+    return Figure(_clean(value), unit, text[o_start:o_end], o_start, o_end, metric, _after(norm.text, m.end()),
                   _clean(value_max) if value_max is not None else None, approx)
 
 
@@ -175,7 +182,8 @@ def _chinese_figure(text: str, norm: NormalizedText, m: re.Match[str], value: in
     metric = _metric(norm.text, m.start())
     unit, factor = _fold_unit(m.group("unit"), m.group("mult"), metric)
     o_start, o_end = norm.to_original(m.start(), m.end())
-    return Figure(float(value * factor), unit, text[o_start:o_end], o_start, o_end, metric, None, m.group("approx"))
+    return Figure(float(value * factor), unit, text[o_start:o_end], o_start, o_end, metric,
+                  _after(norm.text, m.end()), None, m.group("approx"))
 
 
 def _clean(value: float) -> float:

@@ -55,3 +55,54 @@ def understand(question: str, documents: dict[str, set[str]]) -> QueryHints:
         longest = max(matches.values())
         matches = {d: n for d, n in matches.items() if n == longest}
     return QueryHints(question_years(question), matches)
+
+
+_ASK_COUNTER = re.compile(r"(?:多少|几)\s*(" + "|".join(sorted(
+    "人次 户次 场次 件次 万元 元 起 件 项 次 名 个 场 处 户 家 天 宗 份 条 篇 类 人 期 批 座 所 套 台 辆 间 本 张 部 吨 亩 米".split(),
+    key=len, reverse=True)) + ")")
+_RATE = re.compile(r"率|[意晓与成盖]度|比例|百分|占比|权重|同比|环比|增长|上升|下降")
+_RATE_HEAD = re.compile(r"([\u4e00-\u9fff])(率|度)")
+_MONEY = re.compile(r"金额|罚款|罚金|罚没|资金|经费|收入|支出|多少钱|多少元|万元")
+_FIGURE_CUE = re.compile(r"多少|几|率|比例|金额|数量|总数|总额|规模")
+_PLACE_MENTION = re.compile(r"([\u4e00-\u9fff]{2,4})(街道|镇|乡)")
+_NOT_PLACE = re.compile(r"[多少几各全个每些年月日在的了和与及对从向该本其]")
+
+
+def expected_unit(question: str) -> str | None:
+    """The unit a question asks for: 多少起 -> 起, 成功率 -> %, 金额 -> 元; None when unsaid."""
+    q = normalize_str(question)
+    m = _ASK_COUNTER.search(q)
+    if m:
+        unit = m.group(1)
+        return "元" if unit == "万元" else unit
+    if _MONEY.search(q):
+        return "元"
+    if _RATE.search(q):
+        return "%"
+    return None
+
+
+def rate_heads(question: str) -> set[str]:
+    """The rates a question asks for, as bigrams (满意率 -> 意率): another rate is no answer."""
+    q = normalize_str(question)
+    if not _RATE.search(q):
+        return set()
+    return {m.group(0) for m in _RATE_HEAD.finditer(q) if m.group(0) not in {"频率", "效率", "概率"}}
+
+
+def asks_for_figure(question: str) -> bool:
+    return bool(_FIGURE_CUE.search(normalize_str(question)))
+
+
+def unknown_places(question: str, documents: dict[str, set[str]]) -> list[str]:
+    """Street/town names in the question that no indexed report is from (金龙街道 when only 金杨新村街道 is indexed)."""
+    q = normalize_str(question)
+    all_names = set().union(*documents.values()) if documents else set()
+    unknown = []
+    for m in _PLACE_MENTION.finditer(q):
+        mention = m.group(0)
+        if _NOT_PLACE.search(m.group(1)):
+            continue
+        if not any(name in mention or mention in name for name in all_names if len(name) >= 3):
+            unknown.append(mention)
+    return unknown

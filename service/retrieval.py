@@ -70,10 +70,10 @@ class Retriever:
         self.snapshot = snapshot
         self.embedder = embedder
         self.documents = {d.doc_id: d for d in snapshot.documents()}
-        self._names = {doc_id: place_names(d) for doc_id, d in self.documents.items()}
+        self.names_by_doc = {doc_id: place_names(d) for doc_id, d in self.documents.items()}
 
     def hints(self, question: str) -> QueryHints:
-        return understand(question, self._names)
+        return understand(question, self.names_by_doc)
 
     def retrieve(self, question: str, top_k: int = 5, filters: Filters | None = None) -> list[ScoredChunk]:
         """The top_k chunks for `question`, best first."""

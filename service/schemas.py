@@ -1,0 +1,67 @@
+"""Request and response models of the API (and of `reportqa ask --json`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+MAX_QUESTION_CHARS = 1000
+
+
+class FiltersIn(BaseModel):
+    """Explicit restrictions; they win over what the question names."""
+
+    model_config = {"extra": "forbid"}
+
+    year: int | None = Field(None, ge=1949, le=2100)
+    issuer: str | None = Field(None, min_length=1, max_length=100)
+    doc_ids: list[str] | None = Field(None, min_length=1, max_length=100)
+
+
+class AskRequest(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    question: str = Field(..., max_length=MAX_QUESTION_CHARS)
+    top_k: int | None = Field(None, ge=1, le=50)
+    filters: FiltersIn | None = None
+    mode: Literal["extractive", "llm"] | None = None
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question is empty")
+        return value.strip()
+
+
+class Citation(BaseModel):
+    """Where a statement comes from: `quote == document text[char_start:char_end]`."""
+
+    doc_id: str
+    title: str | None
+    issuer: str | None
+    year: int | None
+    section_path: list[str]
+    char_start: int
+    char_end: int
+    quote: str
+
+
+class FigureOut(BaseModel):
+    value: float
+    unit: str
+    raw: str
+
+
+class Answer(BaseModel):
+    question: str
+    found: bool
+    answer: str | None
+    text: str
+    figure: FigureOut | None = None
+    citations: list[Citation] = []
+    mode: Literal["extractive", "llm"] = "extractive"
+    confidence: float = 0.0
+    unsupported_numbers: list[str] | None = None
+    note: str | None = None
