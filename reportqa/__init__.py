@@ -1,3 +1,5 @@
 """reportqa: cited question answering over Chinese government work reports."""
 
-__version__ = "0.1.0"
+from reportqa.version import __version__
+
+__all__ = ["__version__"]

@@ -31,6 +31,8 @@ def _fail(message: str, code: int = 1) -> None:
 def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
     level = logging.DEBUG if verbose else getattr(logging, get_settings().log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("faiss", "bm25s", "jieba", "httpx", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
 @app.command()
@@ -103,3 +105,58 @@ def remove(doc_id: Annotated[str, typer.Argument(help="The doc_id shown by `repo
     except IndexError_ as exc:
         _fail(str(exc))
     typer.echo(f"removed {doc_id}; index version {manifest['version']}: {manifest['n_documents']} reports")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, e.g. 2019年金杨新村街道的调解成功率是多少?")],
+    index: IndexOpt = None,
+    mode: Annotated[Optional[str], typer.Option(help="extractive (default) or llm.")] = None,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Passages to retrieve.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a question from the indexed reports, with citations."""
+    from pydantic import ValidationError
+
+    from ingest.pipeline import get_embedder
+    from service.app import answer_question, load_engine
+    from service.errors import RequestError
+    from service.index_holder import IndexHolder
+    from service.llm import LLMAnswerer
+    from service.schemas import AskRequest
+
+    settings = get_settings()
+    try:
+        request = AskRequest(question=question, mode=mode, top_k=top_k)
+    except ValidationError as exc:
+        _fail("; ".join(str(e["msg"]) for e in exc.errors()))
+    try:
+        engine = load_engine(IndexHolder(index or settings.index_dir, get_embedder(settings)))
+        answer = answer_question(engine, request, settings, lambda eng: LLMAnswerer(settings, eng.extractive))
+    except RequestError as exc:
+        _fail(exc.message)
+    if as_json:
+        typer.echo(json.dumps(answer.public(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(answer.text)
+    for n, c in enumerate(answer.citations, 1):
+        typer.echo(f"  [{n}] 《{c.title}》 {' > '.join(c.section_path)} [{c.char_start}:{c.char_end}] {c.quote}")
+    if answer.note:
+        typer.echo(f"  note: {answer.note}")
+
+
+@app.command()
+def serve(
+    index: IndexOpt = None,
+    host: Annotated[Optional[str], typer.Option(help="Address to bind (default REPORTQA_HOST, 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (default REPORTQA_PORT, 8000).")] = None,
+) -> None:
+    """Serve the API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = get_settings()
+    if index:
+        settings = settings.model_copy(update={"index_dir": index})
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)

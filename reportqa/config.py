@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,15 @@ class Settings(BaseSettings):
     table_rows_per_chunk: int = Field(6, ge=1, le=200)
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
     keep_versions: int = Field(2, ge=1, description="Index versions kept on disk besides the current one.")
+    default_top_k: int = Field(5, ge=1, le=50, description="Passages retrieved for an answer.")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1.")
+    llm_model: str = Field("default", description="Model name sent to the endpoint.")
+    llm_api_key: str | None = Field(None, description="API key of the endpoint (if it needs one).")
+    llm_timeout_s: float = Field(30.0, gt=0, description="Seconds before an LLM call is abandoned.")
+    llm_max_tokens: int = Field(256, ge=16, le=4096)
+    default_mode: Literal["extractive", "llm"] = Field("extractive", description="Answer mode when a request names none.")
+    host: str = "127.0.0.1"
+    port: int = 8000
     log_level: str = "INFO"
 
 

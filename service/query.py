@@ -100,9 +100,10 @@ def unknown_places(question: str, documents: dict[str, set[str]]) -> list[str]:
     all_names = set().union(*documents.values()) if documents else set()
     unknown = []
     for m in _PLACE_MENTION.finditer(q):
-        mention = m.group(0)
-        if _NOT_PLACE.search(m.group(1)):
+        core = _NOT_PLACE.split(m.group(1))[-1]  # 年金龙 -> 金龙
+        if len(core) < 2:
             continue
+        mention = core + m.group(2)
         if not any(name in mention or mention in name for name in all_names if len(name) >= 3):
             unknown.append(mention)
     return unknown

@@ -65,3 +65,12 @@ class Answer(BaseModel):
     confidence: float = 0.0
     unsupported_numbers: list[str] | None = None
     note: str | None = None
+
+    def public(self) -> dict:
+        """The JSON the API and `reportqa ask --json` return: `note` and
+        `unsupported_numbers` only when they say something, every other key always."""
+        data = self.model_dump()
+        for optional in ("unsupported_numbers", "note"):
+            if data[optional] is None:
+                del data[optional]
+        return data

@@ -34,3 +34,24 @@ def seed_dir(tmp_path: Path) -> Path:
     folder.mkdir()
     shutil.copy(SEED, folder / SEED.name)
     return folder
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One index of the seed report on disk, shared by the read-only tests of a session."""
+    from ingest.pipeline import ingest_paths
+
+    index_dir = tmp_path_factory.mktemp("seed") / "index"
+    ingest_paths([SEED], Settings(index_dir=index_dir), progress=False)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def client(seed_index: Path):
+    """An HTTP client against the app serving the seed index."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    with TestClient(create_app(Settings(index_dir=seed_index))) as test_client:
+        yield test_client

@@ -1,0 +1,108 @@
+"""The LLM path: any OpenAI-compatible chat endpoint through langchain, behind a number guard.
+
+Passages go to the model numbered [1]..[n]; its [n] markers become citations. Every
+number in the model's answer must appear (normalised) in a passage it cites, or the
+answer is refused and the extractive one is returned, saying why. Timeouts and
+errors of the endpoint fall back the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from reportqa.config import Settings
+from reportqa.figures import numbers_in
+from reportqa.prompts import load_prompt, render
+
+from .answer import ExtractiveAnswerer, not_found
+from .retrieval import Filters, ScoredChunk
+from .schemas import Answer, Citation
+
+log = logging.getLogger(__name__)
+
+_MARKER = re.compile(r"\[(\d{1,2})\]")
+_NOT_FOUND = re.compile(r"未找到|没有找到|无法回答|没有相关")
+
+
+def build_chat_model(settings: Settings):  # noqa: ANN201 - langchain's type is an implementation detail
+    """A langchain chat model for the configured OpenAI-compatible endpoint."""
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        base_url=settings.llm_base_url,
+        model=settings.llm_model,
+        api_key=settings.llm_api_key or "not-needed",
+        timeout=settings.llm_timeout_s,
+        max_retries=0,
+        temperature=0,
+        max_tokens=settings.llm_max_tokens,
+    )
+
+
+def unsupported_numbers(answer: str, passages: list[str]) -> list[str]:
+    """Numbers in `answer` that none of `passages` contains (after normalising 万, %, spaces)."""
+    allowed = [n for p in passages for n in numbers_in(p)]
+    text = _MARKER.sub(" ", answer)
+    missing = []
+    for value in dict.fromkeys(numbers_in(text)):
+        if not any(abs(value - a) <= 1e-6 * max(1.0, abs(a)) for a in allowed):
+            missing.append(f"{value:g}")
+    return missing
+
+
+def _passage_block(hits: list[ScoredChunk]) -> str:
+    lines = []
+    for n, hit in enumerate(hits, 1):
+        path = " > ".join(hit.chunk.section_path)
+        lines.append(f"[{n}] 《{hit.doc.metadata.title or ''}》 {path}: {hit.chunk.text}")
+    return "\n".join(lines)
+
+
+def _chunk_citation(hit: ScoredChunk) -> Citation:
+    c, m = hit.chunk, hit.doc.metadata
+    return Citation(doc_id=c.doc_id, title=m.title, issuer=m.issuer, year=m.year, section_path=c.section_path,
+                    char_start=c.char_start, char_end=c.char_end, quote=c.text)
+
+
+class LLMAnswerer:
+    """Answers with a chat model, guarded; falls back to the extractive answerer."""
+
+    def __init__(self, settings: Settings, extractive: ExtractiveAnswerer, chat_model: object | None = None) -> None:
+        self.settings = settings
+        self.extractive = extractive
+        self.chat = chat_model or build_chat_model(settings)
+
+    def _fallback(self, question: str, top_k: int, filters: Filters | None, note: str,
+                  unsupported: list[str] | None = None) -> Answer:
+        answer = self.extractive.answer(question, top_k, filters)
+        return answer.model_copy(update={"note": note, "unsupported_numbers": unsupported})
+
+    def answer(self, question: str, top_k: int = 5, filters: Filters | None = None) -> Answer:
+        hits = self.extractive.retriever.retrieve(question, top_k, filters)
+        if not hits:
+            return not_found(question, "")
+        messages = [
+            ("system", load_prompt("llm_answer")),
+            ("human", render("llm_answer_user", passages=_passage_block(hits), question=question)),
+        ]
+        try:
+            reply = str(self.chat.invoke(messages).content).strip()
+        except Exception as exc:  # any endpoint failure (timeout, refused, bad reply) falls back
+            log.warning("LLM call failed: %s: %s", type(exc).__name__, exc)
+            return self._fallback(question, top_k, filters, f"LLM unavailable ({type(exc).__name__}); answered extractively")
+        if not reply or _NOT_FOUND.search(reply):
+            answer = not_found(question, "")
+            return answer.model_copy(update={"mode": "llm"})
+        cited = [hits[n - 1] for n in dict.fromkeys(int(m) for m in _MARKER.findall(reply)) if 1 <= n <= len(hits)]
+        sources = [h.chunk.text for h in cited] + [h.doc.metadata.title or "" for h in cited]
+        bad = unsupported_numbers(reply, sources)
+        if bad or not cited:
+            why = "numbers not found in the cited passages: " + ", ".join(bad) if bad else "no passage cited"
+            log.info("number guard rejected the LLM answer (%s)", why)
+            return self._fallback(question, top_k, filters,
+                                  f"the LLM answer was rejected by the number guard ({why}); extractive answer returned",
+                                  bad or None)
+        text = _MARKER.sub("", reply).strip()
+        return Answer(question=question, found=True, answer=text, text=text, figure=None,
+                      citations=[_chunk_citation(h) for h in cited], mode="llm", confidence=0.5)
