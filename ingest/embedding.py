@@ -83,6 +83,7 @@ class SentenceTransformerEmbedder:
 
         if not (folder / "modules.json").exists() and not (folder / "config.json").exists():
             raise ValueError(f"not a sentence-transformers model folder: {folder}")
+        self.folder = folder
         self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         self.dim = int(self._model.get_embedding_dimension())
         self.model_id = model_id

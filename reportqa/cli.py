@@ -160,3 +160,46 @@ def serve(
     if index:
         settings = settings.model_copy(update={"index_dir": index})
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+@app.command(name="eval")
+def eval_command(
+    docs: Annotated[Path, typer.Option("--docs", help="Folder of reports the gold questions are about.")],
+    gold: Annotated[Path, typer.Option("--gold", help="Gold questions (.jsonl, see eval/README.md).")],
+    index: IndexOpt = None,
+    mode: Annotated[str, typer.Option(help="extractive or llm.")] = "extractive",
+    url: Annotated[Optional[str], typer.Option(help="Ask a running service at this URL instead of in-process.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for results.jsonl, summary.json, report.md.")] = None,
+    baselines: Annotated[bool, typer.Option("--baselines", help="Also score the LangChain recipe and BM25 alone.")] = False,
+    min_accuracy: Annotated[Optional[float], typer.Option("--min-accuracy", help="Exit 1 below this answer accuracy.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score gold questions against the answers; without --index, builds a temporary index over --docs."""
+    from eval.baselines import run_baselines
+    from eval.gold import load_gold
+    from eval.report import SUMMARY_ROWS, write_outputs
+    from eval.runner import run_eval
+    from service.errors import RequestError
+
+    if not docs.is_dir():
+        _fail(f"--docs {docs} is not a folder")
+    if not gold.is_file():
+        _fail(f"--gold {gold} is not a file")
+    settings = get_settings()
+    try:
+        summary, results, engine = run_eval(docs, gold, settings, index, mode, url)
+        if baselines:
+            summary["baselines"] = run_baselines(load_gold(gold), engine)
+    except (RequestError, ValueError) as exc:
+        _fail(str(exc))
+    if out:
+        write_outputs(out, summary, results, f"{gold.name} over {docs}")
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        for key, label in SUMMARY_ROWS:
+            extra = "".join(f"  {n}={b[key]}" for n, b in summary.get("baselines", {}).items() if key in b)
+            typer.echo(f"{label:<38} {summary[key]}{extra}")
+    if min_accuracy is not None and summary["answer_accuracy"] < min_accuracy:
+        typer.echo(f"answer accuracy {summary['answer_accuracy']} is below --min-accuracy {min_accuracy}", err=True)
+        raise typer.Exit(1)

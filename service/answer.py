@@ -113,7 +113,7 @@ class ExtractiveAnswerer:
         fig, hit = best.figure, best.hit
         doc = hit.doc
         citation = _sentence_citation(doc, hit, fig.char_start, fig.char_end)
-        subject = _subject(fig, doc)
+        subject = _subject(fig, doc, citation.quote)
         figure_unit = fig.unit or (unit or "") if fig.negative else fig.unit
         return Answer(
             question=question,
@@ -306,14 +306,16 @@ def _shift(fig: Figure, offset: int) -> Figure:
     return replace(fig, char_start=fig.char_start + offset, char_end=fig.char_end + offset)
 
 
-def _subject(fig: Figure, doc: DocumentRecord) -> str:
+def _subject(fig: Figure, doc: DocumentRecord, quote: str) -> str:
+    """What the figure measures, led by the report's year when a cited text states that year."""
     metric = re.sub(r"\s+", "", normalize_str(fig.metric or fig.after))
     metric = _YEAR.sub("", metric)
     if len(metric) > MAX_SUBJECT_CHARS:
         tail = metric.rsplit("》", 1)[-1]
         metric = tail if 2 <= len(tail) <= MAX_SUBJECT_CHARS else metric[-MAX_SUBJECT_CHARS:]
-    year = f"{doc.metadata.year}年" if doc.metadata.year else ""
-    return f"{year}{metric}" or "该数字"
+    year = doc.metadata.year
+    stated = year and any(str(year) in t for t in (quote, doc.metadata.title or ""))
+    return f"{f'{year}年' if stated else ''}{metric}" or "该数字"
 
 
 def _citation(doc: DocumentRecord, path: list[str], start: int, end: int, quote: str) -> Citation:

@@ -15,6 +15,7 @@ from reportqa.config import Settings
 from reportqa.version import __version__
 
 from .errors import RequestError
+from .guard import enforce_traceable
 from .index_holder import Engine, IndexHolder
 from .retrieval import Filters
 from .schemas import Answer, AskRequest, FiltersIn
@@ -62,8 +63,8 @@ def answer_question(engine: Engine, request: AskRequest, settings: Settings, llm
     if mode == "llm":
         if not settings.llm_base_url:
             raise RequestError(400, "mode 'llm' needs an LLM endpoint: set REPORTQA_LLM_BASE_URL")
-        return llm_factory(engine).answer(request.question, top_k, filters)
-    return engine.extractive.answer(request.question, top_k, filters)
+        return enforce_traceable(llm_factory(engine).answer(request.question, top_k, filters))
+    return enforce_traceable(engine.extractive.answer(request.question, top_k, filters))
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -12,10 +12,10 @@ import logging
 import re
 
 from reportqa.config import Settings
-from reportqa.figures import numbers_in
 from reportqa.prompts import load_prompt, render
 
 from .answer import ExtractiveAnswerer, not_found
+from .guard import unsupported_numbers
 from .retrieval import Filters, ScoredChunk
 from .schemas import Answer, Citation
 
@@ -36,19 +36,10 @@ def build_chat_model(settings: Settings):  # noqa: ANN201 - langchain's type is 
         timeout=settings.llm_timeout_s,
         max_retries=0,
         temperature=0,
-        max_tokens=settings.llm_max_tokens,
+        # Sent as `max_tokens` in the body: langchain's own field goes out as
+        # `max_completion_tokens`, which llama.cpp, vLLM and Ollama servers ignore.
+        extra_body={"max_tokens": settings.llm_max_tokens},
     )
-
-
-def unsupported_numbers(answer: str, passages: list[str]) -> list[str]:
-    """Numbers in `answer` that none of `passages` contains (after normalising 万, %, spaces)."""
-    allowed = [n for p in passages for n in numbers_in(p)]
-    text = _MARKER.sub(" ", answer)
-    missing = []
-    for value in dict.fromkeys(numbers_in(text)):
-        if not any(abs(value - a) <= 1e-6 * max(1.0, abs(a)) for a in allowed):
-            missing.append(f"{value:g}")
-    return missing
 
 
 def _passage_block(hits: list[ScoredChunk]) -> str:

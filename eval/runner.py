@@ -1,0 +1,181 @@
+"""Run a gold question set through the same code path as /ask and score it.
+
+In-process by default (a temporary index over --docs, or --index), or over HTTP against
+a running service with --url. Retrieval metrics come from the local index.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ingest.pipeline import get_embedder, ingest_paths
+from ingest.store import IndexSnapshot
+from reportqa.config import Settings
+from service.app import answer_question
+from service.index_holder import Engine, IndexHolder
+from service.llm import LLMAnswerer
+from service.schemas import AskRequest
+
+from .gold import GoldQuestion, evidence_span, load_gold
+from .scoring import citation_hits, overlaps, score_answer, unsupported_in
+
+log = logging.getLogger(__name__)
+RETRIEVAL_DEPTH = 10
+
+
+@dataclass
+class QuestionResult:
+    """One gold question's outcome, as written to results.jsonl."""
+
+    id: str
+    question: str
+    gold: str | None
+    answerable: bool
+    found: bool
+    answer: str | None
+    correct: bool
+    reason: str
+    citation_ok: bool
+    evidence_rank: int | None  # 1-based rank of the first retrieved chunk holding the evidence
+    unsupported: list[str]
+    latency_ms: float
+    citations: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def evidence_rank(snapshot: IndexSnapshot, ids: list[int], doc_id: str, span: tuple[int, int]) -> int | None:
+    for rank, stored in enumerate(snapshot.chunks(ids), 1):
+        c = stored.chunk
+        if c.doc_id == doc_id and overlaps((c.char_start, c.char_end), span):
+            return rank
+    return None
+
+
+class Asker:
+    """Puts a question to the service: in-process (the /ask code path) or over HTTP."""
+
+    def __init__(self, engine: Engine, settings: Settings, mode: str, url: str | None) -> None:
+        self.engine, self.settings, self.mode, self.url = engine, settings, mode, url
+        self.http = httpx.Client(base_url=url, timeout=120) if url else None
+
+    def ask(self, question: str) -> dict[str, Any]:
+        if self.http is not None:
+            response = self.http.post("/ask", json={"question": question, "mode": self.mode})
+            response.raise_for_status()
+            return response.json()
+        request = AskRequest(question=question, mode=self.mode)  # type: ignore[arg-type]
+        answer = answer_question(self.engine, request, self.settings,
+                                 lambda eng: LLMAnswerer(self.settings, eng.extractive))
+        return answer.public()
+
+
+def broken_gold_rows(gold: list[GoldQuestion], engine: Engine) -> list[dict[str, str]]:
+    """Rows whose document is not indexed or whose evidence is not in it: reported, not scored."""
+    by_name = {Path(d.source).name: d.doc_id for d in engine.retriever.documents.values()}
+    broken = []
+    for q in gold:
+        if not q.answerable:
+            continue
+        if q.doc not in by_name:
+            broken.append({"id": q.id, "why": f"document {q.doc!r} is not among the indexed reports"})
+            continue
+        text = engine.snapshot.document(by_name[q.doc]).text or ""
+        if q.evidence is None or evidence_span(text, q.evidence) is None:
+            broken.append({"id": q.id, "why": "evidence does not occur in its document"})
+    return broken
+
+
+def run_questions(gold: list[GoldQuestion], engine: Engine, asker: Asker) -> list[QuestionResult]:
+    by_name = {Path(d.source).name: d.doc_id for d in engine.retriever.documents.values()}
+    results = []
+    for q in gold:
+        doc_id = by_name.get(q.doc or "")
+        span = None
+        if doc_id and q.evidence:
+            span = evidence_span(engine.snapshot.document(doc_id).text or "", q.evidence)
+        started = time.perf_counter()
+        answer = asker.ask(q.question)
+        latency = (time.perf_counter() - started) * 1000
+        verdict = score_answer(q, answer)
+        rank = None
+        if doc_id and span:
+            hits = engine.retriever.retrieve(q.question, RETRIEVAL_DEPTH)
+            rank = evidence_rank(engine.snapshot, [h.id for h in hits], doc_id, span)
+        reason = verdict.reason
+        if not verdict.correct and q.answerable and rank is None:
+            reason = f"retrieval_miss/{reason}"
+        elif reason in ("wrong_value", "no_figure") and rank is not None:
+            reason = "wrong_clause"
+        results.append(QuestionResult(
+            id=q.id, question=q.question, gold=q.answer, answerable=q.answerable, found=bool(answer.get("found")),
+            answer=answer.get("answer"), correct=verdict.correct, reason=reason,
+            citation_ok=citation_hits(answer, doc_id, span), evidence_rank=rank,
+            unsupported=unsupported_in(answer), latency_ms=round(latency, 2), citations=answer.get("citations", []),
+        ))
+    return results
+
+
+def summarize(results: list[QuestionResult], broken: list[dict[str, str]]) -> dict[str, Any]:
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    ranked = answerable
+    latencies = [r.latency_ms for r in results]
+
+    def share(n: int, d: int) -> float:
+        return round(n / d, 4) if d else 0.0
+
+    return {
+        "n_questions": len(results),
+        "n_answerable": len(answerable),
+        "n_broken_gold": len(broken),
+        "answer_accuracy": share(sum(r.correct for r in answerable), len(answerable)),
+        "citation_accuracy": share(sum(r.citation_ok for r in answerable), len(answerable)),
+        "evidence_hit_at_1": share(sum(r.evidence_rank == 1 for r in ranked), len(ranked)),
+        "evidence_hit_at_5": share(sum(r.evidence_rank is not None and r.evidence_rank <= 5 for r in ranked), len(ranked)),
+        "mrr": round(statistics.fmean([1 / r.evidence_rank if r.evidence_rank else 0.0 for r in ranked]), 4) if ranked else 0.0,
+        "abstention_accuracy": share(sum(not r.found for r in unanswerable), len(unanswerable)),
+        "false_refusal_rate": share(sum(not r.found for r in answerable), len(answerable)),
+        "unsupported_numbers": sum(len(r.unsupported) for r in results),
+        "latency_p50_ms": round(_percentile(latencies, 0.5), 2),
+        "latency_p95_ms": round(_percentile(latencies, 0.95), 2),
+        "broken_gold": broken,
+    }
+
+
+def run_eval(
+    docs: Path,
+    gold_path: Path,
+    settings: Settings,
+    index_dir: Path | None = None,
+    mode: str = "extractive",
+    url: str | None = None,
+) -> tuple[dict[str, Any], list[QuestionResult], Engine]:
+    """Score every gold question; builds a temporary index over `docs` unless `index_dir` is given."""
+    gold = load_gold(gold_path)
+    if index_dir is None:
+        index_dir = Path(tempfile.mkdtemp(prefix="reportqa-eval-")) / "index"
+        summary = ingest_paths([docs], settings, index_dir, progress=False)
+        for failed in summary.failed:
+            if not failed.path.endswith(".jsonl"):
+                log.warning("not indexed: %s: %s", failed.path, failed.reason)
+    engine = IndexHolder(index_dir, get_embedder(settings)).get()
+    broken = broken_gold_rows(gold, engine)
+    broken_ids = {b["id"] for b in broken}
+    scored = [q for q in gold if q.id not in broken_ids]
+    results = run_questions(scored, engine, Asker(engine, settings, mode, url))
+    return summarize(results, broken), results, engine
