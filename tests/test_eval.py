@@ -1,0 +1,119 @@
+"""The eval's scorer on hand-made cases, the faithfulness check, and the eval gate on the seed gold."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SEED
+from eval.faithfulness import check_summary
+from eval.gold import GoldQuestion, load_gold
+from eval.runner import run_eval
+from eval.scoring import citation_hits, normalize_figure, score_answer, unsupported_in
+from reportqa.config import Settings
+
+GOLD_FILE = ROOT / "eval" / "gold" / "gold_seed.jsonl"
+RATE = GoldQuestion("g1", "a.txt", "调解成功率是多少?", "98.3 %", 98.3, "%", "调解成功率 98.3 %")
+MONEY = GoldQuestion("g2", "a.txt", "标的金额多少以上?", "20 万", 200000, "元", "标的金额 20 万以上")
+NONE = GoldQuestion("g3", None, "财政收入是多少?", None, None, None, None)
+NEGATIVE = GoldQuestion("g4", "a.txt", "发生了多少起行政诉讼?", "未发生", 0, "起", "未发生行政诉讼")
+
+
+def _answer(value: float | None, unit: str = "", found: bool = True, quote: str = "", doc: str = "d1",
+            span: tuple[int, int] = (0, 10)) -> dict:
+    figure = {"value": value, "unit": unit, "raw": f"{value}{unit}"} if value is not None else None
+    citations = [{"doc_id": doc, "char_start": span[0], "char_end": span[1], "quote": quote, "title": "报告"}]
+    return {"found": found, "answer": figure["raw"] if figure else None, "text": "", "figure": figure,
+            "citations": citations if found else []}
+
+
+def test_right_answers_match_after_normalisation() -> None:
+    assert score_answer(RATE, _answer(98.3, "%")).correct
+    assert score_answer(MONEY, _answer(20, "万元")).correct
+    assert score_answer(MONEY, _answer(200000, "元")).correct
+    assert score_answer(NEGATIVE, _answer(0, "起")).correct
+    assert normalize_figure(11.34, "万件") == (113400.0, "件")
+
+
+def test_wrong_unit_wrong_value_refusal_and_false_answer_are_told_apart() -> None:
+    assert score_answer(RATE, _answer(98.3, "起")).reason == "wrong_unit"
+    assert score_answer(RATE, _answer(97.1, "%")).reason == "wrong_value"
+    assert score_answer(RATE, _answer(None, found=False)).reason == "false_refusal"
+    assert score_answer(NONE, _answer(None, found=False)).correct
+    assert score_answer(NONE, _answer(1, "元")).reason == "false_answer"
+
+
+def test_a_right_answer_cited_from_the_wrong_document_is_no_citation_hit() -> None:
+    answer = _answer(98.3, "%", quote="调解成功率 98.3 %", doc="other", span=(100, 115))
+    assert score_answer(RATE, answer).correct
+    assert not citation_hits(answer, "d1", (100, 115))
+    assert citation_hits({**answer, "citations": [{**answer["citations"][0], "doc_id": "d1"}]}, "d1", (100, 115))
+
+
+def test_unsupported_numbers_are_counted() -> None:
+    assert unsupported_in(_answer(98.3, "%", quote="调解成功率 98.3 %")) == []
+    assert unsupported_in(_answer(99.0, "%", quote="调解成功率 98.3 %")) == ["99"]
+
+
+def test_broken_gold_rows_are_reported_not_scored(tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in GOLD_FILE.read_text(encoding="utf-8").splitlines()][:3]
+    rows[1]["evidence"] = "这句话不在报告里"
+    rows[2]["doc"] = "missing.txt"
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / SEED.name).write_bytes(SEED.read_bytes())
+    summary, results, _ = run_eval(docs, gold, Settings(index_dir=tmp_path / "unused"))
+    assert [b["id"] for b in summary["broken_gold"]] == [rows[1]["id"], rows[2]["id"]]
+    assert [r.id for r in results] == [rows[0]["id"]] and summary["answer_accuracy"] == 1.0
+
+
+def test_summary_faithfulness_finds_invented_figures_and_covered_gold(seed_text: str) -> None:
+    gold = load_gold(GOLD_FILE)
+    faithful = check_summary("2019年成功调处矛盾纠纷987起,调解成功率98.3%。", [seed_text], gold)
+    assert faithful.faithful and {"s001", "s002"} <= set(faithful.covered) and "s003" in faithful.missed
+    invented = check_summary("调解成功率达99.9%,处罚金26万元。", [seed_text], gold)
+    assert not invented.faithful and invented.unsupported == ["99.9", "260000"]
+
+
+def test_seed_gold_stays_above_todays_figures(seed_index: Path) -> None:
+    """The regression gate: thresholds just under what the seed gold measures today."""
+    summary, results, _ = run_eval(ROOT / "data" / "samples", GOLD_FILE, Settings(index_dir=seed_index), seed_index)
+    misses = [(r.id, r.reason) for r in results if not r.correct]
+    assert summary["answer_accuracy"] >= 0.96, misses
+    assert summary["citation_accuracy"] >= 0.96, misses
+    assert summary["evidence_hit_at_5"] >= 0.96
+    assert summary["abstention_accuracy"] >= 0.99
+    assert summary["false_refusal_rate"] <= 0.04
+    assert summary["unsupported_numbers"] == 0
+
+
+def test_eval_command_writes_its_outputs_and_gates_on_accuracy(tmp_path: Path) -> None:
+    reportqa = str(Path(sys.executable).parent / "reportqa")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    args = [reportqa, "eval", "--docs", "data/samples", "--gold", str(GOLD_FILE), "--out", str(tmp_path / "out"), "--json"]
+    done = subprocess.run([*args, "--min-accuracy", "0.9"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["n_questions"] == 34 and summary["answer_accuracy"] >= 0.96
+    for name in ("results.jsonl", "summary.json", "report.md", "latency.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    assert "| answer accuracy |" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    failing = subprocess.run([*args, "--min-accuracy", "1.01"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert failing.returncode == 1 and "below --min-accuracy" in failing.stderr
+
+
+@pytest.mark.parametrize("bad", [["--docs", "nope"], ["--gold", "nope.jsonl"]])
+def test_eval_command_names_a_bad_path(bad: list[str]) -> None:
+    args = {"--docs": "data/samples", "--gold": str(GOLD_FILE)}
+    args[bad[0]] = bad[1]
+    reportqa = str(Path(sys.executable).parent / "reportqa")
+    done = subprocess.run([reportqa, "eval", *[x for kv in args.items() for x in kv]], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 1 and "nope" in done.stderr
