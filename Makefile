@@ -43,6 +43,7 @@ test: install llm-server
 
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) bench/ingest.py
+	HF_HUB_OFFLINE=1 $(PY) bench/query.py
 
 clean:
 	rm -rf $(VENV) $(INDEX) .pytest_cache
