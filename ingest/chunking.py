@@ -34,8 +34,8 @@ def split_sentences(norm: NormalizedText, start: int, end: int) -> list[tuple[in
 
     A sentence ends at 。!?; (either width, with trailing quotes) or at a line break.
     """
-    n_start = _norm_index(norm, start)
-    n_end = _norm_index(norm, end)
+    n_start = norm.from_original(start)
+    n_end = norm.from_original(end)
     spans: list[tuple[int, int]] = []
     text = norm.text
     s = n_start
@@ -52,18 +52,6 @@ def split_sentences(norm: NormalizedText, start: int, end: int) -> list[tuple[in
         i += 1
     _append_trimmed(norm, spans, s, n_end)
     return spans
-
-
-def _norm_index(norm: NormalizedText, orig: int) -> int:
-    """First normalised index whose original offset is >= orig."""
-    lo, hi = 0, len(norm.offsets) - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if norm.offsets[mid] < orig:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 def _append_trimmed(norm: NormalizedText, spans: list[tuple[int, int]], s: int, e: int) -> None:
@@ -83,7 +71,7 @@ def _split_long(norm: NormalizedText, span: tuple[int, int], max_chars: int) -> 
         return [span]
     pieces: list[tuple[int, int]] = []
     piece_start = start
-    n_start, n_end = _norm_index(norm, start), _norm_index(norm, end)
+    n_start, n_end = norm.from_original(start), norm.from_original(end)
     for i in range(n_start, n_end):
         orig = norm.offsets[i]
         if norm.text[i] in _SOFT_BREAKS and orig + 1 - piece_start >= max_chars // 2:
@@ -191,7 +179,7 @@ def chunk_report(
 
     def add(start: int, end: int, path: list[str], sents: list[tuple[int, int]], context: str, kind: str) -> None:
         body = text[start:end]
-        embed = "\n".join(p for p in (context, norm.text[_norm_index(norm, start) : _norm_index(norm, end)]) if p)
+        embed = "\n".join(p for p in (context, norm.text[norm.from_original(start) : norm.from_original(end)]) if p)
         chunks.append(
             Chunk(
                 chunk_id=f"{report.doc_id[:12]}-{start}-{end}",

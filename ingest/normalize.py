@@ -9,6 +9,7 @@ original offset it came from.
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
 
 # Characters NFKC leaves alone but reports use interchangeably with ASCII ones.
@@ -43,6 +44,10 @@ class NormalizedText:
         # Per-character normalisation never merges characters, so each normalised
         # character comes from exactly one original character.
         return self.offsets[start], self.offsets[end - 1] + 1
+
+    def from_original(self, orig: int) -> int:
+        """The first normalised index whose original offset is at or after `orig`."""
+        return bisect_left(self.offsets, orig)
 
 
 def normalize_char(ch: str) -> str:

@@ -362,7 +362,7 @@ class IndexWriter:
             manifest = self._write_version(tmp, number)
             final = versions / f"{number:06d}"
             os.replace(tmp, final)
-            _fsync_dir(versions)
+            _fsync(versions)
             _switch_current(self.index_dir, final.name)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -406,7 +406,7 @@ class IndexWriter:
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         for name in ("docstore.sqlite", "vectors.faiss", "manifest.json"):
-            _fsync_file(tmp / name)
+            _fsync(tmp / name)
         return manifest
 
     def _base_vectors(self) -> faiss.IndexIDMap2:
@@ -472,18 +472,11 @@ def _switch_current(index_dir: Path, name: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, index_dir / CURRENT)
-    _fsync_dir(index_dir)
+    _fsync(index_dir)
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries (after a rename), to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

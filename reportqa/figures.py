@@ -124,8 +124,8 @@ def extract_figures(text: str, norm: NormalizedText | None = None, start: int = 
     """All figures in the original range text[start:end], in order, with original spans."""
     norm = norm or normalize(text)
     end = len(text) if end is None else end
-    n_start = _first_at_or_after(norm, start)
-    n_end = _first_at_or_after(norm, end)
+    n_start = norm.from_original(start)
+    n_end = norm.from_original(end)
     ntext = norm.text
     figures: list[Figure] = []
     taken: list[tuple[int, int]] = []
@@ -151,17 +151,6 @@ def extract_figures(text: str, norm: NormalizedText | None = None, start: int = 
         )
     figures.sort(key=lambda f: f.char_start)
     return figures
-
-
-def _first_at_or_after(norm: NormalizedText, orig: int) -> int:
-    lo, hi = 0, len(norm.offsets) - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if norm.offsets[mid] < orig:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 def _arabic_figure(text: str, norm: NormalizedText, m: re.Match[str]) -> Figure:
