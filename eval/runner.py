@@ -19,7 +19,7 @@ import httpx
 from ingest.pipeline import get_embedder, ingest_paths
 from ingest.store import IndexSnapshot
 from reportqa.config import Settings
-from service.app import answer_question
+from service.answering import answer_question
 from service.index_holder import Engine, IndexHolder
 from service.llm import LLMAnswerer
 from service.schemas import AskRequest

@@ -119,7 +119,8 @@ def ask(
     from pydantic import ValidationError
 
     from ingest.pipeline import get_embedder
-    from service.app import answer_question, load_engine
+    from service.answering import answer_question
+    from service.deps import load_engine
     from service.errors import RequestError
     from service.index_holder import IndexHolder
     from service.llm import LLMAnswerer

@@ -1,0 +1,45 @@
+"""FastAPI dependencies shared by every router: the settings and the live index engine.
+
+`create_app` puts the settings, the IndexHolder and the LLM factory on `app.state`;
+routers read them through these functions, so each router module stays independent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+
+from ingest.store import IndexError_, IndexNotFoundError, ModelMismatchError
+from reportqa.config import Settings
+
+from .errors import RequestError
+from .index_holder import Engine, IndexHolder
+
+
+def load_engine(holder: IndexHolder) -> Engine:
+    """The current engine, or a RequestError saying why there is none."""
+    try:
+        return holder.get()
+    except (IndexNotFoundError, ModelMismatchError) as exc:
+        raise RequestError(409, str(exc)) from exc
+    except IndexError_ as exc:
+        raise RequestError(503, str(exc)) from exc
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_holder(request: Request) -> IndexHolder:
+    return request.app.state.holder
+
+
+def get_engine(request: Request) -> Engine:
+    """The engine of the index version current when the request started; used to its end."""
+    return load_engine(request.app.state.holder)
+
+
+def get_llm_factory(request: Request) -> Callable[[Engine], Any]:
+    return request.app.state.llm_factory

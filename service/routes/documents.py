@@ -1,0 +1,52 @@
+"""Reading the indexed reports: the list, one report's metadata and sections, and its text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from ingest.store import DocumentRecord
+
+from ..deps import get_engine
+from ..errors import RequestError
+from ..index_holder import Engine
+
+router = APIRouter(tags=["documents"])
+
+
+def find_document(engine: Engine, doc_id: str) -> DocumentRecord:
+    """The full record of one report, or a 404 naming the id."""
+    doc = engine.snapshot.document(doc_id)
+    if doc is None:
+        raise RequestError(404, f"unknown doc_id: {doc_id}")
+    return doc
+
+
+@router.get("/documents")
+def documents(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
+    """The indexed reports with their metadata."""
+    return {"index_version": engine.snapshot.version,
+            "documents": [d.to_dict() for d in engine.retriever.documents.values()]}
+
+
+@router.get("/documents/{doc_id}")
+def document(doc_id: str, engine: Engine = Depends(get_engine)) -> dict[str, Any]:
+    """One report's metadata and section tree."""
+    return find_document(engine, doc_id).to_dict()
+
+
+@router.get("/documents/{doc_id}/text")
+def document_text(
+    doc_id: str,
+    start: int | None = Query(None, ge=0),
+    end: int | None = Query(None, ge=0),
+    engine: Engine = Depends(get_engine),
+) -> dict[str, Any]:
+    """The report's original text, or the span [start, end) of it (to show a citation in context)."""
+    text = find_document(engine, doc_id).text or ""
+    s = 0 if start is None else start
+    e = len(text) if end is None else end
+    if s > e or e > len(text):
+        raise RequestError(400, f"span [{s}, {e}) is outside the document (length {len(text)})")
+    return {"doc_id": doc_id, "start": s, "end": e, "length": len(text), "text": text[s:e]}
