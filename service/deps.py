@@ -7,7 +7,8 @@ routers read them through these functions, so each router module stays independe
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from fastapi import Request
 
@@ -16,6 +17,22 @@ from reportqa.config import Settings
 
 from .errors import RequestError
 from .index_holder import Engine, IndexHolder
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an API key's id (never the key) and its role."""
+
+    key_id: str
+    role: Literal["reader", "admin"]
+
+
+LOCAL = Principal("local", "admin")  # open mode, no auth configured
+
+
+def get_principal(request: Request) -> Principal:
+    """The caller set by the auth layer on request.state, or the local user in open mode."""
+    return getattr(request.state, "principal", LOCAL)
 
 
 def load_engine(holder: IndexHolder) -> Engine:
