@@ -42,6 +42,20 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(30.0, gt=0, description="Seconds before an LLM call is abandoned.")
     llm_max_tokens: int = Field(256, ge=16, le=4096)
     default_mode: Literal["extractive", "llm"] = Field("extractive", description="Answer mode when a request names none.")
+    auth: Literal["auto", "on", "off"] = Field(
+        "auto", description="API keys: 'on' requires them, 'off' is open local mode, 'auto' is on once any key exists."
+    )
+    api_keys: list[str] = Field(
+        [], description="Keys from settings, each 'NAME:ROLE:SHA256' (the hash `reportqa keys create --env` prints)."
+    )
+    keys_file: Path | None = Field(None, description="Hashed API keys file; default: api_keys.json in state_path.")
+    rate_limit: str = Field("120/minute", description="Requests per API key ('120/minute', '10/second'; 'off' for none).")
+    max_body_kb: int = Field(1024, ge=1, description="Largest request body outside uploads.")
+    max_upload_mb: float = Field(100.0, gt=0, description="Largest upload request (all its files together).")
+    max_upload_files: int = Field(20, ge=1, description="Files per upload request.")
+    max_pdf_pages: int = Field(2000, ge=1, description="PDFs with more pages are refused before parsing.")
+    max_docx_uncompressed_mb: float = Field(200.0, gt=0, description="A DOCX inflating beyond this is refused (zip bomb).")
+    max_docx_ratio: float = Field(100.0, gt=1, description="A DOCX entry inflating more steeply than this is refused.")
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -50,6 +64,11 @@ class Settings(BaseSettings):
     def state_path(self) -> Path:
         """Where service state lives: `state_dir`, or a `state` folder beside the index directory."""
         return self.state_dir or self.index_dir.parent / "state"
+
+    @property
+    def keys_path(self) -> Path:
+        """The hashed API keys file."""
+        return self.keys_file or self.state_path / "api_keys.json"
 
 
 @lru_cache(maxsize=1)
