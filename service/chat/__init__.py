@@ -1,0 +1,1 @@
+"""Multi-turn chat: conversations kept in SQLite, follow-up questions rewritten against earlier turns."""

@@ -1,0 +1,89 @@
+"""One chat turn: resolve the message against the earlier turns, then answer it.
+
+Shared by /chat (history from the conversation store) and /v1/chat/completions (history
+in the request's messages). "Where is that from?" follow-ups are answered from the previous
+answer's citation, every other question through `answer_question` and its number guard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from reportqa.config import Settings
+
+from ..answering import answer_question
+from ..errors import RequestError
+from ..guard import enforce_traceable
+from ..index_holder import Engine
+from ..schemas import Answer, AskRequest, Citation, FigureOut, FiltersIn
+from .followup import Rewrite, condense_with_llm, rewrite
+
+
+@dataclass
+class History:
+    """What a follow-up may refer to: earlier resolved questions with their answer texts, and a
+    way to get the previous answer's JSON (stored by /chat, recomputed by the OpenAI endpoint)."""
+
+    turns: list[tuple[str, str]] = field(default_factory=list)  # (resolved question, answer text)
+    previous_answer: Callable[[], dict[str, Any] | None] = lambda: None
+
+    @property
+    def previous_question(self) -> str | None:
+        return self.turns[-1][0] if self.turns else None
+
+
+@dataclass(frozen=True)
+class TurnOptions:
+    filters: FiltersIn | None = None
+    mode: str | None = None
+    top_k: int | None = None
+
+
+def places_of(engine: Engine) -> set[str]:
+    """Every place name of the indexed reports (to find the place a question names)."""
+    return set().union(*engine.retriever.names_by_doc.values()) if engine.retriever.names_by_doc else set()
+
+
+def resolve(engine: Engine, message: str, history: History, settings: Settings, mode: str | None,
+            chat_model: object | None) -> Rewrite:
+    """The standalone question for `message`: rules, or the LLM's condensing prompt in llm mode."""
+    places = places_of(engine)
+    if (mode or settings.default_mode) == "llm" and chat_model is not None:
+        return condense_with_llm(chat_model, message, history.turns, places)
+    return rewrite(message, history.previous_question, places)
+
+
+def source_answer(question: str, previous: dict[str, Any] | None) -> Answer:
+    """Where the previous answer stands: the section path of its first citation. The answer's
+    `question` stays the previous question, so a later follow-up still builds on it."""
+    citations = (previous or {}).get("citations") or []
+    if not citations:
+        return Answer(question=question, found=False, answer=None,
+                      text="上一个回答没有引用报告原文,无法指出出处。", citations=[])
+    cited = Citation(**citations[0])
+    path = " > ".join(cited.section_path) or "正文开头"
+    figure = previous.get("figure") if previous else None
+    what = f"数字 {figure['raw']} " if figure else "上一个回答"
+    text = f"{what}出自《{cited.title or cited.doc_id}》的“{path}”部分,原文:{cited.quote}"
+    return Answer(question=question, found=True, answer=path, text=text,
+                  figure=FigureOut(**figure) if figure else None, citations=[cited],
+                  mode=previous.get("mode", "extractive") if previous else "extractive",
+                  confidence=float(previous.get("confidence", 0.0)) if previous else 0.0)
+
+
+def answer_turn(engine: Engine, message: str, history: History, options: TurnOptions, settings: Settings,
+                llm_factory: Callable[[Engine], Any], chat_model: object | None) -> tuple[Rewrite, Answer]:
+    """Resolve and answer one message; every answer passes the number guard."""
+    resolved = resolve(engine, message, history, settings, options.mode, chat_model)
+    if resolved.kind == "where":
+        return resolved, enforce_traceable(source_answer(history.previous_question or "", history.previous_answer()))
+    try:
+        request = AskRequest(question=resolved.question, top_k=options.top_k, filters=options.filters,
+                             mode=options.mode)
+    except ValidationError as exc:
+        raise RequestError(422, f"the resolved question is not valid: {exc.errors()[0]['msg']}") from exc
+    return resolved, answer_question(engine, request, settings, llm_factory)
