@@ -13,7 +13,8 @@ from reportqa.version import __version__
 
 from .errors import RequestError
 from .index_holder import Engine, IndexHolder
-from .routes import ask, documents, health
+from .routes import ask, documents, health, web
+from .routes import chat
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,6 @@ def create_app(settings: Settings) -> FastAPI:
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": _validation_message(exc)})
 
-    for module in (ask, documents, health):
+    for module in (ask, documents, health, web, chat):
         app.include_router(module.router)
     return app

@@ -55,3 +55,24 @@ def client(seed_index: Path):
 
     with TestClient(create_app(Settings(index_dir=seed_index))) as test_client:
         yield test_client
+
+
+def variant_2020(seed: str) -> str:
+    """The seed report moved on a year, with two figures changed: a second report for follow-ups
+    ("那2020年呢?") and comparisons (987 -> 1012 起, 98.3 -> 98.9 %)."""
+    text = seed.replace("2020", "2021").replace("2019", "2020")
+    return text.replace("987 起", "1012 起").replace("98.3 %", "98.9 %")
+
+
+@pytest.fixture(scope="session")
+def two_year_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the seed (2019) and its 2020 variant, shared by the chat and summary tests."""
+    from ingest.pipeline import ingest_paths
+
+    root = tmp_path_factory.mktemp("two_years")
+    (root / "reports").mkdir()
+    shutil.copy(SEED, root / "reports" / SEED.name)
+    (root / "reports" / "jinyang_2020_fazhi.txt").write_text(variant_2020(SEED.read_text(encoding="utf-8")),
+                                                              encoding="utf-8")
+    ingest_paths([root / "reports"], Settings(index_dir=root / "index"), progress=False)
+    return root / "index"
