@@ -7,7 +7,7 @@ INDEX ?= index
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install llm-server run ingest test bench clean
+.PHONY: install llm-server browser run ingest test bench clean
 
 # torch==2.13.0 first: it resolves to the local CPU wheel; a bare torch
 # requirement would pull gigabytes of CUDA packages.
@@ -31,6 +31,14 @@ $(LLM_STAMP): $(STAMP)
 
 llm-server: $(LLM_STAMP)
 
+# The browser tests drive Debian's Chromium (never a downloaded browser) and need a CJK font to
+# render the page as officials see it. Installed with apt when missing (root); without apt the
+# browser tests skip and say why.
+browser:
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . \
+	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver fonts-wqy-microhei; } \
+	  || echo "warning: chromium could not be installed; the browser tests will skip"
+
 ingest: install
 	$(VENV)/bin/reportqa ingest data/samples --index $(INDEX)
 
@@ -38,7 +46,7 @@ run: ingest
 	$(VENV)/bin/reportqa documents --index $(INDEX)
 	$(VENV)/bin/reportqa serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
-test: install llm-server
+test: install llm-server browser
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest
 
 bench: install

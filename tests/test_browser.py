@@ -1,0 +1,194 @@
+"""The web page in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
+
+The app runs under a real uvicorn server on 127.0.0.1 over a copy of the seed index (uploads
+change it). One browser for the whole session; each test gets a fresh page and saves a
+screenshot of what it saw under its tmp folder. Without Chromium or Playwright the tests skip
+and say why (`make test` installs Chromium with apt-get when it can).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reportqa.config import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+MEDIATION_QUESTION = "金杨新村街道2019年的调解成功率是多少?"
+LAPTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium chromium-driver; `make test` does it "
+                "when apt is available)", allow_module_level=True)
+
+
+@pytest.fixture(scope="session")
+def web_index(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the seed index that the browser tests may change (uploads, removals)."""
+    target = tmp_path_factory.mktemp("web") / "index"
+    shutil.copytree(seed_index, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def base_url(web_index: Path) -> Iterator[str]:
+    """The app under a real uvicorn server on a free port of 127.0.0.1."""
+    import uvicorn
+
+    from service.app import create_app
+
+    config = uvicorn.Config(create_app(Settings(index_dir=web_index)), host="127.0.0.1", port=0,
+                            log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[sync_api.Browser]:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: sync_api.Browser, base_url: str) -> Iterator[sync_api.Page]:
+    context = browser.new_context(viewport=LAPTOP, locale="zh-CN", base_url=base_url, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def shot(page: sync_api.Page, folder: Path, name: str) -> Path:
+    """A full-page screenshot under the test's tmp folder."""
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 5_000
+    return path
+
+
+def ask(page: sync_api.Page, question: str) -> sync_api.Locator:
+    """Type a question, send it, and return the answer card once it has arrived."""
+    before = page.locator(".answer").count()
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    card = page.locator(".answer").nth(before)
+    sync_api.expect(card).not_to_have_class("answer pending", timeout=60_000)
+    return card
+
+
+def test_page_is_served_with_its_assets_and_no_external_urls(page: sync_api.Page, base_url: str) -> None:
+    response = page.goto("/")
+    assert response is not None and response.ok
+    assert page.title() == "政府工作报告问答"
+    html = page.content()
+    assert "http://" not in html.replace(base_url, "") and "https://" not in html
+    for asset in ("/static/app.js", "/static/app.css"):
+        assert page.request.get(asset).ok
+
+
+def test_ask_shows_the_figure_and_the_cited_passage(page: sync_api.Page, tmp_path: Path) -> None:
+    page.goto("/")
+    sync_api.expect(page.locator("#health")).to_contain_text("已收录 1 份报告")
+    card = ask(page, MEDIATION_QUESTION)
+    sync_api.expect(card.locator(".figure")).to_have_text("98.3 %")
+    sync_api.expect(card.locator(".answer-text")).to_contain_text("98.3%")
+    citation = card.locator(".cite").first
+    sync_api.expect(citation).to_contain_text("(四)加强法治保障,推动法治政府建设")
+    shot(page, tmp_path, "ask-answer")
+
+    citation.click()
+    reader = page.locator("#reader")
+    sync_api.expect(reader).to_be_visible()
+    mark = page.locator("#reader-text mark")
+    sync_api.expect(mark).to_contain_text("调解成功率 98.3 %")
+    sync_api.expect(mark).to_be_in_viewport()
+    sync_api.expect(page.locator("#reader-path")).to_contain_text("一、主要做法和成效")
+    sync_api.expect(page.locator("#reader-path")).to_contain_text("(四)加强法治保障")
+    sync_api.expect(page.locator("#reader-path")).to_be_in_viewport()
+    sync_api.expect(page.locator("#reader-title")).to_have_text("金杨新村街道关于2019年度法治政府建设情况的报告")
+    sync_api.expect(page.locator("#reader-toc button.current")).to_have_text("(四)加强法治保障,推动法治政府建设")
+    shot(page, tmp_path, "citation-reader")
+    page.keyboard.press("Escape")
+    sync_api.expect(reader).to_be_hidden()
+
+
+def test_not_found_is_said_plainly(page: sync_api.Page, tmp_path: Path) -> None:
+    page.goto("/")
+    card = ask(page, "火星基地2019年建了多少个?")
+    sync_api.expect(card).to_have_class("answer not-found")
+    sync_api.expect(card.locator(".badge")).to_have_text("未找到答案")
+    sync_api.expect(card.locator(".answer-text")).to_contain_text("没有找到")
+    assert card.locator(".figure").count() == 0
+    shot(page, tmp_path, "ask-not-found")
+
+
+def test_filters_come_from_the_index_and_restrict_the_answer(page: sync_api.Page, tmp_path: Path) -> None:
+    page.goto("/")
+    issuer = page.locator("#filter-issuer option")
+    sync_api.expect(issuer).to_have_text(["全部", "金杨新村街道"])
+    sync_api.expect(page.locator("#filter-year option")).to_have_text(["全部", "2019"])
+    page.select_option("#filter-issuer", "金杨新村街道")
+    page.select_option("#filter-year", "2019")
+    sync_api.expect(ask(page, MEDIATION_QUESTION).locator(".figure")).to_have_text("98.3 %")
+    shot(page, tmp_path, "ask-filtered")
+
+
+def test_reports_list_and_reading_by_section(page: sync_api.Page, tmp_path: Path) -> None:
+    page.goto("/")
+    page.click(".tabs button[data-tab=reports]")
+    row = page.locator("#report-rows tr").first
+    sync_api.expect(row).to_contain_text("金杨新村街道关于2019年度法治政府建设情况的报告")
+    sync_api.expect(row).to_contain_text("浦金街〔2020〕2号")
+    sync_api.expect(row.locator("td").nth(4)).to_have_text("29")
+    shot(page, tmp_path, "reports")
+    row.get_by_role("button", name="阅读").click()
+    sync_api.expect(page.locator("#reader-text")).to_contain_text("浦东新区法治政府建设工作领导小组办公室")
+    page.locator("#reader-toc button", has_text="四、下一步工作设想").click()
+    sync_api.expect(page.locator("#reader-path")).to_have_text("四、下一步工作设想")
+    text = page.locator("#reader-text")
+    sync_api.expect(text).to_contain_text("(一)进一步夯实法治政府建设责任制")
+    sync_api.expect(text).not_to_contain_text("主要负责人履行")
+    shot(page, tmp_path, "report-section")
+
+
+def test_phone_width_keeps_the_answer_and_passage_readable(browser: sync_api.Browser, base_url: str,
+                                                           tmp_path: Path) -> None:
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=base_url, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto("/")
+        card = ask(page, MEDIATION_QUESTION)
+        sync_api.expect(card.locator(".figure")).to_have_text("98.3 %")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the page scrolls sideways at phone width ({width}px)"
+        shot(page, tmp_path, "phone-answer")
+        card.locator(".cite").first.click()
+        sync_api.expect(page.locator("#reader-text mark")).to_be_in_viewport()
+        sync_api.expect(page.locator("#reader-path")).to_be_in_viewport()
+        shot(page, tmp_path, "phone-reader")
+    finally:
+        context.close()
