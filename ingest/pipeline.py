@@ -28,6 +28,7 @@ from .lexical import tokenize
 from .metadata import apply_overrides, extract_metadata
 from .normalize import normalize
 from .readers import SUPPORTED_SUFFIXES, read_file
+from .safety import FileLimits
 from .sections import parse_sections
 from .store import IndexWriter, PendingReport, current_version_dir, open_index
 
@@ -101,13 +102,18 @@ def content_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def load_report(path: Path, settings: Settings, issuer: str | None = None, year: int | None = None) -> Report:
-    """Read one file into a Report with its metadata (raises ReportReadError)."""
-    result = read_file(path, max_bytes=int(settings.max_file_mb * 1024 * 1024))
+def load_report(path: Path, settings: Settings, issuer: str | None = None, year: int | None = None,
+                source: str | None = None) -> Report:
+    """Read one file into a Report with its metadata (raises ReportReadError).
+
+    `source` names the report (default: the file's absolute path; uploads give their file name).
+    """
+    limits = FileLimits.from_settings(settings)
+    result = read_file(path, limits.max_bytes, limits)
     meta = apply_overrides(extract_metadata(result.text, result.title_hint), issuer=issuer, year=year)
     return Report(
         doc_id=content_id(result.text),
-        source=str(path.resolve()),
+        source=source or str(path.resolve()),
         format=result.format,
         encoding=result.encoding,
         text=result.text,
@@ -143,6 +149,7 @@ def get_embedder(settings: Settings) -> Embedder:
         settings.embedding_query_prefix,
         settings.embedding_passage_prefix,
         settings.embedding_batch_size,
+        settings.embedding_threads,
     )
 
 
@@ -154,8 +161,13 @@ def ingest_paths(
     year: int | None = None,
     rebuild: bool = False,
     progress: bool = True,
+    sources: dict[Path, str] | None = None,
 ) -> IngestSummary:
-    """Add, replace or skip every report under `paths`; write one new index version if anything changed."""
+    """Add, replace or skip every report under `paths`; write one new index version if anything changed.
+
+    `sources` names files by something other than their path (an upload's file name), so a
+    later upload of the same name replaces the report.
+    """
     started = time.perf_counter()
     index_dir = index_dir or settings.index_dir
     summary = IngestSummary()
@@ -169,7 +181,8 @@ def ingest_paths(
         seen_ids = {doc_id: source for source, doc_id in existing.items()}
         pending: list[PendingReport] = []
         for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 2):
-            outcome = _stage_file(path, settings, issuer, year, existing, seen_ids, writer, pending, summary)
+            outcome = _stage_file(path, settings, issuer, year, existing, seen_ids, writer, pending, summary,
+                                  (sources or {}).get(path))
             summary.outcomes.append(outcome)
             if outcome.status == "failed":
                 log.warning("%s: %s", path, outcome.reason)
@@ -199,12 +212,13 @@ def _stage_file(
     writer: IndexWriter,
     pending: list[PendingReport],
     summary: IngestSummary,
+    source: str | None = None,
 ) -> FileOutcome:
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         return FileOutcome(str(path), "failed", f"unsupported file type '{path.suffix or path.name}'")
     t0 = time.perf_counter()
     try:
-        report = load_report(path, settings, issuer, year)
+        report = load_report(path, settings, issuer, year, source)
     except ReportReadError as exc:
         return FileOutcome(str(path), "failed", str(exc))
     except Exception as exc:  # a broken file must never abort the rest of the batch

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .decoding import decode_text
 from .errors import ReportReadError
+from .safety import FileLimits, check_content
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,12 @@ def _join(lines: list[str]) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
 
 
-def read_file(path: Path, max_bytes: int) -> ReadResult:
-    """Read one report file; raises ReportReadError with a one-line reason."""
+def read_file(path: Path, max_bytes: int, limits: FileLimits | None = None) -> ReadResult:
+    """Read one report file; raises ReportReadError with a one-line reason.
+
+    The name picks the reader, the bytes must agree (see ingest/safety.py): executables,
+    archives, zip bombs and PDFs past the page limit are refused before parsing.
+    """
     fmt = SUPPORTED_SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         raise ReportReadError(f"unsupported file type '{path.suffix or path.name}'")
@@ -62,6 +67,7 @@ def read_file(path: Path, max_bytes: int) -> ReadResult:
     data = path.read_bytes()
     if not data.strip():
         raise ReportReadError("empty file")
+    check_content(data, fmt, limits or FileLimits(max_bytes))
     if fmt in ("txt", "md"):
         text, encoding = decode_text(data)
         return ReadResult(text, fmt, encoding)
@@ -173,8 +179,6 @@ def _emit(node: object, lines: list[str]) -> None:
 # --- DOCX -----------------------------------------------------------------------------
 
 def _read_docx(path: Path, data: bytes) -> ReadResult:
-    if not data.startswith(b"PK\x03\x04"):
-        raise ReportReadError("cannot read DOCX: not a DOCX (zip) file")
     try:
         import docx
         from docx.table import Table
@@ -200,8 +204,6 @@ def _read_docx(path: Path, data: bytes) -> ReadResult:
 # --- PDF ------------------------------------------------------------------------------
 
 def _read_pdf(path: Path, data: bytes) -> ReadResult:
-    if not data.startswith(b"%PDF"):
-        raise ReportReadError("cannot read PDF: not a PDF file")
     try:
         import pdfplumber
 

@@ -1,0 +1,167 @@
+"""What a file really is, judged by its bytes, and whether it is safe to parse.
+
+Uploads arrive with names anyone can choose, so the format comes from the content
+(magic bytes): PDF, DOCX (a zip holding word/document.xml), or text (HTML is text that
+looks like markup). Executables, other archives and other binary formats are refused.
+A PDF with more pages than allowed, or a DOCX whose zip would inflate far beyond its
+size (a zip bomb), is refused from its page count and zip directory alone, before
+any parser walks it. The CLI and the API both go through `check_content`.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+
+from reportqa.config import Settings
+
+from .errors import ReportReadError
+
+# (magic prefix, what it is): refused before any parser sees them.
+_EXECUTABLES = [
+    (b"MZ", "a Windows executable"),
+    (b"\x7fELF", "an ELF executable"),
+    (b"\xcf\xfa\xed\xfe", "a Mach-O executable"),
+    (b"\xce\xfa\xed\xfe", "a Mach-O executable"),
+    (b"\xca\xfe\xba\xbe", "a Mach-O or Java class file"),
+    (b"#!", "a script"),
+    (b"\x00asm", "a WebAssembly module"),
+]
+_ARCHIVES = [
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"BZh", "a bzip2 archive"),
+    (b"\xfd7zXZ\x00", "an xz archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7z archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"\x28\xb5\x2f\xfd", "a zstd archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office (OLE) file; save it as .docx"),
+]
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_DOCX_MAIN = "word/document.xml"
+_HTML_HINT = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title|div|p|table)\b", re.I | re.S)
+_KINDS_BY_FORMAT = {"txt": "text", "md": "text", "html": "text", "docx": "docx", "pdf": "pdf"}
+_KIND_NAMES = {"pdf": "a PDF", "docx": "a DOCX (zip) file", "text": "text"}
+
+
+def _default(name: str) -> float:
+    return Settings.model_fields[name].default  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """How much a single file may ask of the parsers (defaults: the settings' defaults)."""
+
+    max_bytes: int
+    max_pdf_pages: int = int(_default("max_pdf_pages"))
+    max_docx_uncompressed_bytes: int = int(_default("max_docx_uncompressed_mb") * 1024 * 1024)
+    max_docx_ratio: float = _default("max_docx_ratio")
+    max_docx_entries: int = 5000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FileLimits:
+        return cls(
+            max_bytes=int(settings.max_file_mb * 1024 * 1024),
+            max_pdf_pages=settings.max_pdf_pages,
+            max_docx_uncompressed_bytes=int(settings.max_docx_uncompressed_mb * 1024 * 1024),
+            max_docx_ratio=settings.max_docx_ratio,
+        )
+
+
+def sniff(data: bytes) -> str:
+    """'pdf', 'docx' or 'text' from the bytes; raises ReportReadError for anything else."""
+    head = data[:16]
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head.startswith(_ZIP_MAGIC):
+        return "docx" if _zip_has_document(data) else _refuse("an archive (zip) that is not a DOCX report")
+    if len(data) > 262 and data[257:262] == b"ustar":
+        _refuse("a tar archive")
+    for magic, what in _EXECUTABLES:
+        if head.startswith(magic):
+            _refuse(what)
+    for magic, what in _ARCHIVES:
+        if head.startswith(magic):
+            _refuse(what)
+    return "text"
+
+
+def looks_like_html(data: bytes) -> bool:
+    """Text that opens with markup (a saved web page), whatever its name."""
+    start = data[:4096]
+    for bom in (b"\xef\xbb\xbf",):
+        start = start.removeprefix(bom)
+    return bool(_HTML_HINT.match(start))
+
+
+def check_content(data: bytes, declared_format: str, limits: FileLimits) -> None:
+    """Refuse a file whose bytes are not the format its name declares, or that exceeds the limits."""
+    kind = sniff(data)
+    expected = _KINDS_BY_FORMAT[declared_format]
+    if kind != expected:
+        fmt = declared_format.upper()
+        raise ReportReadError(f"cannot read {fmt}: not a {fmt} file (the content is {_KIND_NAMES[kind]})")
+    if kind == "docx":
+        check_docx_zip(data, limits)
+    elif kind == "pdf":
+        check_pdf_pages(data, limits.max_pdf_pages)
+
+
+def _refuse(what: str) -> str:
+    raise ReportReadError(f"refused: the file is {what}; only report files (PDF, DOCX, HTML, text) are accepted")
+
+
+def _zip_has_document(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return _DOCX_MAIN in zf.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ReportReadError(f"cannot read DOCX: broken zip file ({exc})") from exc
+
+
+def check_docx_zip(data: bytes, limits: FileLimits) -> None:
+    """Refuse a zip bomb from its directory: too many entries, too much inflated, or inflating too steeply.
+
+    Python's zipfile stops inflating an entry at its declared size, so the declared
+    sizes checked here bound what the DOCX parser can ever read.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ReportReadError(f"cannot read DOCX: broken zip file ({exc})") from exc
+    if len(infos) > limits.max_docx_entries:
+        raise ReportReadError(f"refused: DOCX holds {len(infos)} zip entries (limit {limits.max_docx_entries})")
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_docx_uncompressed_bytes:
+        raise ReportReadError(
+            f"refused: DOCX would inflate to {total / 1e6:.0f} MB "
+            f"(limit {limits.max_docx_uncompressed_bytes / 1e6:.0f} MB): a zip bomb?"
+        )
+    for info in infos:
+        ratio = info.file_size / max(1, info.compress_size)
+        if info.file_size > 1024 * 1024 and ratio > limits.max_docx_ratio:
+            raise ReportReadError(
+                f"refused: DOCX entry {info.filename} inflates {ratio:.0f}x (limit {limits.max_docx_ratio:.0f}x): a zip bomb?"
+            )
+
+
+def pdf_page_count(data: bytes) -> int:
+    """Pages of a PDF from its page tree (pdfium; no page is parsed)."""
+    import pypdfium2
+
+    try:
+        pdf = pypdfium2.PdfDocument(data)
+    except Exception as exc:  # pdfium raises PdfiumError on anything it cannot open
+        raise ReportReadError(f"cannot read PDF: {type(exc).__name__}: {exc}") from exc
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
+def check_pdf_pages(data: bytes, max_pages: int) -> None:
+    pages = pdf_page_count(data)
+    if pages > max_pages:
+        raise ReportReadError(f"refused: PDF has {pages} pages (limit {max_pages})")
