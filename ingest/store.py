@@ -29,7 +29,7 @@ from typing import Any
 
 import faiss
 import numpy as np
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from reportqa.models import Chunk, Report, ReportMetadata, Section
 
@@ -41,6 +41,7 @@ FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 TMP_MARK = ".tmp-"
+WRITE_LOCK = ".write.lock"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -313,7 +314,7 @@ class IndexWriter:
         self.model_id, self.dim = model_id, dim
         self.rebuild = rebuild
         self.keep_versions = keep_versions
-        self._lock = FileLock(str(index_dir / ".write.lock"))
+        self._lock = FileLock(str(index_dir / WRITE_LOCK))
         self._adds: list[PendingReport] = []
         self._removes: set[str] = set()
 
@@ -493,6 +494,19 @@ def clean_leftovers(index_dir: Path) -> None:
         for leftover in versions.glob(f"*{TMP_MARK}*"):
             log.info("removing leftover %s", leftover)
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def recover(index_dir: Path) -> bool:
+    """At start-up, remove what a killed writer left behind; skipped (False) while a writer is at work."""
+    if not (index_dir / VERSIONS).exists():
+        return False
+    try:
+        with FileLock(str(index_dir / WRITE_LOCK), timeout=0):
+            clean_leftovers(index_dir)
+    except Timeout:
+        log.info("a writer holds %s; leftovers are left to it", index_dir / WRITE_LOCK)
+        return False
+    return True
 
 
 def prune_versions(index_dir: Path, keep: int) -> None:

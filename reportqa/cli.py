@@ -139,6 +139,10 @@ def ask(
     if as_json:
         typer.echo(json.dumps(answer.public(), ensure_ascii=False, indent=2))
         return
+    _print_answer(answer)
+
+
+def _print_answer(answer) -> None:  # noqa: ANN001 - service.schemas.Answer, imported lazily
     typer.echo(answer.text)
     for n, c in enumerate(answer.citations, 1):
         typer.echo(f"  [{n}] 《{c.title}》 {' > '.join(c.section_path)} [{c.char_start}:{c.char_end}] {c.quote}")
@@ -152,15 +156,24 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Address to bind (default REPORTQA_HOST, 127.0.0.1).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port (default REPORTQA_PORT, 8000).")] = None,
 ) -> None:
-    """Serve the API (OpenAPI docs at /docs)."""
+    """Serve the API (OpenAPI docs at /docs); refuses a non-loopback address while auth is off."""
     import uvicorn
 
     from service.app import create_app
+    from service.auth import Gate, is_loopback
 
     settings = get_settings()
     if index:
         settings = settings.model_copy(update={"index_dir": index})
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    bind = host or settings.host
+    try:
+        gate = Gate(settings)
+    except ValueError as exc:
+        _fail(str(exc))
+    if not gate.required() and not is_loopback(bind):
+        _fail(f"refusing to serve on {bind} with auth off ({gate.describe()}). Create a key with "
+              "`reportqa keys create --role admin` (or set REPORTQA_AUTH=on), or bind to 127.0.0.1.", code=2)
+    uvicorn.run(create_app(settings), host=bind, port=port or settings.port)
 
 
 @app.command(name="eval")
@@ -203,4 +216,212 @@ def eval_command(
             typer.echo(f"{label:<38} {summary[key]}{extra}")
     if min_accuracy is not None and summary["answer_accuracy"] < min_accuracy:
         typer.echo(f"answer accuracy {summary['answer_accuracy']} is below --min-accuracy {min_accuracy}", err=True)
+        raise typer.Exit(1)
+
+
+def _service(index: Optional[Path]):  # noqa: ANN202 - (settings, engine, llm_factory, chat_model)
+    """What the chat and summarize commands share with the API: the engine and the LLM, if configured."""
+    from ingest.pipeline import get_embedder
+    from service.deps import load_engine
+    from service.errors import RequestError
+    from service.index_holder import IndexHolder
+    from service.llm import LLMAnswerer, build_chat_model
+
+    settings = get_settings()
+    try:
+        engine = load_engine(IndexHolder(index or settings.index_dir, get_embedder(settings)))
+    except RequestError as exc:
+        _fail(exc.message)
+    chat_model = build_chat_model(settings) if settings.llm_base_url else None
+    return settings, engine, lambda eng: LLMAnswerer(settings, eng.extractive, chat_model), chat_model
+
+
+@app.command()
+def summarize(
+    doc_ids: Annotated[list[str], typer.Argument(help="doc_ids shown by `reportqa documents`; several add a comparison table.")],
+    index: IndexOpt = None,
+    style: Annotated[str, typer.Option(help="briefing, key_figures or sections.")] = "briefing",
+    fmt: Annotated[str, typer.Option("--format", help="json, md or docx (docx needs -o).")] = "md",
+    max_chars: Annotated[Optional[int], typer.Option("--max-chars", help="Longest briefing text per report.")] = None,
+    mode: Annotated[Optional[str], typer.Option(help="extractive (default) or llm.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Summarise reports with citations: a briefing, a key-figures table or per-section digests."""
+    from pydantic import ValidationError
+
+    from service.errors import RequestError
+    from service.summary.build import summarize as build_summary
+    from service.summary.render import docx_bytes
+    from service.summary.schemas import SummaryRequest
+
+    try:
+        request = SummaryRequest(doc_ids=doc_ids, style=style, format=fmt, mode=mode,
+                                 **({"max_chars": max_chars} if max_chars is not None else {}))
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    if request.format == "docx" and output is None:
+        _fail("--format docx writes a Word file: name it with -o FILE")
+    settings, engine, _, chat_model = _service(index)
+    try:
+        summary = build_summary(engine, request, settings, chat_model)
+    except RequestError as exc:
+        _fail(exc.message)
+    if request.format == "docx":
+        output.write_bytes(docx_bytes(summary))
+    else:
+        text = summary.text if request.format == "md" else json.dumps(summary.public(), ensure_ascii=False, indent=2)
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            typer.echo(text)
+    if output:
+        typer.echo(f"wrote {output}", err=True)
+
+
+@app.command()
+def chat(
+    index: IndexOpt = None,
+    mode: Annotated[Optional[str], typer.Option(help="extractive (default) or llm.")] = None,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Passages to retrieve.")] = None,
+) -> None:
+    """Talk to the reports in the terminal: ask, then follow up (那2020年呢? 这个数字在哪一节?).
+    An empty line or Ctrl-D ends the conversation."""
+    from pydantic import ValidationError
+
+    from service.chat.schemas import ChatRequest
+    from service.chat.turn import History, TurnOptions, answer_turn
+    from service.errors import RequestError
+
+    settings, engine, llm_factory, chat_model = _service(index)
+    history = History()
+    while True:
+        try:
+            message = input("问> ")
+        except EOFError:
+            break
+        if not message.strip():
+            break
+        try:
+            request = ChatRequest(message=message, mode=mode, top_k=top_k)
+            resolved, answer = answer_turn(engine, request.message, history, TurnOptions(mode=mode, top_k=top_k),
+                                           settings, llm_factory, chat_model)
+        except ValidationError as exc:
+            typer.echo(f"error: {'; '.join(str(e['msg']) for e in exc.errors())}", err=True)
+            continue
+        except RequestError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            continue
+        if resolved.question != request.message:
+            typer.echo(f"(理解为:{resolved.question})")
+        _print_answer(answer)
+        payload = answer.public()
+        history.turns.append((answer.question, answer.text))
+        history.previous_answer = lambda payload=payload: payload
+
+
+keys_app = typer.Typer(help="API keys: create (shown once), list, revoke. Stored hashed in the keys file.",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="reader (ask, chat, summaries, read documents) or admin (also change reports).")],
+    name: Annotated[Optional[str], typer.Option(help="A label for the key, e.g. who holds it.")] = None,
+    env: Annotated[bool, typer.Option("--env", help="Do not store it; print the REPORTQA_API_KEYS entry instead.")] = False,
+) -> None:
+    """Create an API key and print it once (only its hash is kept)."""
+    from service.keys import KeyError_, add_key, new_key, settings_entry
+
+    settings = get_settings()
+    try:
+        key, record = new_key(role, name) if env else add_key(settings.keys_path, role, name)
+    except KeyError_ as exc:
+        _fail(str(exc))
+    typer.echo(key)
+    if env:
+        typer.echo(f"REPORTQA_API_KEYS entry (hash only): {settings_entry(record)}", err=True)
+    else:
+        typer.echo(f"key id {record.key_id} ({record.role}, '{record.name}') stored hashed in {settings.keys_path}; "
+                   "the key is not shown again", err=True)
+
+
+@keys_app.command("list")
+def keys_list(as_json: JsonOpt = False) -> None:
+    """List the keys (ids, names, roles, created/revoked; never the keys)."""
+    from dataclasses import asdict
+
+    from service.keys import KeyError_, parse_settings_entries, read_keys_file
+
+    settings = get_settings()
+    try:
+        records = [*parse_settings_entries(settings.api_keys), *read_keys_file(settings.keys_path)]
+    except KeyError_ as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps([{k: v for k, v in asdict(r).items() if k != "sha256"} for r in records], indent=2))
+        return
+    for r in records:
+        state = f"revoked {r.revoked_at}" if r.revoked_at else "active"
+        typer.echo(f"{r.key_id:<12} {r.role:<7} {r.name:<20} {r.origin:<9} {r.created_at or '-':<26} {state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key: Annotated[str, typer.Argument(help="The key id (or name) shown by `reportqa keys list`.")]) -> None:
+    """Revoke a key in the keys file; a running server refuses it from its next request."""
+    from service.keys import KeyError_, revoke_key
+
+    try:
+        record = revoke_key(get_settings().keys_path, key)
+    except KeyError_ as exc:
+        _fail(str(exc))
+    typer.echo(f"revoked {record.key_id} ({record.role}, '{record.name}')")
+
+
+@app.command()
+def audit(
+    since: Annotated[str, typer.Option(help="From when: 2026-11-25, 2026-11-25T09:00, or an age: 30m, 2h, 7d.")] = "1d",
+    key: Annotated[Optional[str], typer.Option(help="Only this key id.")] = None,
+    changes: Annotated[bool, typer.Option("--changes", help="Only admin changes (uploads, removals).")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many entries (the newest).")] = 1000,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the audit log: who asked what and when, what was cited, every admin change."""
+    from service.audit import AuditLog, entry_dict, parse_since
+
+    try:
+        when = parse_since(since)
+    except ValueError as exc:
+        _fail(str(exc))
+    entries = AuditLog(get_settings().state_path).entries(when, key, changes, limit)
+    if as_json:
+        typer.echo(json.dumps([entry_dict(e) for e in entries], ensure_ascii=False, indent=2))
+        return
+    for e in entries:
+        what = json.dumps(e.change, ensure_ascii=False) if e.change else (e.question or "")
+        cited = f" cited {','.join(e.cited)}" if e.cited else ""
+        typer.echo(f"{e.at}  {e.key_id:<10} {e.method:<6} {e.route:<28} {e.status}  {what}{cited}")
+
+
+@app.command()
+def check(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Check the index: clean a killed writer's leftovers, then FAISS ids = chunk rows = BM25 docs, counts right."""
+    from ingest.store import IndexError_, open_index, recover
+
+    index_dir = index or get_settings().index_dir
+    recover(index_dir)
+    try:
+        snapshot = open_index(index_dir)
+    except IndexError_ as exc:
+        _fail(str(exc))
+    problems = snapshot.check_integrity()
+    m = snapshot.manifest
+    if as_json:
+        typer.echo(json.dumps({"version": m["version"], "ok": not problems, "problems": problems}, indent=2))
+    else:
+        for p in problems:
+            typer.echo(f"problem: {p}", err=True)
+        typer.echo(f"index version {m['version']}: {m['n_documents']} reports, {m['n_chunks']} chunks: "
+                   + ("ok" if not problems else f"{len(problems)} problem(s)"))
+    if problems:
         raise typer.Exit(1)

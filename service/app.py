@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from reportqa.config import Settings
 from reportqa.version import __version__
 
+from .audit import AuditLog
+from .auth import Gate, require_reader
 from .errors import RequestError
 from .index_holder import Engine, IndexHolder
-from .routes import ask, documents, health, web
+from .middleware import ServiceMiddleware
+from .routes import admin, ask, documents, health, monitoring, web
 from .routes import chat
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,7 @@ def _validation_message(exc: RequestValidationError) -> str:
 def create_app(settings: Settings) -> FastAPI:
     """An app serving the index at settings.index_dir."""
     from ingest.pipeline import get_embedder
+    from ingest.store import recover
 
     from .llm import LLMAnswerer, build_chat_model
 
@@ -41,6 +45,14 @@ def create_app(settings: Settings) -> FastAPI:
         return LLMAnswerer(settings, engine.extractive, chat_model)
 
     app.state.settings = settings
+    app.state.gate = gate = Gate(settings)
+    if gate.required():
+        log.info("%s", gate.describe())
+    else:
+        log.warning("*** %s ***", gate.describe())
+    recover(settings.index_dir)  # leftovers of a writer killed mid-ingest
+    app.add_middleware(ServiceMiddleware, body_limit=settings.max_body_kb * 1024,
+                       upload_limit=int(settings.max_upload_mb * 1024 * 1024), audit=AuditLog(settings.state_path))
     app.state.holder = IndexHolder(settings.index_dir, get_embedder(settings))
     app.state.chat_model = chat_model
     app.state.llm_factory = llm_factory
@@ -53,6 +65,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": _validation_message(exc)})
 
-    for module in (ask, documents, health, web, chat):
+    for module in (health, web):  # open: they say nothing about the reports
         app.include_router(module.router)
+    # Every API router needs a key once auth is on (service/auth.py); add new ones here.
+    for module in (ask, documents, admin, monitoring, chat):
+        app.include_router(module.router, dependencies=[Depends(require_reader)])
     return app

@@ -54,8 +54,13 @@ def get_holder(request: Request) -> IndexHolder:
 
 
 def get_engine(request: Request) -> Engine:
-    """The engine of the index version current when the request started; used to its end."""
-    return load_engine(request.app.state.holder)
+    """The engine of the index version current when the request started; used to its end.
+
+    Its version goes back to the client as the X-Index-Version header (service/middleware.py).
+    """
+    engine = load_engine(request.app.state.holder)
+    request.state.index_version = engine.snapshot.version
+    return engine
 
 
 def get_llm_factory(request: Request) -> Callable[[Engine], Any]:

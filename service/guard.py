@@ -7,6 +7,7 @@ import re
 
 from reportqa.figures import numbers_in
 
+from .metrics import GUARD_REJECTIONS
 from .schemas import Answer
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,10 @@ def unsupported_numbers(text: str, sources: list[str]) -> list[str]:
     """
     allowed = [n for source in sources for n in numbers_in(source)]
     said = numbers_in(_MARKER.sub(" ", text))
-    return [f"{v:g}" for v in dict.fromkeys(said) if not any(same_number(v, a) for a in allowed)]
+    bad = [f"{v:g}" for v in dict.fromkeys(said) if not any(same_number(v, a) for a in allowed)]
+    if bad:
+        GUARD_REJECTIONS.inc()
+    return bad
 
 
 def cited_sources(answer: Answer) -> list[str]:

@@ -1,0 +1,119 @@
+"""Who may call what: API keys with roles and a per-key rate limit.
+
+`create_app` includes every API router with `Depends(require_reader)`, so a router added
+later is protected without doing anything; admin routes add `Depends(require_admin)`.
+Both set `request.state.principal`, which `deps.get_principal` reads for the audit log
+and conversation owners. /health, /metrics' neighbours /docs and the web page's static
+files stay open: they say nothing about the reports.
+
+Modes (`REPORTQA_AUTH`): `on` requires a key, `off` is open local mode (every caller is
+the local admin, no rate limit), `auto` (default) is on as soon as any key exists, so
+`make run` on 127.0.0.1 works without set-up and `reportqa keys create` locks it down.
+`reportqa serve` refuses a non-loopback address while auth is off.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import time
+
+from fastapi import HTTPException, Request
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from reportqa.config import Settings
+
+from .deps import LOCAL, Principal
+from .keys import KeyStore
+
+log = logging.getLogger(__name__)
+_UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the service on this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_rate(rate: str) -> RateLimitItem | None:
+    """'120/minute' -> a limits item; 'off' or '' -> None; raises ValueError naming the setting."""
+    if rate.strip().lower() in ("", "off", "none", "0"):
+        return None
+    try:
+        return parse(rate)
+    except ValueError as exc:
+        raise ValueError(f"REPORTQA_RATE_LIMIT '{rate}' is not a rate such as '120/minute'") from exc
+
+
+class Gate:
+    """The app's keys and rate limiter; lives on app.state.gate."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.mode = settings.auth
+        self.keys = KeyStore(settings.api_keys, settings.keys_path)
+        self.rate = parse_rate(settings.rate_limit)
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def required(self) -> bool:
+        if self.mode == "on":
+            return True
+        return self.mode == "auto" and self.keys.has_keys()
+
+    def describe(self) -> str:
+        if self.required():
+            return f"auth on ({self.mode}): API keys required, rate limit {self.rate or 'off'} per key"
+        why = "REPORTQA_AUTH=off" if self.mode == "off" else "REPORTQA_AUTH=auto and no API key exists"
+        return f"AUTH IS OFF ({why}): every caller is an admin; bind to 127.0.0.1 only"
+
+    def authenticate(self, request: Request) -> Principal:
+        """The caller of a request, or 401."""
+        if not self.required():
+            return LOCAL
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'", _UNAUTHORIZED)
+        record = self.keys.lookup(token.strip())
+        if record is None:
+            raise HTTPException(401, "invalid or revoked API key", _UNAUTHORIZED)
+        return Principal(record.key_id, record.role)
+
+    def throttle(self, principal: Principal) -> None:
+        """429 with Retry-After once a key is past its rate (open mode is not limited)."""
+        if principal is LOCAL:
+            return
+        if self.rate is None or self.limiter.hit(self.rate, principal.key_id):
+            return
+        reset = self.limiter.get_window_stats(self.rate, principal.key_id).reset_time
+        retry = max(1, math.ceil(reset - time.time()))
+        raise HTTPException(429, f"rate limit of {self.rate} per key exceeded; retry in {retry} s",
+                            {"Retry-After": str(retry)})
+
+
+def _principal(request: Request) -> Principal:
+    cached = getattr(request.state, "principal", None)
+    if cached is None:
+        gate: Gate = request.app.state.gate
+        cached = request.state.principal = gate.authenticate(request)
+        gate.throttle(cached)
+    return cached
+
+
+def require_reader(request: Request) -> Principal:
+    """Any valid key (reader or admin)."""
+    return _principal(request)
+
+
+def require_admin(request: Request) -> Principal:
+    """An admin key: changing the reports, other people's conversations."""
+    principal = _principal(request)
+    if principal.role != "admin":
+        raise HTTPException(403, f"this needs an admin key; key {principal.key_id} is a {principal.role}")
+    return principal

@@ -1,0 +1,198 @@
+"""API keys and roles, the rate limit, the open-mode bind refusal, the audit log and /metrics,
+through real HTTP requests against the app over a copy of the seed index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from reportqa.cli import app as cli
+from reportqa.config import Settings, get_settings
+from service.app import create_app
+from service.keys import add_key, hash_key, revoke_key
+
+MEDIATION = "2019年金杨新村街道的调解成功率是多少?"
+NEW_REPORT = "张江镇2021年法治政府建设情况报告\n一、主要成效\n全年共办理行政复议案件37起,调解成功率为91.5%。\n".encode()
+
+
+@pytest.fixture
+def index_copy(tmp_path: Path, seed_index: Path) -> Path:
+    """A private copy of the seed index that a test may change."""
+    return Path(shutil.copytree(seed_index, tmp_path / "index"))
+
+
+@pytest.fixture
+def secured(index_copy: Path, tmp_path: Path):
+    """An app with auth on: a reader key from settings (hash only) and an admin key from the keys file."""
+    reader = "rqa_reader-key-for-tests-0123456789abcdef"
+    settings = Settings(index_dir=index_copy, state_dir=tmp_path / "state", auth="on", rate_limit="1000/minute",
+                        api_keys=[f"amy:reader:{hash_key(reader)}"])
+    admin, record = add_key(settings.keys_path, "admin", "ops")
+    with TestClient(create_app(settings)) as client:
+        yield client, settings, {"Authorization": f"Bearer {reader}"}, {"Authorization": f"Bearer {admin}"}, record
+
+
+def _upload(client: TestClient, headers: dict, name: str = "zhangjiang_2021.txt", data: bytes = NEW_REPORT):
+    return client.post("/documents", files=[("files", (name, data, "application/octet-stream"))], headers=headers)
+
+
+def test_no_key_and_wrong_key_get_401_as_json(secured) -> None:
+    client, *_ = secured
+    for headers in ({}, {"Authorization": "Bearer rqa_not-a-key"}, {"Authorization": "Basic dXNlcjpwdw=="}):
+        for method, path in (("POST", "/ask"), ("GET", "/documents"), ("POST", "/documents"), ("GET", "/metrics")):
+            r = client.request(method, path, headers=headers, json={"question": MEDIATION} if path == "/ask" else None)
+            assert r.status_code == 401, (method, path, headers, r.text)
+            assert "API key" in r.json()["detail"] and r.headers["www-authenticate"] == "Bearer"
+
+
+def test_reader_asks_and_reads_but_cannot_change_reports(secured) -> None:
+    client, _, reader, _, _ = secured
+    answer = client.post("/ask", json={"question": MEDIATION}, headers=reader)
+    assert answer.status_code == 200 and answer.json()["figure"]["value"] == pytest.approx(98.3)
+    [doc] = client.get("/documents", headers=reader).json()["documents"]
+    upload = _upload(client, reader)
+    assert upload.status_code == 403 and "admin" in upload.json()["detail"]
+    delete = client.delete(f"/documents/{doc['doc_id']}", headers=reader)
+    assert delete.status_code == 403
+    assert [d["doc_id"] for d in client.get("/documents", headers=reader).json()["documents"]] == [doc["doc_id"]]
+
+
+def test_admin_uploads_and_removes_and_readers_see_it_without_restart(secured) -> None:
+    client, _, reader, admin, _ = secured
+    r = _upload(client, admin)
+    assert r.status_code == 200, r.text
+    [result] = r.json()["files"]
+    assert result["status"] == "added" and result["filename"] == "zhangjiang_2021.txt"
+    answer = client.post("/ask", json={"question": "张江镇2021年办理行政复议案件多少起?"}, headers=reader)
+    assert answer.json()["figure"]["value"] == 37 and answer.json()["citations"][0]["doc_id"] == result["doc_id"]
+    assert int(answer.headers["x-index-version"]) == r.json()["index_version"]
+    again = _upload(client, admin)
+    assert again.json()["files"][0]["status"] == "skipped"
+    changed = _upload(client, admin, data=NEW_REPORT.replace(b"37", b"38"))
+    assert changed.json()["files"][0]["status"] == "replaced"
+    new_id = changed.json()["files"][0]["doc_id"]
+    removed = client.delete(f"/documents/{new_id}", headers=admin)
+    assert removed.status_code == 200 and removed.json()["documents"] == 1
+    assert client.delete(f"/documents/{new_id}", headers=admin).status_code == 404
+    assert new_id not in {d["doc_id"] for d in client.get("/documents", headers=reader).json()["documents"]}
+
+
+def test_health_stays_open_and_revoked_keys_stop_working_at_once(secured) -> None:
+    client, settings, _, admin, record = secured
+    health = client.get("/health")
+    assert health.status_code == 200 and health.json()["documents"] == 1
+    assert client.get("/documents", headers=admin).status_code == 200
+    revoke_key(settings.keys_path, record.key_id)
+    assert client.get("/documents", headers=admin).status_code == 401
+
+
+def test_rate_limit_answers_429_with_retry_after_per_key(index_copy: Path, tmp_path: Path) -> None:
+    settings = Settings(index_dir=index_copy, state_dir=tmp_path / "state", rate_limit="3/minute")
+    first, _ = add_key(settings.keys_path, "reader", "first")
+    second, _ = add_key(settings.keys_path, "reader", "second")
+    with TestClient(create_app(settings)) as client:
+        h1, h2 = ({"Authorization": f"Bearer {k}"} for k in (first, second))
+        assert [client.get("/documents", headers=h1).status_code for _ in range(3)] == [200, 200, 200]
+        limited = client.get("/documents", headers=h1)
+        assert limited.status_code == 429 and "rate limit" in limited.json()["detail"]
+        assert 1 <= int(limited.headers["retry-after"]) <= 60
+        assert client.get("/documents", headers=h2).status_code == 200
+
+
+def test_open_mode_needs_no_key(client: TestClient) -> None:
+    assert client.post("/ask", json={"question": MEDIATION}).status_code == 200
+
+
+@pytest.mark.parametrize("env", [{"REPORTQA_AUTH": "off"}, {"REPORTQA_AUTH": "auto"}])
+def test_serve_refuses_a_public_address_with_auth_off(env: dict, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("REPORTQA_STATE_DIR", str(tmp_path / "state"))  # no keys there
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--index", str(tmp_path / "i")], env=env)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "refusing to serve on 0.0.0.0 with auth off" in result.output
+
+
+def test_keys_cli_prints_the_key_once_and_stores_only_its_hash(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("REPORTQA_STATE_DIR", str(tmp_path / "state"))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        created = runner.invoke(cli, ["keys", "create", "--role", "reader", "--name", "amy"])
+        assert created.exit_code == 0, created.output
+        key = created.stdout.strip()
+        stored = (tmp_path / "state" / "api_keys.json").read_text(encoding="utf-8")
+        assert key.startswith("rqa_") and key not in stored and hash_key(key) in stored
+        listed = runner.invoke(cli, ["keys", "list", "--json"])
+        [entry] = json.loads(listed.stdout)
+        assert entry["name"] == "amy" and entry["role"] == "reader" and key not in listed.stdout
+        assert runner.invoke(cli, ["keys", "create", "--role", "boss"]).exit_code != 0
+        assert runner.invoke(cli, ["keys", "revoke", "amy"]).exit_code == 0
+        assert json.loads(runner.invoke(cli, ["keys", "list", "--json"]).stdout)[0]["revoked_at"]
+    finally:
+        get_settings.cache_clear()
+
+
+def test_audit_log_records_key_ids_questions_citations_and_changes(secured, monkeypatch) -> None:
+    client, settings, reader, admin, record = secured
+    client.post("/ask", json={"question": MEDIATION}, headers=reader)
+    doc_id = _upload(client, admin).json()["files"][0]["doc_id"]
+    client.delete(f"/documents/{doc_id}", headers=admin)
+    client.get("/documents")  # no key
+    monkeypatch.setenv("REPORTQA_STATE_DIR", str(settings.state_path))
+    get_settings.cache_clear()
+    try:
+        out = CliRunner().invoke(cli, ["audit", "--since", "1h", "--json"])
+        changes = CliRunner().invoke(cli, ["audit", "--since", "2000-01-01", "--changes"])
+    finally:
+        get_settings.cache_clear()
+    assert out.exit_code == 0, out.output
+    entries = json.loads(out.stdout)
+    ask = next(e for e in entries if e["route"] == "/ask")
+    assert ask["key_id"] == "env-amy" and ask["question"] == MEDIATION and ask["cited"] == ["653d1b1cc4aa4282"]
+    upload = next(e for e in entries if e["method"] == "POST" and e["route"] == "/documents")
+    assert upload["key_id"] == record.key_id and upload["change"]["files"][0]["doc_id"] == doc_id
+    remove = next(e for e in entries if e["method"] == "DELETE")
+    assert remove["change"] == {"action": "remove", "doc_id": doc_id, "index_version": remove["change"]["index_version"]}
+    assert any(e["key_id"] == "anonymous" and e["status"] == 401 for e in entries)
+    assert "upload" in changes.stdout and "remove" in changes.stdout and MEDIATION not in changes.stdout
+    keys = [reader["Authorization"][7:], admin["Authorization"][7:]]
+    log_bytes = b"".join(p.read_bytes() for p in settings.state_path.glob("audit.sqlite*"))
+    assert not any(k.encode() in log_bytes for k in keys)
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                return s.value
+    return 0.0
+
+
+def test_metrics_count_requests_latencies_and_answers(client: TestClient) -> None:
+    before = client.get("/metrics").text
+    client.post("/ask", json={"question": MEDIATION})
+    client.post("/ask", json={"question": "2019年金杨新村街道新建了多少座桥梁?"})
+    client.post("/ask", json={"question": ""})
+    after = client.get("/metrics")
+    assert after.headers["content-type"].startswith("text/plain")
+    text = after.text
+
+    def delta(name: str, **labels: str) -> float:
+        return _sample(text, name, **labels) - _sample(before, name, **labels)
+
+    assert delta("reportqa_requests_total", method="POST", route="/ask", status="200") == 2
+    assert delta("reportqa_requests_total", method="POST", route="/ask", status="422") == 1
+    assert delta("reportqa_request_seconds_count", method="POST", route="/ask") == 3
+    assert delta("reportqa_answers_total", route="/ask", found="found") == 1
+    assert delta("reportqa_answers_total", route="/ask", found="not_found") == 1
+    assert "reportqa_guard_rejections_total" in text
