@@ -1,0 +1,101 @@
+"""OpenAI-compatible `/v1/chat/completions` and `/v1/models`, so chat front-ends (Open WebUI,
+ChatBox, LobeChat) and the `openai` client can use reportqa as a model.
+
+The conversation is the request's messages: earlier user messages are resolved one after
+another like /chat turns, the last one is answered. Nothing is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from reportqa.config import Settings
+
+from ..answering import answer_question
+from ..chat.followup import rewrite
+from ..chat.openai_format import completion, stream_events
+from ..chat.schemas import MAX_HISTORY_CHARS, ChatCompletionRequest, ChatMessage
+from ..chat.turn import History, TurnOptions, answer_turn, places_of
+from ..deps import get_engine, get_llm_factory, get_settings
+from ..errors import RequestError
+from ..index_holder import Engine
+from ..schemas import MAX_QUESTION_CHARS, AskRequest
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+MODEL_MODES: dict[str, str | None] = {"reportqa": None, "reportqa-extractive": "extractive", "reportqa-llm": "llm"}
+
+
+def _model_ids(settings: Settings) -> list[str]:
+    return [m for m, mode in MODEL_MODES.items() if mode != "llm" or settings.llm_base_url]
+
+
+@router.get("/models")
+def models(settings: Settings = Depends(get_settings)) -> dict[str, Any]:
+    """The models reportqa answers as: `reportqa` (the default mode), `reportqa-extractive`,
+    and `reportqa-llm` when an LLM endpoint is configured."""
+    return {"object": "list",
+            "data": [{"id": m, "object": "model", "created": 0, "owned_by": "reportqa"} for m in _model_ids(settings)]}
+
+
+def _last_question(messages: list[ChatMessage]) -> str:
+    if sum(len(m.text()) for m in messages) > MAX_HISTORY_CHARS:
+        raise RequestError(413, f"the messages hold more than {MAX_HISTORY_CHARS} characters: shorten the history")
+    last = messages[-1]
+    if last.role != "user":
+        raise RequestError(422, f"the last message must be the user's question, not a {last.role!r} message")
+    question = last.text().strip()
+    if not question:
+        raise RequestError(422, "the last user message is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise RequestError(422, f"the last user message is longer than {MAX_QUESTION_CHARS} characters")
+    return question
+
+
+def _history(messages: list[ChatMessage], engine: Engine, options: TurnOptions, settings: Settings,
+             llm_factory: Callable[[Engine], Any]) -> History:
+    """Earlier user messages resolved in order (by the rules), each with the assistant reply after it."""
+    places = places_of(engine)
+    turns: list[tuple[str, str]] = []
+    for i, message in enumerate(messages[:-1]):
+        if message.role != "user" or not message.text().strip():
+            continue
+        resolved = rewrite(message.text(), turns[-1][0] if turns else None, places)
+        question = turns[-1][0] if resolved.kind == "where" else resolved.question
+        after = messages[i + 1]
+        reply = after.text() if after.role == "assistant" else ""
+        turns.append((question, reply))
+
+    def previous_answer() -> dict[str, Any] | None:
+        if not turns:
+            return None
+        request = AskRequest(question=turns[-1][0][:MAX_QUESTION_CHARS], filters=options.filters, mode=options.mode)
+        return answer_question(engine, request, settings, llm_factory).public()
+
+    return History(turns, previous_answer)
+
+
+@router.post("/chat/completions")
+def chat_completions(
+    body: ChatCompletionRequest,
+    request: Request,
+    engine: Engine = Depends(get_engine),
+    settings: Settings = Depends(get_settings),
+    llm_factory: Callable[[Engine], Any] = Depends(get_llm_factory),
+) -> Any:
+    """Answer the last user message (follow-ups resolved against the earlier ones), with numbered
+    footnotes in the content and a `citations` field; `stream: true` sends OpenAI's SSE chunks."""
+    if body.model not in MODEL_MODES:
+        raise RequestError(404, f"unknown model: {body.model} (available: {', '.join(_model_ids(settings))})")
+    question = _last_question(body.messages)
+    options = TurnOptions(filters=body.filters, mode=MODEL_MODES[body.model])
+    history = _history(body.messages, engine, options, settings, llm_factory)
+    resolved, answer = answer_turn(engine, question, history, options, settings, llm_factory,
+                                   request.app.state.chat_model)
+    if body.stream:
+        return StreamingResponse(stream_events(answer, body.model, resolved.question), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return JSONResponse(completion(answer, body.model, resolved.question))
