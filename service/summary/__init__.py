@@ -1,0 +1,1 @@
+"""Cited summaries of reports: key figures, central sentences per section, briefings, comparisons."""
