@@ -1,0 +1,169 @@
+"""Each limit on what comes in: upload size and count, request body size, question and top_k
+ranges, file type by content, executables and archives, PDF page count and DOCX zip bombs
+(refused from the page tree and the zip directory, before any parser runs)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import docx
+import pytest
+from fastapi.testclient import TestClient
+from reportlab.pdfgen import canvas
+
+from ingest.errors import ReportReadError
+from ingest.readers import read_file
+from ingest.safety import FileLimits
+from reportqa.config import Settings
+from service.app import create_app
+
+REPORT = "张江镇2021年法治政府建设情况报告\n一、主要成效\n全年共办理行政复议案件37起。\n"
+HTML = "<!DOCTYPE html><html><head><title>报告</title></head><body><div class='content'><p>" \
+       "川沙新镇2021年法治政府建设情况报告。全年共受理信访事项128件,办结率为99.2%。</p></div></body></html>"
+
+
+def _app(tmp_path: Path, seed_index: Path, **overrides) -> TestClient:
+    index = shutil.copytree(seed_index, tmp_path / "index")
+    return TestClient(create_app(Settings(index_dir=index, state_dir=tmp_path / "state", **overrides)))
+
+
+def _pdf(pages: int) -> bytes:
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    for n in range(pages):
+        c.drawString(72, 720, f"page {n + 1}")
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _docx(text: str) -> bytes:
+    document = docx.Document()
+    for line in text.splitlines():
+        document.add_paragraph(line)
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+def _zip_bomb() -> bytes:
+    """A DOCX-shaped zip whose document.xml inflates ~1000x (50 MB from ~50 KB)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", "<w:document>" + " " * (50 * 1024 * 1024) + "</w:document>")
+    return buf.getvalue()
+
+
+def _plain_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("report.txt", REPORT)
+    return buf.getvalue()
+
+
+def _upload(client: TestClient, *files: tuple[str, bytes]):
+    return client.post("/documents", files=[("files", (name, data, "application/octet-stream")) for name, data in files])
+
+
+REFUSED = {
+    "setup.pdf": (b"MZ\x90\x00\x03" + bytes(200), "Windows executable"),
+    "report.txt": (b"\x7fELF\x02\x01\x01" + bytes(200), "ELF executable"),
+    "run.txt": (b"#!/bin/sh\nrm -rf /\n", "a script"),
+    "reports.docx": (_plain_zip(), "archive (zip) that is not a DOCX"),
+    "reports.txt.gz": (gzip.compress(REPORT.encode()), "gzip archive"),
+    "bomb.docx": (_zip_bomb(), "zip bomb"),
+}
+
+
+def test_executables_archives_and_zip_bombs_are_refused_by_content(tmp_path: Path, seed_index: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*_: object, **__: object) -> None:
+        raise AssertionError("a refused file reached the DOCX parser")
+
+    monkeypatch.setattr(docx, "Document", never)
+    with _app(tmp_path, seed_index) as client:
+        r = _upload(client, *((name, data) for name, (data, _) in REFUSED.items()))
+        assert r.status_code == 422, r.text
+        reasons = {f["filename"]: f["reason"] for f in r.json()["files"]}
+        for name, (_, expected) in REFUSED.items():
+            assert expected in reasons[name], (name, reasons[name])
+        assert r.json()["failed"] == len(REFUSED) and "no file could be added" in r.json()["detail"]
+        assert len(client.get("/documents").json()["documents"]) == 1
+
+
+def test_type_comes_from_content_not_the_name(tmp_path: Path, seed_index: Path) -> None:
+    with _app(tmp_path, seed_index) as client:
+        r = _upload(client, ("scan.pdf", REPORT.encode("gb18030")), ("page.txt", HTML.encode()),
+                    ("notes", _docx(REPORT.replace("37", "41"))))
+        assert r.status_code == 200, r.text
+        files = {f["filename"]: f for f in r.json()["files"]}
+        assert all(f["status"] == "added" for f in files.values()), files
+        formats = {name: client.get(f"/documents/{f['doc_id']}").json()["format"] for name, f in files.items()}
+        assert formats == {"scan.pdf": "txt", "page.txt": "html", "notes": "docx"}
+
+
+def test_a_pdf_past_the_page_limit_is_refused_without_being_parsed(tmp_path: Path, seed_index: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import pdfplumber
+
+    def never(*_: object, **__: object) -> None:
+        raise AssertionError("the PDF parser ran on a refused PDF")
+
+    monkeypatch.setattr(pdfplumber, "open", never)
+    with _app(tmp_path, seed_index, max_pdf_pages=5) as client:
+        r = _upload(client, ("long.pdf", _pdf(6)))
+        assert r.status_code == 422 and "PDF has 6 pages (limit 5)" in r.json()["files"][0]["reason"]
+
+
+def test_a_docx_inflating_past_the_total_limit_is_refused(tmp_path: Path, seed_index: Path) -> None:
+    with _app(tmp_path, seed_index, max_docx_uncompressed_mb=0.01) as client:
+        r = _upload(client, ("big.docx", _docx(REPORT * 200)))
+        assert r.status_code == 422 and "would inflate" in r.json()["files"][0]["reason"]
+
+
+def test_size_and_count_limits(tmp_path: Path, seed_index: Path) -> None:
+    big = (REPORT * 400).encode()  # ~40 KB
+    with _app(tmp_path, seed_index, max_file_mb=0.02, max_upload_mb=0.1, max_upload_files=2) as client:
+        r = _upload(client, ("big.txt", big), ("ok.txt", REPORT.encode()))
+        files = {f["filename"]: f for f in r.json()["files"]}
+        assert r.status_code == 200 and "file too large" in files["big.txt"]["reason"]
+        assert files["ok.txt"]["status"] == "added"
+        too_many = _upload(client, *((f"r{n}.txt", f"{REPORT}{n}".encode()) for n in range(3)))
+        assert too_many.status_code == 413 and "limit is 2" in too_many.json()["detail"]
+        too_big = _upload(client, ("huge.txt", b"x" * 200_000))
+        assert too_big.status_code == 413 and "request body larger than" in too_big.json()["detail"]
+
+
+def test_json_body_question_and_top_k_limits(tmp_path: Path, seed_index: Path) -> None:
+    with _app(tmp_path, seed_index, max_body_kb=4) as client:
+        long_body = {"question": "调解成功率" * 500}
+        assert client.post("/ask", json=long_body).status_code == 413
+
+        def chunks():  # no Content-Length: the middleware counts the bytes as they come
+            yield b'{"question": "'
+            for _ in range(100):
+                yield "调解成功率".encode() * 10
+            yield b'"}'
+
+        streamed = client.post("/ask", content=chunks(), headers={"content-type": "application/json"})
+        assert streamed.status_code == 413 and "4 KB" in streamed.json()["detail"]
+        assert client.post("/ask", json={"question": "率" * 1001}).status_code == 422
+        for top_k in (0, 51, "x"):
+            r = client.post("/ask", json={"question": "调解成功率是多少?", "top_k": top_k})
+            assert r.status_code == 422 and "top_k" in r.json()["detail"]
+        assert client.post("/ask", json={"question": "调解成功率是多少?", "top_k": 50}).status_code == 200
+
+
+def test_the_cli_path_gets_the_same_checks(tmp_path: Path) -> None:
+    limits = FileLimits(max_bytes=10_000_000, max_pdf_pages=2)
+    cases = {"bomb.docx": (_zip_bomb(), "zip bomb"), "tool.txt": (b"MZ" + bytes(100), "executable"),
+             "long.pdf": (_pdf(3), "PDF has 3 pages"), "fake.pdf": (REPORT.encode(), "not a PDF")}
+    for name, (data, expected) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ReportReadError, match=expected):
+            read_file(tmp_path / name, limits.max_bytes, limits)
