@@ -1,0 +1,105 @@
+"""Index updates while serving: readers ask from several threads while an admin adds and removes
+reports over the API. No request fails, and every citation is exact for the index version that
+answered it (the version comes back in X-Index-Version)."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from ingest.store import VERSIONS, IndexSnapshot, open_index
+from reportqa.config import Settings
+from service.app import create_app
+
+READERS = 4
+STREETS = ["川沙新镇", "张江镇", "唐镇", "曹路镇", "合庆镇"]
+QUESTIONS = ["2019年金杨新村街道的调解成功率是多少?", "金杨新村街道2019年共受理行政复议案件多少起?"] + [
+    f"{s}2021年共调解纠纷多少起?" for s in STREETS
+]
+
+
+def _report(n: int, street: str) -> bytes:
+    return (f"{street}关于2021年度法治政府建设情况的报告\n一、主要做法和成效\n"
+            f"(一)化解矛盾纠纷\n全年共调解纠纷{120 + n}起,调解成功率为9{n}.5%。\n"
+            f"(二)规范行政执法\n全年开展行政检查{30 + n}次。\n").encode()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, seed_index: Path):
+    """The app served by uvicorn on a free local port, over a private index that keeps every version."""
+    index = Path(shutil.copytree(seed_index, tmp_path / "index"))
+    settings = Settings(index_dir=index, state_dir=tmp_path / "state", keep_versions=1000)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield f"http://127.0.0.1:{port}", index
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_answers_stay_exact_while_reports_are_added_and_removed(live_server) -> None:
+    base, index = live_server
+    stop = threading.Event()
+    answers: list[tuple[int, dict]] = []
+    errors: list[str] = []
+
+    def reader(seed: int) -> None:
+        rng = random.Random(seed)
+        with httpx.Client(base_url=base, timeout=60) as http:
+            while not stop.is_set():
+                r = http.post("/ask", json={"question": rng.choice(QUESTIONS)})
+                if r.status_code != 200:
+                    errors.append(f"/ask {r.status_code}: {r.text[:200]}")
+                    continue
+                answers.append((int(r.headers["x-index-version"]), r.json()))
+
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(READERS)]
+    for t in threads:
+        t.start()
+    versions_written = []
+    try:
+        with httpx.Client(base_url=base, timeout=120) as http:
+            added: list[str] = []
+            for n, street in enumerate(STREETS):
+                r = http.post("/documents", files=[("files", (f"{street}.txt", _report(n, street)))])
+                assert r.status_code == 200 and r.json()["added"] == 1, r.text
+                added.append(r.json()["files"][0]["doc_id"])
+                versions_written.append(r.json()["index_version"])
+                if n % 2 == 1:  # remove an earlier one while readers keep asking
+                    gone = added.pop(0)
+                    r = http.delete(f"/documents/{gone}")
+                    assert r.status_code == 200, r.text
+                    versions_written.append(r.json()["index_version"])
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=120)
+    assert errors == []
+    served = {v for v, _ in answers}
+    assert len(answers) >= 20 and len(served) >= 3, (len(answers), served)
+    snapshots: dict[int, IndexSnapshot] = {}
+    for version, answer in answers:
+        snap = snapshots.get(version) or snapshots.setdefault(version, IndexSnapshot(index / VERSIONS / f"{version:06d}"))
+        for c in answer["citations"]:
+            doc = snap.document(c["doc_id"])
+            assert doc is not None, (version, c["doc_id"])
+            assert doc.text[c["char_start"]:c["char_end"]] == c["quote"]
+    for snap in snapshots.values():
+        assert snap.check_integrity() == []
+    final = open_index(index)
+    assert final.version == max(versions_written) and final.manifest["n_documents"] == 1 + len(STREETS) - len(STREETS) // 2
