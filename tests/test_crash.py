@@ -1,0 +1,89 @@
+"""Crash safety: `reportqa ingest` SIGKILLed at random moments leaves the index at its previous
+version or its new one, never between; the next start cleans the leftovers; the index then
+passes its integrity check, answers, and takes new writes."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import get_embedder, ingest_paths
+from ingest.store import TMP_MARK, VERSIONS, open_index, recover
+from reportqa.config import Settings
+from service.answering import answer_question
+from service.index_holder import IndexHolder
+from service.schemas import AskRequest
+
+BATCH = 12
+RUNS = 3  # the first killed at a random moment, the others at random moments of the write itself
+INGEST = "from reportqa.cli import app; app()"
+
+
+def _batch(folder: Path, run: int) -> Path:
+    folder.mkdir()
+    for n in range(BATCH):
+        (folder / f"street_{n:02d}.txt").write_text(
+            f"第{n}街道关于2021年度法治政府建设情况的报告\n一、主要做法和成效\n(一)化解矛盾纠纷\n"
+            f"全年共调解纠纷{100 + n + run * BATCH}起,调解成功率为9{n % 10}.{run}%。\n"
+            f"(二)规范行政执法\n全年开展行政检查{30 + n}次,行政复议案件{n}起。\n", encoding="utf-8")
+    return folder
+
+
+def _kill_at_random(proc: subprocess.Popen, index: Path, rng: random.Random, during_write: bool) -> str:
+    """SIGKILL the ingest: at a random moment, or a random moment after its new version folder appears."""
+    started = time.monotonic()
+    if during_write:
+        versions = index / VERSIONS
+        while proc.poll() is None and not any(TMP_MARK in p.name for p in versions.iterdir()):
+            if time.monotonic() - started > 60:
+                break
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0, 0.3))
+    else:
+        time.sleep(rng.uniform(0.5, 8.0))
+    if proc.poll() is not None:
+        return "finished before the kill"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return f"killed after {time.monotonic() - started:.2f}s"
+
+
+def test_sigkill_mid_ingest_leaves_the_previous_or_the_new_version(tmp_path: Path, seed_index: Path) -> None:
+    rng = random.Random(7)
+    settings = Settings(index_dir=tmp_path / "index")
+    holder_embedder = get_embedder(settings)
+    outcomes = []
+    for run in range(RUNS):
+        index = tmp_path / "index"
+        shutil.rmtree(index, ignore_errors=True)
+        shutil.copytree(seed_index, index)
+        before = open_index(index).version
+        batch = _batch(tmp_path / f"batch{run}", run)
+        env = {**os.environ, "REPORTQA_INDEX_DIR": str(index), "HF_HUB_OFFLINE": "1"}
+        proc = subprocess.Popen([sys.executable, "-c", INGEST, "ingest", str(batch), "--json"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        how = _kill_at_random(proc, index, rng, during_write=run > 0)
+
+        assert recover(index)  # the killed writer's lock died with it
+        assert not [p for p in (index / VERSIONS).iterdir() if TMP_MARK in p.name]
+        snapshot = open_index(index)
+        assert snapshot.check_integrity() == [], (run, how)
+        n_docs = snapshot.manifest["n_documents"]
+        assert (snapshot.version, n_docs) in {(before, 1), (before + 1, 1 + BATCH)}, (run, how, snapshot.version, n_docs)
+        outcomes.append((how, snapshot.version - before))
+
+        engine = IndexHolder(index, holder_embedder).get()
+        answer = answer_question(engine, AskRequest(question="2019年金杨新村街道的调解成功率是多少?"), settings,
+                                 lambda _: None)
+        assert answer.found and answer.figure is not None and answer.figure.value == pytest.approx(98.3)
+        summary = ingest_paths([batch / "street_00.txt"], settings, index, progress=False)
+        assert summary.count("failed") == 0 and open_index(index).check_integrity() == []
+    print("kill outcomes:", outcomes)
