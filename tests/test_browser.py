@@ -12,10 +12,12 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from conftest import variant_2020
 from reportqa.config import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -39,15 +41,14 @@ def web_index(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return target
 
 
-@pytest.fixture(scope="session")
-def base_url(web_index: Path) -> Iterator[str]:
-    """The app under a real uvicorn server on a free port of 127.0.0.1."""
+@contextmanager
+def serve(settings: Settings) -> Iterator[str]:
+    """The app under a real uvicorn server on a free port of 127.0.0.1; yields its base URL."""
     import uvicorn
 
     from service.app import create_app
 
-    config = uvicorn.Config(create_app(Settings(index_dir=web_index)), host="127.0.0.1", port=0,
-                            log_level="warning", lifespan="on")
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -56,10 +57,18 @@ def base_url(web_index: Path) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("uvicorn did not start")
         time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def base_url(web_index: Path) -> Iterator[str]:
+    """The page in open local mode (REPORTQA_AUTH=off: every caller is an admin)."""
+    with serve(Settings(index_dir=web_index, auth="off")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -136,6 +145,34 @@ def test_ask_shows_the_figure_and_the_cited_passage(page: sync_api.Page, tmp_pat
     sync_api.expect(reader).to_be_hidden()
 
 
+def test_answers_stream_and_follow_ups_build_on_the_conversation(page: sync_api.Page, tmp_path: Path) -> None:
+    page.goto("/")
+    with page.expect_response("**/v1/chat/completions") as streamed:
+        ask(page, MEDIATION_QUESTION)
+    assert streamed.value.headers["content-type"].startswith("text/event-stream")
+    assert streamed.value.request.post_data_json["stream"] is True
+    card = ask(page, "那2020年呢?")
+    sync_api.expect(card.locator(".rewritten")).to_contain_text("金杨新村街道2020年的调解成功率")
+    shot(page, tmp_path, "ask-follow-up")
+    page.click("#new-conversation")
+    sync_api.expect(page.locator(".answer")).to_have_count(0)
+
+
+def test_api_key_is_kept_in_the_browser_and_sent_as_bearer(page: sync_api.Page, tmp_path: Path) -> None:
+    page.goto("/")
+    page.click("#key-button")
+    page.fill("#key-input", "rqa_test_key")
+    shot(page, tmp_path, "api-key-dialog")
+    with page.expect_request("**/documents") as sent:
+        page.click("#key-form button[value=save]")
+    assert sent.value.headers["authorization"] == "Bearer rqa_test_key"
+    assert page.evaluate("localStorage.getItem('reportqa.apiKey')") == "rqa_test_key"
+    page.click("#key-button")
+    with page.expect_request("**/documents") as sent:
+        page.click("#key-form button[value=clear]")
+    assert "authorization" not in sent.value.headers
+
+
 def test_not_found_is_said_plainly(page: sync_api.Page, tmp_path: Path) -> None:
     page.goto("/")
     card = ask(page, "火星基地2019年建了多少个?")
@@ -192,3 +229,107 @@ def test_phone_width_keeps_the_answer_and_passage_readable(browser: sync_api.Bro
         shot(page, tmp_path, "phone-reader")
     finally:
         context.close()
+
+
+def test_upload_a_report_ask_about_it_and_remove_it(page: sync_api.Page, seed_text: str, tmp_path: Path) -> None:
+    report = tmp_path / "jinyang_2020_fazhi.txt"
+    report.write_text(variant_2020(seed_text), encoding="utf-8")
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    page.goto("/")
+    page.click(".tabs button[data-tab=reports]")
+    page.set_input_files("#upload-files", [str(report), str(empty)])
+    page.click("#upload-form button[type=submit]")
+    results = page.locator("#upload-results li")
+    sync_api.expect(results).to_have_count(2, timeout=120_000)
+    sync_api.expect(results.nth(0)).to_have_class("added")
+    sync_api.expect(results.nth(0)).to_contain_text("jinyang_2020_fazhi.txt:已添加")
+    sync_api.expect(results.nth(1)).to_have_class("failed")
+    sync_api.expect(results.nth(1)).to_contain_text("empty file")
+    rows = page.locator("#report-rows tr")
+    sync_api.expect(rows).to_have_count(2)
+    shot(page, tmp_path, "reports-uploaded")
+
+    page.click(".tabs button[data-tab=ask]")
+    sync_api.expect(page.locator("#filter-year option")).to_have_text(["全部", "2020", "2019"])
+    card = ask(page, "金杨新村街道2020年的调解成功率是多少?")
+    sync_api.expect(card.locator(".figure")).to_have_text("98.9 %")
+    sync_api.expect(card.locator(".cite-src").first).to_contain_text("2020年度")
+    shot(page, tmp_path, "ask-uploaded")
+
+    page.click(".tabs button[data-tab=reports]")
+    page.once("dialog", lambda dialog: dialog.accept())
+    rows.filter(has_text="2020年度").get_by_role("button", name="删除").click()
+    sync_api.expect(rows).to_have_count(1)
+    sync_api.expect(rows.first).to_contain_text("2019年度")
+    sync_api.expect(page.locator("#toast")).to_contain_text("已删除")
+
+
+def test_briefing_with_citations_and_downloads(page: sync_api.Page, tmp_path: Path) -> None:
+    page.goto("/")
+    page.click(".tabs button[data-tab=briefings]")
+    page.check("#summary-docs input[type=checkbox] >> nth=0")
+    page.check("#summary-form input[value=key_figures]")
+    page.click("#summary-submit")
+    summary = page.locator("#summary-result .summary")
+    sync_api.expect(summary).to_contain_text("98.3 %", timeout=60_000)
+    sync_api.expect(summary.locator("table.figures tr", has_text="98.3 %")).to_contain_text("调解成功率")
+    shot(page, tmp_path, "briefing")
+    summary.locator("table.figures tr", has_text="98.3 %").locator("sup.ref").click()
+    sync_api.expect(page.locator("#reader-text mark")).to_contain_text("98.3 %")
+    page.keyboard.press("Escape")
+
+    with page.expect_download() as docx:
+        page.click("#summary-result button[data-format=docx]")
+    docx_path = tmp_path / docx.value.suggested_filename
+    docx.value.save_as(docx_path)
+    assert docx_path.suffix == ".docx" and docx_path.read_bytes()[:2] == b"PK"
+    from docx import Document
+
+    assert "98.3" in "\n".join(p.text for p in Document(str(docx_path)).paragraphs) + "".join(
+        c.text for t in Document(str(docx_path)).tables for r in t.rows for c in r.cells)
+    with page.expect_download() as md:
+        page.click("#summary-result button[data-format=md]")
+    md_path = tmp_path / md.value.suggested_filename
+    md.value.save_as(md_path)
+    assert md_path.suffix == ".md" and "98.3" in md_path.read_text(encoding="utf-8")
+
+
+READER_KEY, ADMIN_KEY = "rqa_browser_reader", "rqa_browser_admin"
+
+
+def test_with_auth_on_the_page_asks_for_a_key_and_says_what_a_reader_may_not_do(
+        browser: sync_api.Browser, web_index: Path, tmp_path: Path) -> None:
+    from service.keys import hash_key
+
+    settings = Settings(index_dir=web_index, auth="on", state_dir=tmp_path / "state",
+                        api_keys=[f"reader:reader:{hash_key(READER_KEY)}", f"boss:admin:{hash_key(ADMIN_KEY)}"])
+    with serve(settings) as url:
+        context = browser.new_context(viewport=LAPTOP, locale="zh-CN", base_url=url)
+        page = context.new_page()
+        try:
+            page.goto("/")
+            sync_api.expect(page.locator("#health")).to_contain_text("需要 API 密钥")
+            card = ask(page, MEDIATION_QUESTION)
+            sync_api.expect(card).to_have_class("answer error")
+            sync_api.expect(card).to_contain_text("需要有效的 API 密钥")
+            page.click(".tabs button[data-tab=reports]")
+            sync_api.expect(page.locator("#upload-panel")).to_be_hidden()
+            sync_api.expect(page.locator("#admin-hint")).to_be_visible()
+            sync_api.expect(page.locator("#report-rows")).to_contain_text("无法读取报告列表:需要有效的 API 密钥")
+            shot(page, tmp_path, "auth-no-key")
+
+            page.click("#key-button")
+            page.fill("#key-input", READER_KEY)
+            page.click("#key-form button[value=save]")
+            row = page.locator("#report-rows tr").first
+            sync_api.expect(row).to_contain_text("2019年度")
+            page.once("dialog", lambda dialog: dialog.accept())
+            row.get_by_role("button", name="删除").click()
+            sync_api.expect(page.locator("#toast")).to_contain_text("需要管理员密钥")
+            sync_api.expect(page.locator("#report-rows tr")).to_have_count(1)
+            page.click(".tabs button[data-tab=ask]")
+            sync_api.expect(ask(page, MEDIATION_QUESTION).locator(".figure")).to_have_text("98.3 %")
+            shot(page, tmp_path, "auth-reader")
+        finally:
+            context.close()

@@ -36,7 +36,8 @@ def content_of(answer: Answer) -> str:
 
 def _extras(answer: Answer, question: str) -> dict[str, Any]:
     return {"citations": [c.model_dump() for c in answer.citations], "rewritten_question": question,
-            "found": answer.found}
+            "found": answer.found, "answer": answer.answer,
+            "figure": answer.figure.model_dump() if answer.figure else None}
 
 
 def completion(answer: Answer, model: str, question: str) -> dict[str, Any]:

@@ -8,7 +8,16 @@ const $ = (sel) => document.querySelector(sel);
 const state = {
   documents: [],          // GET /documents
   docs: new Map(),        // doc_id -> {meta, sections (flat), length}
+  messages: [],           // the conversation so far, as OpenAI chat messages
+  auth: false,            // the server asks for API keys (GET /health)
+  documentsError: null,   // why GET /documents failed, shown where the list would be
 };
+
+/* Upload and removal are for admins: anyone in open mode, else whoever has pasted a key
+   (a reader's key gets the server's 403, said plainly). */
+function mayAdminister() {
+  return !state.auth || Boolean(localStorage.getItem(KEY_STORAGE));
+}
 
 /* ---------- helpers ---------- */
 
@@ -55,20 +64,26 @@ function authHeaders() {
   return key ? { Authorization: `Bearer ${key}` } : {};
 }
 
-/* fetch with the API key; a non-2xx answer becomes an ApiError carrying the server's `detail`. */
-async function request(path, options = {}) {
+/* fetch with the API key; only a network failure throws. */
+async function send(path, options = {}) {
   const headers = { ...authHeaders(), ...(options.headers || {}) };
-  let response;
   try {
-    response = await fetch(path, { ...options, headers });
+    return await fetch(path, { ...options, headers });
   } catch (err) {
     throw new ApiError(0, err.message);
   }
-  if (!response.ok) {
-    let detail = response.statusText;
-    try { detail = (await response.json()).detail ?? detail; } catch (_) { /* not JSON */ }
-    throw new ApiError(response.status, detail);
-  }
+}
+
+async function errorOf(response) {
+  let detail = response.statusText;
+  try { detail = (await response.json()).detail ?? detail; } catch (_) { /* not JSON */ }
+  return new ApiError(response.status, detail);
+}
+
+/* send(), and a non-2xx answer becomes an ApiError carrying the server's `detail`. */
+async function request(path, options = {}) {
+  const response = await send(path, options);
+  if (!response.ok) throw await errorOf(response);
   return response;
 }
 
@@ -100,9 +115,13 @@ function showTab(name) {
 async function loadHealth() {
   try {
     const h = await getJSON("/health");
+    state.auth = Boolean(h.auth);
     $("#health").textContent = h.status === "ok"
       ? `已收录 ${h.documents} 份报告 · ${h.chunks} 个片段`
       : "尚无索引:请先上传或导入报告";
+    const keyNeeded = state.auth && !localStorage.getItem(KEY_STORAGE);
+    if (keyNeeded) $("#health").textContent += " · 需要 API 密钥";
+    $("#key-button").classList.toggle("needed", keyNeeded);
   } catch (err) {
     $("#health").textContent = err.status === 401 ? "需要 API 密钥" : "服务不可用";
   }
@@ -131,12 +150,13 @@ function setupKeyDialog() {
 /* ---------- documents: filters, list, briefing checklist ---------- */
 
 async function loadDocuments() {
+  state.documentsError = null;
   try {
     const data = await getJSON("/documents");
     state.documents = data.documents;
   } catch (err) {
     state.documents = [];
-    if (err.status !== 409) toast(err.message);   // 409: no index yet
+    if (err.status !== 409) state.documentsError = err.message;   // 409: no index yet
   }
   state.docs.clear();
   renderFilters();
@@ -164,26 +184,86 @@ function currentFilters() {
   return Object.keys(filters).length ? filters : null;
 }
 
+/* What stands in an empty list: the reason the list could not be read, or that there is nothing. */
+function emptyNote() {
+  return state.documentsError ? `无法读取报告列表:${state.documentsError}` : "还没有收录任何报告。";
+}
+
 function renderReportRows() {
-  $("#report-count").textContent = `(${state.documents.length} 份)`;
+  $("#report-count").textContent = state.documentsError ? "" : `(${state.documents.length} 份)`;
   const rows = state.documents.map((doc) => el("tr", { "data-doc-id": doc.doc_id },
     el("td", {}, el("button", { class: "link", type: "button", onclick: () => openReport(doc.doc_id) }, docLabel(doc))),
-    el("td", {}, doc.issuer || "—"),
+    el("td", { class: "num" }, doc.issuer || "—"),
     el("td", { class: "num" }, doc.year ?? "—"),
     el("td", { class: "num" }, doc.doc_number || "—"),
     el("td", { class: "num" }, doc.n_chunks),
     el("td", { class: "actions" },
-      el("button", { class: "secondary", type: "button", onclick: () => openReport(doc.doc_id) }, "阅读")),
+      el("button", { class: "secondary", type: "button", onclick: () => openReport(doc.doc_id) }, "阅读"),
+      mayAdminister() ? el("button", { class: "danger", type: "button", onclick: () => removeReport(doc) }, "删除") : null),
   ));
+  $("#upload-panel").hidden = !mayAdminister();
+  $("#admin-hint").hidden = mayAdminister();
   $("#report-rows").replaceChildren(...(rows.length ? rows
-    : [el("tr", {}, el("td", { colspan: 6, class: "muted" }, "还没有收录任何报告。"))]));
+    : [el("tr", {}, el("td", { colspan: 6, class: "muted" }, emptyNote()))]));
 }
 
 function renderSummaryChecklist() {
   const items = state.documents.map((doc) => el("label", {},
     el("input", { type: "checkbox", name: "doc", value: doc.doc_id }), " ",
     `${docLabel(doc)}${doc.year ? `(${doc.year})` : ""}`));
-  $("#summary-docs").replaceChildren(...(items.length ? items : [el("span", { class: "muted" }, "还没有收录任何报告。")]));
+  $("#summary-docs").replaceChildren(...(items.length ? items : [el("span", { class: "muted" }, emptyNote())]));
+}
+
+const STATUS_NAMES = { added: "已添加", replaced: "已替换(内容有更新)", skipped: "已跳过(内容未变)", failed: "失败" };
+
+function renderUploadResults(body) {
+  const items = (body.files || []).map((f) => el("li", { class: f.status },
+    `${f.filename}:${STATUS_NAMES[f.status] || f.status}`,
+    f.chunks ? `,${f.chunks} 个片段` : "",
+    f.reason ? `。原因:${f.reason}` : ""));
+  $("#upload-results").replaceChildren(...items);
+}
+
+function showChosenFiles() {
+  const names = [...$("#upload-files").files].map((f) => f.name);
+  $("#upload-names").textContent = names.length ? `已选 ${names.length} 个:${names.join("、")}` : "未选择文件";
+}
+
+async function uploadReports(event) {
+  event.preventDefault();
+  const files = $("#upload-files").files;
+  if (!files.length) { toast("请先选择文件"); return; }
+  const form = new FormData();
+  for (const file of files) form.append("files", file, file.name);
+  if ($("#upload-issuer").value.trim()) form.append("issuer", $("#upload-issuer").value.trim());
+  if ($("#upload-year").value) form.append("year", $("#upload-year").value);
+  const button = $("#upload-form button[type=submit]");
+  button.disabled = true;
+  $("#upload-results").replaceChildren(el("li", { class: "muted" }, `正在导入 ${files.length} 个文件…`));
+  try {
+    const response = await send("/documents", { method: "POST", body: form });
+    const body = response.ok || response.status === 422 ? await response.json() : null;
+    if (!body?.files) throw await errorOf(response);
+    renderUploadResults(body);
+    $("#upload-files").value = "";
+    showChosenFiles();
+    await refreshAll();
+  } catch (err) {
+    $("#upload-results").replaceChildren(el("li", { class: "failed" }, err.message));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function removeReport(doc) {
+  if (!window.confirm(`确定从索引中删除《${docLabel(doc)}》吗?删除后将无法再检索到它。`)) return;
+  try {
+    await request(`/documents/${encodeURIComponent(doc.doc_id)}`, { method: "DELETE" });
+    toast(`已删除《${docLabel(doc)}》`);
+    await refreshAll();
+  } catch (err) {
+    toast(err.message);
+  }
 }
 
 /* ---------- ask ---------- */
@@ -208,7 +288,7 @@ function renderAnswer(card, answer) {
   const parts = [];
   if (!answer.found) parts.push(el("span", { class: "badge" }, "未找到答案"));
   else if (answer.answer) parts.push(el("div", { class: "figure" }, answer.answer));
-  parts.push(el("p", { class: "answer-text" }, answer.text));
+  parts.push(el("p", { class: "answer-text" }, sentenceWithRefs(answer.text, answer.citations || [])));
   if (answer.note) parts.push(el("p", { class: "note" }, answer.note));
   if (answer.citations?.length) parts.push(citationList(answer.citations));
   card.replaceChildren(...parts);
@@ -219,15 +299,97 @@ function renderError(card, err) {
   card.replaceChildren(el("p", { class: "answer-text" }, err.message));
 }
 
+/* Server-sent events of /v1/chat/completions: calls onContent with the content so far,
+   returns the whole content and the final chunk (finish_reason set; it carries the citations). */
+async function streamCompletion(body, onContent) {
+  const response = await request("/v1/chat/completions", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+    body: JSON.stringify(body),
+  });
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let content = "";
+  let final = null;
+  const handle = (event) => {
+    const data = event.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
+    if (!data || data === "[DONE]") return;
+    const chunk = JSON.parse(data);
+    const choice = chunk.choices?.[0] || {};
+    if (choice.delta?.content) {
+      content += choice.delta.content;
+      onContent(content);
+    }
+    if (choice.finish_reason) final = chunk;
+  };
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      handle(buffer.slice(0, cut));
+      buffer = buffer.slice(cut + 2);
+    }
+  }
+  if (buffer.trim()) handle(buffer);
+  if (!final) throw new ApiError(0, "回答没有完整传回,请重试");
+  return { content, final };
+}
+
+/* The answer sentence of a streamed content: its first paragraph, [n] markers and all (the
+   footnotes after it are shown as the citation list instead). */
+function sentenceOf(content) {
+  return content.split("\n\n")[0];
+}
+
+/* The sentence as text while it streams: markers (and a marker cut in half) left out. */
+function plainSentence(sentence) {
+  return sentence.replace(/\[\d+\]/g, "").replace(/\[\d*$/, "");
+}
+
+/* The sentence with each [n] as a superscript that opens citation n. */
+function sentenceWithRefs(sentence, citations) {
+  return sentence.split(/\[(\d+)\]/).map((part, i) => {
+    if (i % 2 === 0) return part;
+    const citation = citations[Number(part) - 1];
+    return citation
+      ? el("sup", { class: "ref", role: "button", tabindex: "0", title: "查看原文", onclick: () => openCitation(citation) }, `[${part}]`)
+      : "";
+  });
+}
+
+function noteOf(content) {
+  const note = content.split("\n\n").find((p) => p.startsWith("注:"));
+  return note ? note.slice(2) : null;
+}
+
 async function ask(question) {
   appendToConversation(el("div", { class: "msg-user" }, question));
-  const card = el("div", { class: "answer pending" }, el("p", { class: "muted" }, "正在查找…"));
+  const waiting = el("p", { class: "muted" }, "正在查找…");
+  const sentence = el("p", { class: "answer-text streaming" });
+  const card = el("div", { class: "answer pending" }, waiting, sentence);
   appendToConversation(card);
-  const body = { question };
+  const body = { model: "reportqa", stream: true, messages: [...state.messages, { role: "user", content: question }] };
   const filters = currentFilters();
   if (filters) body.filters = filters;
   try {
-    renderAnswer(card, await postJSON("/ask", body));
+    const { content, final } = await streamCompletion(body, (soFar) => {
+      waiting.remove();
+      sentence.textContent = plainSentence(sentenceOf(soFar));
+    });
+    state.messages = [...body.messages, { role: "assistant", content }];
+    renderAnswer(card, {
+      found: final.found,
+      answer: final.figure?.raw ?? final.answer ?? null,
+      text: sentenceOf(content),
+      note: final.note ?? noteOf(content),
+      citations: final.citations || [],
+    });
+    if (final.rewritten_question && final.rewritten_question !== question) {
+      card.prepend(el("p", { class: "muted rewritten" }, `按“${final.rewritten_question}”回答`));
+    }
   } catch (err) {
     renderError(card, err);
   }
@@ -259,6 +421,7 @@ function setupAsk() {
 }
 
 function resetConversation() {
+  state.messages = [];
   $("#conversation").replaceChildren(el("div", { class: "empty-hint", id: "ask-hint" },
     el("p", { class: "muted" }, "新对话已开始,请输入问题。")));
   $("#question").focus();
@@ -383,10 +546,113 @@ function setupReader() {
   document.addEventListener("keydown", (event) => { if (event.key === "Escape" && !$("#reader").hidden) closeReader(); });
 }
 
+/* ---------- briefings ---------- */
+
+const STYLE_NAMES = { briefing: "综述简报", key_figures: "关键数据", sections: "分章节摘要" };
+
+function summaryRequest(format) {
+  const docIds = [...document.querySelectorAll("#summary-docs input:checked")].map((i) => i.value);
+  const style = document.querySelector("#summary-form input[name=style]:checked").value;
+  return { doc_ids: docIds, style, format };
+}
+
+function citedLines(items, citations) {
+  return items.map((item) => el("p", { class: "point" }, item.text, " ", sentenceWithRefs(`[${item.citation}]`, citations)));
+}
+
+function figureTable(rows, citations) {
+  return el("div", { class: "table-wrap" }, el("table", { class: "reports figures" },
+    el("thead", {}, el("tr", {}, el("th", {}, "指标"), el("th", {}, "数值"), el("th", {}, "章节"), el("th", {}, "出处"))),
+    el("tbody", {}, rows.map((r) => el("tr", {},
+      el("td", {}, r.metric), el("td", { class: "num strong" }, r.raw), el("td", {}, r.section),
+      el("td", {}, sentenceWithRefs(`[${r.citation}]`, citations)))))));
+}
+
+function comparisonTable(comparison, citations) {
+  return el("div", { class: "table-wrap" }, el("table", { class: "reports figures" },
+    el("thead", {}, el("tr", {}, el("th", {}, "指标"), comparison.columns.map((c) => el("th", {}, c)))),
+    el("tbody", {}, comparison.rows.map((row) => el("tr", {}, el("td", {}, row.metric),
+      row.cells.map((cell) => el("td", { class: "num" },
+        cell ? [cell.raw, " ", sentenceWithRefs(`[${cell.citation}]`, citations)] : "—")))))));
+}
+
+function reportPart(report, citations) {
+  const meta = [report.issuer, report.year && `${report.year} 年度`, report.publish_date].filter(Boolean).join(" · ");
+  const parts = [el("h3", {}, report.title), el("p", { class: "muted" }, meta)];
+  if (report.headline.length) parts.push(el("h4", {}, "要点"), ...citedLines(report.headline, citations));
+  if (report.key_figures.length) parts.push(el("h4", {}, "关键数据"), figureTable(report.key_figures, citations));
+  for (const section of report.sections) parts.push(el("h4", {}, section.heading), ...citedLines(section.sentences, citations));
+  if (report.problems.length) parts.push(el("h4", {}, "存在问题"), ...citedLines(report.problems, citations));
+  if (report.plans.length) parts.push(el("h4", {}, "下一步工作"), ...citedLines(report.plans, citations));
+  return el("div", { class: "report-part" }, parts);
+}
+
+function downloadButton(label, format) {
+  return el("button", { type: "button", class: "secondary", "data-format": format, onclick: () => downloadSummary(format) }, label);
+}
+
+function renderSummary(summary) {
+  const citations = summary.citations || [];
+  const parts = [
+    el("h2", {}, summary.title),
+    el("div", { class: "downloads" }, downloadButton("下载 Word(DOCX)", "docx"), downloadButton("下载 Markdown", "md")),
+  ];
+  if (summary.note) parts.push(el("p", { class: "note" }, summary.note));
+  if (summary.comparison) parts.push(el("h3", {}, "对比"), comparisonTable(summary.comparison, citations));
+  parts.push(...summary.reports.map((r) => reportPart(r, citations)));
+  if (citations.length) parts.push(el("h3", {}, "出处"), citationList(citations));
+  $("#summary-result").replaceChildren(el("div", { class: "summary" }, parts));
+}
+
+function filenameOf(response, fallback) {
+  const header = response.headers.get("Content-Disposition") || "";
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(header);
+  if (star) return decodeURIComponent(star[1]);
+  const plain = /filename="?([^";]+)"?/i.exec(header);
+  return plain ? plain[1] : fallback;
+}
+
+async function downloadSummary(format) {
+  try {
+    const response = await request("/summaries", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(summaryRequest(format)),
+    });
+    const url = URL.createObjectURL(await response.blob());
+    const link = el("a", { href: url, download: filenameOf(response, `summary-${summaryRequest(format).style}.${format}`) });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (err) {
+    toast(err.message);
+  }
+}
+
+function setupSummaries() {
+  $("#summary-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = summaryRequest("json");
+    if (!body.doc_ids.length) { toast("请至少选择一份报告"); return; }
+    const button = $("#summary-submit");
+    button.disabled = true;
+    $("#summary-result").replaceChildren(el("p", { class: "muted" }, `正在生成${STYLE_NAMES[body.style]}…`));
+    try {
+      renderSummary(await postJSON("/summaries", body));
+    } catch (err) {
+      $("#summary-result").replaceChildren(el("div", { class: "answer error" }, el("p", {}, err.message)));
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 /* ---------- start ---------- */
 
 async function refreshAll() {
-  await Promise.all([loadHealth(), loadDocuments()]);
+  await loadHealth();
+  await loadDocuments();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -394,5 +660,8 @@ document.addEventListener("DOMContentLoaded", () => {
   setupKeyDialog();
   setupAsk();
   setupReader();
+  setupSummaries();
+  $("#upload-form").addEventListener("submit", uploadReports);
+  $("#upload-files").addEventListener("change", showChosenFiles);
   refreshAll();
 });
