@@ -74,7 +74,7 @@ def chat(
 @router.get("/conversations")
 def list_conversations(
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=10_000_000),  # SQLite integers end at 2**63
     store: ConversationStore = Depends(get_conversation_store),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
