@@ -227,6 +227,13 @@ def test_phone_width_keeps_the_answer_and_passage_readable(browser: sync_api.Bro
         sync_api.expect(page.locator("#reader-text mark")).to_be_in_viewport()
         sync_api.expect(page.locator("#reader-path")).to_be_in_viewport()
         shot(page, tmp_path, "phone-reader")
+        page.click("#reader-close")
+        for tab in ("reports", "briefings"):
+            page.click(f".tabs button[data-tab={tab}]")
+            sync_api.expect(page.locator(f"#tab-{tab}")).to_be_visible()
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"the {tab} tab scrolls sideways at phone width ({width}px)"
+            shot(page, tmp_path, f"phone-{tab}")
     finally:
         context.close()
 

@@ -116,6 +116,7 @@ async function loadHealth() {
   try {
     const h = await getJSON("/health");
     state.auth = Boolean(h.auth);
+    $("#mode-label").hidden = !h.llm_configured;
     $("#health").textContent = h.status === "ok"
       ? `已收录 ${h.documents} 份报告 · ${h.chunks} 个片段`
       : "尚无索引:请先上传或导入报告";
@@ -299,6 +300,8 @@ function renderError(card, err) {
   card.replaceChildren(el("p", { class: "answer-text" }, err.message));
 }
 
+const HISTORY_MESSAGES = 12;   // earlier messages sent along: enough for follow-ups to resolve
+
 /* Server-sent events of /v1/chat/completions: calls onContent with the content so far,
    returns the whole content and the final chunk (finish_reason set; it carries the citations). */
 async function streamCompletion(body, onContent) {
@@ -371,7 +374,8 @@ async function ask(question) {
   const sentence = el("p", { class: "answer-text streaming" });
   const card = el("div", { class: "answer pending" }, waiting, sentence);
   appendToConversation(card);
-  const body = { model: "reportqa", stream: true, messages: [...state.messages, { role: "user", content: question }] };
+  const messages = [...state.messages.slice(-HISTORY_MESSAGES), { role: "user", content: question }];
+  const body = { model: $("#answer-mode").value || "reportqa", stream: true, messages };
   const filters = currentFilters();
   if (filters) body.filters = filters;
   try {
@@ -379,7 +383,7 @@ async function ask(question) {
       waiting.remove();
       sentence.textContent = plainSentence(sentenceOf(soFar));
     });
-    state.messages = [...body.messages, { role: "assistant", content }];
+    state.messages = [...messages, { role: "assistant", content }];
     renderAnswer(card, {
       found: final.found,
       answer: final.figure?.raw ?? final.answer ?? null,
