@@ -72,6 +72,7 @@ class AuditLog:
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
         self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")  # no fsync per request; WAL keeps the file consistent
         self._conn.executescript(_SCHEMA)
 
     def record(self, entry: AuditEntry) -> None:

@@ -87,3 +87,26 @@ def test_sigkill_mid_ingest_leaves_the_previous_or_the_new_version(tmp_path: Pat
         summary = ingest_paths([batch / "street_00.txt"], settings, index, progress=False)
         assert summary.count("failed") == 0 and open_index(index).check_integrity() == []
     print("kill outcomes:", outcomes)
+
+
+def test_check_and_server_start_clean_leftovers_and_report_problems(tmp_path: Path, seed_index: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from reportqa.cli import app as cli
+    from service.app import create_app
+
+    index = Path(shutil.copytree(seed_index, tmp_path / "index"))
+    leftover = index / VERSIONS / f"000099{TMP_MARK}12345"
+    leftover.mkdir()
+    create_app(Settings(index_dir=index, state_dir=tmp_path / "state"))
+    assert not leftover.exists()
+    leftover.mkdir()
+    ok = CliRunner().invoke(cli, ["check", "--index", str(index), "--json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["ok"] is True and not leftover.exists()
+    manifest_path = open_index(index).folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest_path.write_text(json.dumps({**manifest, "n_chunks": manifest["n_chunks"] + 1}), encoding="utf-8")
+    broken = CliRunner().invoke(cli, ["check", "--index", str(index)])
+    assert broken.exit_code == 1 and "manifest counts differ" in broken.output
