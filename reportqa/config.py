@@ -31,6 +31,12 @@ class Settings(BaseSettings):
         None, description="Prefix for passages of a path model; None picks one from the model name."
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
+    embedding_threads: int = Field(
+        0, ge=0, le=256, description="Threads of the embedding model; 0 = every core (see bench/README.md)."
+    )
+    ann: Literal["flat", "hnsw", "ivf"] = Field(
+        "flat", description="Vector index written by ingest: exact 'flat', or approximate 'hnsw' / 'ivf' for large indexes."
+    )
     chunk_max_chars: int = Field(300, ge=50, le=5000, description="Target size of a text chunk.")
     table_rows_per_chunk: int = Field(6, ge=1, le=200)
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import faiss
 import numpy as np
 
 from ingest.embedding import Embedder
@@ -94,11 +93,7 @@ class Retriever:
         return np.asarray(self.snapshot.chunk_ids_of(doc_ids) if doc_ids else [], dtype=np.int64)
 
     def _dense(self, vector: np.ndarray, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        if allowed is None:
-            return self.snapshot.dense_search(vector, n)
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        scores, ids = self.snapshot.vectors.search(vector.reshape(1, -1).astype(np.float32), n, params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        return self.snapshot.dense_search(vector, n, allowed)
 
     def _lexical(self, question: str, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         hits = self.snapshot.lexical.search(tokenize(question), n if allowed is None else n * 20)

@@ -1,0 +1,28 @@
+"""What every benchmark prints beside its table: the machine, the date and how busy it was."""
+
+from __future__ import annotations
+
+import os
+import platform
+from datetime import datetime, timezone
+
+import psutil
+
+
+def load_snapshot() -> tuple[float, float, float]:
+    """The 1, 5 and 15 minute load averages now."""
+    return os.getloadavg()
+
+
+def machine_line(load_before: tuple[float, float, float]) -> str:
+    """One line: date, CPU, cores, memory, and the load average before and after the run."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    after = os.getloadavg()
+    return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {cpu}, {psutil.cpu_count()} cores, "
+            f"{psutil.virtual_memory().total / 2**30:.0f} GiB; load average (1 min) {load_before[0]:.1f} before, "
+            f"{after[0]:.1f} after (the cores are shared: timings are noisy above a load of 2)")
