@@ -46,7 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.state.settings = settings
     app.state.gate = gate = Gate(settings)
-    if gate.required():
+    if gate.required() and gate.keys.has_keys():
         log.info("%s", gate.describe())
     else:
         log.warning("*** %s ***", gate.describe())

@@ -68,6 +68,8 @@ class Gate:
         return self.mode == "auto" and self.keys.has_keys()
 
     def describe(self) -> str:
+        if self.required() and not self.keys.has_keys():
+            return "auth on but no API key exists: every API request gets 401; create one with `reportqa keys create`"
         if self.required():
             return f"auth on ({self.mode}): API keys required, rate limit {self.rate or 'off'} per key"
         why = "REPORTQA_AUTH=off" if self.mode == "off" else "REPORTQA_AUTH=auto and no API key exists"

@@ -128,8 +128,13 @@ def test_keys_cli_prints_the_key_once_and_stores_only_its_hash(tmp_path: Path, m
         created = runner.invoke(cli, ["keys", "create", "--role", "reader", "--name", "amy"])
         assert created.exit_code == 0, created.output
         key = created.stdout.strip()
-        stored = (tmp_path / "state" / "api_keys.json").read_text(encoding="utf-8")
+        keys_file = tmp_path / "state" / "api_keys.json"
+        stored = keys_file.read_text(encoding="utf-8")
         assert key.startswith("rqa_") and key not in stored and hash_key(key) in stored
+        assert keys_file.stat().st_mode & 0o777 == 0o600
+        env_only = runner.invoke(cli, ["keys", "create", "--role", "admin", "--name", "ci", "--env"])
+        env_key = env_only.stdout.strip()
+        assert f"ci:admin:{hash_key(env_key)}" in env_only.output and keys_file.read_text(encoding="utf-8") == stored
         listed = runner.invoke(cli, ["keys", "list", "--json"])
         [entry] = json.loads(listed.stdout)
         assert entry["name"] == "amy" and entry["role"] == "reader" and key not in listed.stdout
