@@ -92,7 +92,10 @@ def page(browser: sync_api.Browser, base_url: str) -> Iterator[sync_api.Page]:
 
 
 def shot(page: sync_api.Page, folder: Path, name: str) -> Path:
-    """A full-page screenshot under the test's tmp folder."""
+    """A full-page screenshot under the test's tmp folder, once the page shows no rendering slip."""
+    shown = page.inner_text("body")
+    for slip in ("[object ", "undefined", "NaN", "null"):
+        assert slip not in shown, f"{name}: the page shows {slip!r}"
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 5_000
@@ -263,6 +266,15 @@ def test_upload_a_report_ask_about_it_and_remove_it(page: sync_api.Page, seed_te
     sync_api.expect(card.locator(".figure")).to_have_text("98.9 %")
     sync_api.expect(card.locator(".cite-src").first).to_contain_text("2020年度")
     shot(page, tmp_path, "ask-uploaded")
+
+    page.click(".tabs button[data-tab=briefings]")
+    page.check("#summary-docs input >> nth=0")
+    page.check("#summary-docs input >> nth=1")
+    page.click("#summary-submit")
+    comparison = page.locator("#summary-result table.figures").first
+    sync_api.expect(comparison.locator("tr", has_text="调解成功率")).to_contain_text("98.3 %", timeout=60_000)
+    sync_api.expect(comparison.locator("tr", has_text="调解成功率")).to_contain_text("98.9 %")
+    shot(page, tmp_path, "briefing-two-reports")
 
     page.click(".tabs button[data-tab=reports]")
     page.once("dialog", lambda dialog: dialog.accept())
