@@ -52,6 +52,7 @@ test: install llm-server browser
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) bench/ingest.py
 	HF_HUB_OFFLINE=1 $(PY) bench/query.py
+	HF_HUB_OFFLINE=1 $(PY) bench/security.py
 
 clean:
 	rm -rf $(VENV) $(INDEX) .pytest_cache
