@@ -11,6 +11,7 @@ const state = {
   messages: [],           // the conversation so far, as OpenAI chat messages
   auth: false,            // the server asks for API keys (GET /health)
   documentsError: null,   // why GET /documents failed, shown where the list would be
+  returnFocus: null,      // what had the focus before the reader opened
 };
 
 /* Upload and removal are for admins: anyone in open mode, else whoever has pasted a key
@@ -358,7 +359,10 @@ function sentenceWithRefs(sentence, citations) {
     if (i % 2 === 0) return part;
     const citation = citations[Number(part) - 1];
     return citation
-      ? el("sup", { class: "ref", role: "button", tabindex: "0", title: "查看原文", onclick: () => openCitation(citation) }, `[${part}]`)
+      ? el("sup", {
+        class: "ref", role: "button", tabindex: "0", title: "查看原文", onclick: () => openCitation(citation),
+        onkeydown: (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); openCitation(citation); } },
+      }, `[${part}]`)
       : "";
   });
 }
@@ -512,14 +516,17 @@ function showReader(doc) {
   $("#reader-title").textContent = docLabel(m);
   $("#reader-meta").textContent = [m.issuer, m.year && `${m.year} 年度`, m.doc_number, m.publish_date && `发布于 ${m.publish_date}`]
     .filter(Boolean).join(" · ");
+  if ($("#reader").hidden) state.returnFocus = document.activeElement;
   $("#reader").hidden = false;
   document.body.style.overflow = "hidden";
+  $("#reader-close").focus();
   $("#reader-toc-wrap").open = window.matchMedia("(min-width: 641px)").matches;
 }
 
 function closeReader() {
   $("#reader").hidden = true;
   document.body.style.overflow = "";
+  state.returnFocus?.focus();
 }
 
 async function openReport(docId) {
