@@ -35,9 +35,8 @@ class IndexHolder:
     def __init__(self, index_dir: Path, embedder: Embedder) -> None:
         self.index_dir = index_dir
         self.embedder = embedder
-        self._lock = threading.Lock()
-        self._engine: Engine | None = None
-        self._pointer: str | None = None
+        self._lock = threading.Lock()  # one loader at a time
+        self._loaded: tuple[str, Engine] | None = None  # (version folder, engine), swapped as one
 
     def _read_pointer(self) -> str | None:
         try:
@@ -46,13 +45,24 @@ class IndexHolder:
             return None
 
     def get(self) -> Engine:
-        """The engine for the current version (raises IndexNotFoundError when there is no index)."""
+        """The engine for the current version (raises IndexNotFoundError when there is no index).
+
+        While one request loads a new version, the others keep being served by the previous
+        one instead of queueing behind the load (seconds on a large index).
+        """
         pointer = self._read_pointer()
-        with self._lock:
-            if self._engine is None or pointer != self._pointer:
+        loaded = self._loaded
+        if loaded is not None and loaded[0] == pointer:
+            return loaded[1]
+        if not self._lock.acquire(blocking=loaded is None):
+            return loaded[1]  # type: ignore[index] - another request is loading the new version
+        try:
+            loaded = self._loaded
+            if loaded is None or loaded[0] != pointer:
                 snapshot = open_index(self.index_dir)
                 retriever = Retriever(snapshot, self.embedder)
-                self._engine = Engine(snapshot, retriever, ExtractiveAnswerer(retriever))
-                self._pointer = pointer
+                loaded = self._loaded = (snapshot.folder.name, Engine(snapshot, retriever, ExtractiveAnswerer(retriever)))
                 log.info("serving index version %s", snapshot.version)
-            return self._engine
+            return loaded[1]
+        finally:
+            self._lock.release()

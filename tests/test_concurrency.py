@@ -109,3 +109,32 @@ def test_answers_stay_exact_while_reports_are_added_and_removed(live_server) -> 
     assert final.version == max(held) and {d.doc_id for d in final.documents()} == held[max(held)]
     assert final.check_integrity() == []
     assert len([p for p in (index / VERSIONS).iterdir() if p.name.isdigit()]) == 2  # old versions were pruned
+
+
+def test_requests_keep_the_old_version_while_a_new_one_loads(tmp_path: Path, seed_index: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import service.index_holder as index_holder
+    from ingest.pipeline import get_embedder, ingest_paths
+
+    index = Path(shutil.copytree(seed_index, tmp_path / "index"))
+    settings = Settings(index_dir=index)
+    holder = index_holder.IndexHolder(index, get_embedder(settings))
+    old = holder.get()
+    report = tmp_path / "new.txt"
+    report.write_bytes(_report(1, STREETS[0]))
+    ingest_paths([report], settings, progress=False)
+    real_open, loading, release = index_holder.open_index, threading.Event(), threading.Event()
+
+    def slow_open(folder: Path):  # noqa: ANN202 - an IndexSnapshot
+        loading.set()
+        release.wait(10)
+        return real_open(folder)
+
+    monkeypatch.setattr(index_holder, "open_index", slow_open)
+    loader = threading.Thread(target=holder.get)
+    loader.start()
+    assert loading.wait(10)
+    assert holder.get() is old  # served at once by the previous version, not queued behind the load
+    release.set()
+    loader.join(10)
+    assert holder.get().snapshot.version == old.snapshot.version + 1
