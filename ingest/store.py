@@ -542,8 +542,9 @@ class IndexWriter:
             "updated_at": _now(),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        for name in ("docstore.sqlite", "vectors.faiss", "manifest.json"):
-            _fsync(tmp / name)
+        for path in sorted(tmp.rglob("*"), reverse=True):  # files, then their folders' entries
+            _fsync(path)
+        _fsync(tmp)
         self.timings["writing"] += time.perf_counter() - t0
         return manifest
 
