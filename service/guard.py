@@ -11,7 +11,7 @@ from .metrics import GUARD_REJECTIONS
 from .schemas import Answer
 
 log = logging.getLogger(__name__)
-_MARKER = re.compile(r"\[(\d{1,2})\]")
+_MARKER = re.compile(r"\[(\d{1,3})\]")  # a summary may cite more than 99 passages
 
 
 def same_number(a: float, b: float) -> bool:

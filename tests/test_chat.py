@@ -98,3 +98,15 @@ def test_bad_chat_input_is_a_4xx_naming_the_problem(chat_client: TestClient, bod
 def test_unknown_conversations_are_404(chat_client: TestClient) -> None:
     assert chat_client.get("/conversations/missing").status_code == 404
     assert chat_client.delete("/conversations/missing").json() == {"detail": "unknown conversation_id: missing"}
+
+
+def test_terminal_chat_resolves_follow_ups(two_year_index: Path) -> None:
+    from typer.testing import CliRunner
+
+    from reportqa.cli import app as cli
+
+    lines = "\n".join([FIRST, "那2020年呢?", "这个数字在哪一节?", "", ""])
+    result = CliRunner().invoke(cli, ["chat", "--index", str(two_year_index)], input=lines)
+    assert result.exit_code == 0, result.output
+    assert "98.3%" in result.output and "(理解为:金杨新村街道2020年的调解成功率是多少?)" in result.output
+    assert "98.9%" in result.output and "“一、主要做法和成效 > (四)加强法治保障,推动法治政府建设”部分" in result.output

@@ -18,6 +18,9 @@ from reportqa.figures import Figure, extract_figures
 from ..schemas import Citation
 
 
+WHOLE_TEXT = "全文"
+
+
 @dataclass(frozen=True)
 class Sentence:
     start: int
@@ -95,6 +98,9 @@ class DocumentView:
 
     @cached_property
     def top_sections(self) -> list[TopSection]:
+        """The top-level sections; a report without headings is one section, 全文."""
+        if not self.tree:
+            return [TopSection(WHOLE_TEXT, 0, len(self.text), {"heading": WHOLE_TEXT, "children": []})]
         return [TopSection(n["heading"], n["char_start"], n["char_end"], n) for n in self.tree]
 
     @cached_property

@@ -96,9 +96,7 @@ class Guarded:
 
 
 def _sections_text(view: DocumentView) -> list[tuple[str, str]]:
-    if view.top_sections:
-        return [(t.heading, view.text[t.start : t.end][:MAP_CHARS]) for t in view.top_sections]
-    return [("全文", view.text[:MAP_CHARS])]
+    return [(t.heading, view.text[t.start : t.end][:MAP_CHARS]) for t in view.top_sections]
 
 
 def llm_summary(extractive: Summary, views: list[DocumentView], request: SummaryRequest, settings: Settings,
