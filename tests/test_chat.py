@@ -110,3 +110,24 @@ def test_terminal_chat_resolves_follow_ups(two_year_index: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "98.3%" in result.output and "(理解为:金杨新村街道2020年的调解成功率是多少?)" in result.output
     assert "98.9%" in result.output and "“一、主要做法和成效 > (四)加强法治保障,推动法治政府建设”部分" in result.output
+
+
+def test_readers_see_only_their_own_conversations_and_admins_all(seed_index: Path, tmp_path: Path) -> None:
+    from service.keys import hash_key
+
+    keys = {"amy": "rqa_amy-key-for-chat-tests-0123456789", "bob": "rqa_bob-key-for-chat-tests-0123456789",
+            "ops": "rqa_ops-key-for-chat-tests-0123456789"}
+    settings = Settings(index_dir=seed_index, state_dir=tmp_path / "state", auth="on", rate_limit="off",
+                        api_keys=[f"amy:reader:{hash_key(keys['amy'])}", f"bob:reader:{hash_key(keys['bob'])}",
+                                  f"ops:admin:{hash_key(keys['ops'])}"])
+    amy, bob, ops = ({"Authorization": f"Bearer {keys[n]}"} for n in ("amy", "bob", "ops"))
+    with TestClient(create_app(settings)) as client:
+        mine = client.post("/chat", json={"message": FIRST}, headers=amy).json()["conversation_id"]
+        assert client.get(f"/conversations/{mine}", headers=amy).json()["turns"][0]["answer"]["answer"] == "98.3 %"
+        assert client.get(f"/conversations/{mine}", headers=bob).status_code == 404
+        assert client.post("/chat", json={"conversation_id": mine, "message": "那2020年呢?"}, headers=bob).status_code == 404
+        assert client.delete(f"/conversations/{mine}", headers=bob).status_code == 404
+        assert client.get("/conversations", headers=bob).json() == {"conversations": []}
+        [listed] = client.get("/conversations", headers=ops).json()["conversations"]
+        assert listed["conversation_id"] == mine and listed["owner"] != "local"
+        assert client.delete(f"/conversations/{mine}", headers=ops).json() == {"deleted": mine}
