@@ -260,3 +260,23 @@ def test_every_api_route_of_every_router_needs_a_key(secured) -> None:
             r = client.request(method.upper(), concrete)
             assert r.status_code == 401, (method, path, r.status_code)
     assert client.get("/").status_code == 200 and client.get("/health").status_code == 200
+
+
+def test_the_openai_client_authenticates_with_a_reportqa_key_and_is_audited(secured) -> None:
+    import openai
+
+    from service.audit import AuditLog
+
+    client, settings, reader, _, _ = secured
+
+    def openai_client(key: str) -> openai.OpenAI:  # TestClient is an httpx.Client: the app, in process
+        return openai.OpenAI(base_url="http://testserver/v1", api_key=key, http_client=client, max_retries=0)
+
+    messages = [{"role": "user", "content": MEDIATION}]
+    with pytest.raises(openai.AuthenticationError):
+        openai_client("rqa_wrong").chat.completions.create(model="reportqa", messages=messages)
+    response = openai_client(reader["Authorization"][7:]).chat.completions.create(model="reportqa", messages=messages)
+    assert "98.3" in response.choices[0].message.content
+    last = AuditLog(settings.state_path).entries()[-1]
+    assert (last.route, last.key_id, last.question, last.cited) == ("/v1/chat/completions", "env-amy", MEDIATION,
+                                                                     ["653d1b1cc4aa4282"])
