@@ -277,6 +277,9 @@ def test_the_openai_client_authenticates_with_a_reportqa_key_and_is_audited(secu
         openai_client("rqa_wrong").chat.completions.create(model="reportqa", messages=messages)
     response = openai_client(reader["Authorization"][7:]).chat.completions.create(model="reportqa", messages=messages)
     assert "98.3" in response.choices[0].message.content
-    last = AuditLog(settings.state_path).entries()[-1]
-    assert (last.route, last.key_id, last.question, last.cited) == ("/v1/chat/completions", "env-amy", MEDIATION,
-                                                                     ["653d1b1cc4aa4282"])
+    stream = openai_client(reader["Authorization"][7:]).chat.completions.create(
+        model="reportqa", messages=messages, stream=True)
+    assert "98.3" in "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    for entry in AuditLog(settings.state_path).entries()[-2:]:  # the plain reply and the event stream
+        assert (entry.route, entry.key_id, entry.question, entry.cited) == (
+            "/v1/chat/completions", "env-amy", MEDIATION, ["653d1b1cc4aa4282"])
