@@ -131,3 +131,25 @@ def test_readers_see_only_their_own_conversations_and_admins_all(seed_index: Pat
         [listed] = client.get("/conversations", headers=ops).json()["conversations"]
         assert listed["conversation_id"] == mine and listed["owner"] != "local"
         assert client.delete(f"/conversations/{mine}", headers=ops).json() == {"deleted": mine}
+
+
+def test_a_conversation_past_its_turn_limit_is_refused(chat_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("service.routes.chat.MAX_TURNS", 2)
+    conversation = chat_client.post("/chat", json={"message": FIRST}).json()["conversation_id"]
+    assert chat_client.post("/chat", json={"conversation_id": conversation, "message": "那2020年呢?"}).status_code == 200
+    refused = chat_client.post("/chat", json={"conversation_id": conversation, "message": "金桥镇呢?"})
+    assert refused.status_code == 409 and "start a new one" in refused.json()["detail"]
+    assert len(chat_client.get(f"/conversations/{conversation}").json()["turns"]) == 2
+
+
+def test_the_llm_condenses_follow_ups_and_the_rules_stand_in_when_it_fails() -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from service.chat.followup import Rewrite, condense_with_llm
+
+    history = [(FIRST, "根据《金杨新村街道关于2019年度法治政府建设情况的报告》,2019年调解成功率为98.3%。")]
+    model = FakeListChatModel(responses=["“2020年金杨新村街道的调解成功率是多少?”\n解释:换了年份"])
+    assert condense_with_llm(model, "那2020年呢?", history, PLACES) == Rewrite("2020年金杨新村街道的调解成功率是多少?", "llm")
+    silent = FakeListChatModel(responses=[""])
+    assert condense_with_llm(silent, "那2020年呢?", history, PLACES).kind == "year"
+    assert condense_with_llm(model, "这个数字在哪一节?", history, PLACES).kind == "where"  # no model call needed
