@@ -60,7 +60,6 @@ def test_sigkill_mid_ingest_leaves_the_previous_or_the_new_version(tmp_path: Pat
     rng = random.Random(7)
     settings = Settings(index_dir=tmp_path / "index")
     holder_embedder = get_embedder(settings)
-    outcomes = []
     for run in range(RUNS):
         index = tmp_path / "index"
         shutil.rmtree(index, ignore_errors=True)
@@ -78,7 +77,6 @@ def test_sigkill_mid_ingest_leaves_the_previous_or_the_new_version(tmp_path: Pat
         assert snapshot.check_integrity() == [], (run, how)
         n_docs = snapshot.manifest["n_documents"]
         assert (snapshot.version, n_docs) in {(before, 1), (before + 1, 1 + BATCH)}, (run, how, snapshot.version, n_docs)
-        outcomes.append((how, snapshot.version - before))
 
         engine = IndexHolder(index, holder_embedder).get()
         answer = answer_question(engine, AskRequest(question="2019年金杨新村街道的调解成功率是多少?"), settings,
@@ -86,7 +84,6 @@ def test_sigkill_mid_ingest_leaves_the_previous_or_the_new_version(tmp_path: Pat
         assert answer.found and answer.figure is not None and answer.figure.value == pytest.approx(98.3)
         summary = ingest_paths([batch / "street_00.txt"], settings, index, progress=False)
         assert summary.count("failed") == 0 and open_index(index).check_integrity() == []
-    print("kill outcomes:", outcomes)
 
 
 def test_check_and_server_start_clean_leftovers_and_report_problems(tmp_path: Path, seed_index: Path) -> None:

@@ -105,6 +105,10 @@ def test_type_comes_from_content_not_the_name(tmp_path: Path, seed_index: Path) 
         assert all(f["status"] == "added" for f in files.values()), files
         formats = {name: client.get(f"/documents/{f['doc_id']}").json()["format"] for name, f in files.items()}
         assert formats == {"scan.pdf": "txt", "page.txt": "html", "notes": "docx"}
+        tagged = client.post("/documents", data={"issuer": "张江镇", "year": "2021"},
+                             files=[("files", ("zj.txt", (REPORT + "附件").encode()))]).json()["files"][0]
+        doc = client.get(f"/documents/{tagged['doc_id']}").json()
+        assert (doc["issuer"], doc["year"], doc["source"]) == ("张江镇", 2021, "upload:zj.txt")
 
 
 def test_a_pdf_past_the_page_limit_is_refused_without_being_parsed(tmp_path: Path, seed_index: Path,
