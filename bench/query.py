@@ -1,67 +1,105 @@
-"""Query benchmark: /ask over HTTP from a separate load process, on the sample index and on
-a synthetic index of many chunks built from real sentences.
+"""Query benchmark: /ask over HTTP from a separate load process, on indexes of 1k to 1M chunks.
 
-    python bench/query.py [--chunks 100000] [--requests 200] [--clients 1,4]
+    python bench/query.py [--sizes 1000,10000,100000,1000000] [--clients 1,4,16]
+                          [--requests 150] [--ann-from 1000000] [--ann ivf]
 
-The big index's vectors are not re-embedded chunk by chunk (that alone would take hours
-on 2 cores): each real sentence is embedded once and a chunk's vector is the normalised
-mean of its sentences' vectors, so search works on realistic vectors at full size.
-Prints latency percentiles per index and client count, and where the time goes inside
-one request (query embedding, dense search, lexical search, answer composition).
+For each index size: time to a ready server and its memory; throughput, p50/p95/p99 and
+server CPU and memory under 1, 4 and 16 concurrent clients (httpx async, in this process,
+the server in its own); where one request's time goes (in-process); and, for the sizes
+served by an approximate vector index, evidence recall@10 of the gold questions against
+exact search on the same index. How the large indexes are made: bench/large_index.py
+(real reports really embedded, synthetic chunks with derived vectors). Built indexes are
+kept in ~/.cache/reportqa-bench and reused while their inputs and the index format stay
+the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import hashlib
+import logging
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-import numpy as np  # noqa: E402
+import psutil  # noqa: E402
 
+from bench import large_index  # noqa: E402
+from bench.common import load_snapshot, machine_line  # noqa: E402
+from eval.gold import GoldQuestion, evidence_span, load_gold  # noqa: E402
 from ingest.lexical import tokenize  # noqa: E402
-from ingest.pipeline import get_embedder, ingest_paths, load_report, prepare  # noqa: E402
-from ingest.store import IndexWriter  # noqa: E402
+from ingest.pipeline import get_embedder  # noqa: E402
+from ingest.store import FORMAT_VERSION, IndexSnapshot, current_version_dir, open_index  # noqa: E402
 from reportqa.config import Settings  # noqa: E402
 
-QUESTIONS = [json.loads(line)["question"] for line in
-             (ROOT / "eval" / "gold" / "gold_seed.jsonl").read_text(encoding="utf-8").splitlines()]
+log = logging.getLogger("bench.query")
+GOLD = [ROOT / "eval" / "gold" / "gold_seed.jsonl", ROOT.parent / "shared" / "corpus" / "devreal" / "gold_devreal.jsonl"]
+RECALL_K = 10
 
 
-def build_synthetic(index_dir: Path, n_chunks: int, settings: Settings) -> int:
-    """An index of about n_chunks chunks from synthetic reports, vectors from embedded real sentences."""
-    from bench.synthetic import write_corpus
+def gold_questions() -> list[GoldQuestion]:
+    return [q for path in GOLD if path.exists() for q in load_gold(path) if q.answerable]
 
-    embedder = get_embedder(settings)
-    cache: dict[str, np.ndarray] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        per_report = 15
-        paths = write_corpus(Path(tmp), max(1, n_chunks // per_report))
-        total = 0
-        with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild=True) as writer:
-            for path in paths:
-                pending = prepare(load_report(path, settings), settings)
-                sentences = [[c.text[s - c.char_start : e - c.char_start] for s, e in c.sentences] for c in pending.chunks]
-                todo = sorted({s for group in sentences for s in group if s not in cache})
-                if todo:
-                    cache.update(zip(todo, embedder.embed_passages(todo)))
-                vectors = np.stack([np.mean([cache[s] for s in group], axis=0) for group in sentences])
-                pending.vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-                writer.add(pending)
-                total += len(pending.chunks)
-            writer.commit()
-    return total
+
+@dataclass
+class Prepared:
+    """One benchmark index on disk and what it took to make."""
+
+    size: int
+    folder: Path
+    chunks: int
+    build_s: float | None  # None when reused from the cache
+    ann: str
+
+
+def prepare_index(size: int, ann: str, settings: Settings, state: dict) -> Prepared:
+    """The cached index of `size` chunks (built when missing), with the vector index `ann`."""
+    if "pool" not in state:
+        state["pool"] = large_index.sentence_pool(settings)
+        state["real"] = large_index.real_reports(settings)
+    real = state["real"]
+    key = hashlib.sha256(
+        "|".join([str(FORMAT_VERSION), get_embedder(settings).model_id, *(p.report.doc_id for p in real),
+                  str(len(state["pool"].sentences)), (ROOT / "bench" / "large_index.py").read_text(encoding="utf-8")])
+        .encode()).hexdigest()[:12]
+    folder = large_index.CACHE / "indexes" / f"{size}-{key}"
+    build_s = None
+    if current_version_dir(folder) is None:
+        shutil.rmtree(folder, ignore_errors=True)
+        log.info("building an index of %d chunks in %s", size, folder)
+        t0 = time.perf_counter()
+        large_index.build(folder, size, settings, real, state["pool"])
+        build_s = time.perf_counter() - t0
+    snapshot = open_index(folder)
+    current, chunks = snapshot.ann, snapshot.manifest["n_chunks"]
+    snapshot.close()
+    if current != ann:
+        t0 = time.perf_counter()
+        large_index.convert(folder, settings, ann)
+        build_s = (build_s or 0.0) + time.perf_counter() - t0
+    return Prepared(size, folder, chunks, build_s, ann)
+
+
+def exact_version(folder: Path) -> IndexSnapshot | None:
+    """The newest flat version kept beside an approximate live one (for the recall check)."""
+    for version in sorted((folder / "versions").iterdir(), reverse=True):
+        if version.name.isdigit():
+            snapshot = IndexSnapshot(version)
+            if snapshot.ann == "flat":
+                return snapshot
+            snapshot.close()
+    return None
 
 
 def _free_port() -> int:
@@ -70,54 +108,61 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(index_dir: Path) -> tuple[subprocess.Popen, str]:
+def serve(index_dir: Path) -> tuple[subprocess.Popen, str, float]:
+    """Start `reportqa serve` on the index; returns the process, its URL and seconds to ready."""
     port = _free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "REPORTQA_LOG_LEVEL": "WARNING"}
+    started = time.perf_counter()
     proc = subprocess.Popen([str(Path(sys.executable).parent / "reportqa"), "serve", "--index", str(index_dir),
                              "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    started = time.perf_counter()
-    while time.perf_counter() - started < 300:
+    while time.perf_counter() - started < 600:
         try:
-            if httpx.get(f"{url}/health", timeout=2).json().get("status") == "ok":
-                return proc, url
+            httpx.post(f"{url}/ask", json={"question": "2019年调解成功率是多少?"}, timeout=60).raise_for_status()
+            return proc, url, time.perf_counter() - started
         except httpx.HTTPError:
-            time.sleep(0.3)
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server on {index_dir} exited with {proc.returncode}")
+            time.sleep(0.2)
     proc.kill()
     raise RuntimeError("server did not start")
 
 
-async def _load(url: str, clients: int, requests: int) -> tuple[list[float], float]:
+async def load(url: str, clients: int, requests: int, questions: list[str]) -> tuple[list[float], float, int]:
+    """`requests` POST /ask from `clients` concurrent clients; latencies (ms), wall seconds, answers found."""
     latencies: list[float] = []
+    found = 0
     queue = list(range(requests))
 
     async def client(http: httpx.AsyncClient) -> None:
+        nonlocal found
         while queue:
             i = queue.pop()
             t0 = time.perf_counter()
-            response = await http.post("/ask", json={"question": QUESTIONS[i % len(QUESTIONS)]})
+            response = await http.post("/ask", json={"question": questions[i % len(questions)]})
             response.raise_for_status()
             latencies.append((time.perf_counter() - t0) * 1000)
+            found += bool(response.json().get("found"))
 
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-        await http.post("/ask", json={"question": QUESTIONS[0]})  # warm-up
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
         started = time.perf_counter()
         await asyncio.gather(*(client(http) for _ in range(clients)))
-        return latencies, time.perf_counter() - started
+        return latencies, time.perf_counter() - started, found
 
 
-def _pct(values: list[float], q: float) -> float:
+def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def split(index_dir: Path, settings: Settings) -> dict[str, float]:
-    """Mean ms per request spent in each stage, measured in-process."""
+def stage_split(index_dir: Path, settings: Settings, questions: list[str]) -> dict[str, float]:
+    """Median ms per request in each stage, measured in-process on the live version."""
     from service.index_holder import IndexHolder
 
     engine = IndexHolder(index_dir, get_embedder(settings)).get()
-    stages = {"query embedding": [], "dense search": [], "lexical search": [], "whole answer": []}
-    for q in QUESTIONS * 3:
+    stages: dict[str, list[float]] = {"query embedding": [], "dense search": [], "lexical search": [], "whole answer": []}
+    for q in questions:
         t0 = time.perf_counter()
         vector = engine.retriever.embedder.embed_queries([q])[0]
         t1 = time.perf_counter()
@@ -129,49 +174,117 @@ def split(index_dir: Path, settings: Settings) -> dict[str, float]:
         t4 = time.perf_counter()
         for name, dt in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             stages[name].append(dt * 1000)
-    means = {k: statistics.fmean(v) for k, v in stages.items()}
-    embed_search = means["query embedding"] + means["dense search"] + means["lexical search"]
-    means["composition (rest)"] = max(0.0, means["whole answer"] - embed_search)
-    return means
+    medians = {k: statistics.median(v) for k, v in stages.items()}
+    searched = medians["query embedding"] + medians["dense search"] + medians["lexical search"]
+    medians["composition"] = max(0.0, medians["whole answer"] - searched)
+    engine.snapshot.close()
+    return medians
+
+
+def recall_at_k(index_dir: Path, settings: Settings, gold: list[GoldQuestion]) -> dict[str, float] | None:
+    """Evidence recall@10 (hybrid retrieval) with the approximate index and with exact search,
+    and the overlap of the two dense top-10 lists, over the answerable gold questions."""
+    from service.retrieval import Retriever
+
+    exact = exact_version(index_dir)
+    if exact is None:
+        return None
+    approx = open_index(index_dir)
+    embedder = get_embedder(settings)
+    by_name = {Path(d.source).name: d.doc_id for d in approx.documents() if not d.source.startswith("synthetic/")}
+    retrievers = {"approx": Retriever(approx, embedder), "exact": Retriever(exact, embedder)}
+    hits = {"approx": 0, "exact": 0}
+    overlap, n = [], 0
+    for q in gold:
+        doc_id = by_name.get(q.doc or "")
+        doc = approx.document(doc_id) if doc_id else None
+        span = evidence_span(doc.text or "", q.evidence) if doc and q.evidence else None
+        if span is None:
+            continue
+        n += 1
+        for name, retriever in retrievers.items():
+            chunks = retriever.snapshot.chunks([h.id for h in retriever.retrieve(q.question, RECALL_K)])
+            hits[name] += any(c.chunk.doc_id == doc_id and c.chunk.char_start < span[1] and span[0] < c.chunk.char_end
+                              for c in chunks)
+        vector = embedder.embed_queries([q.question])[0]
+        a = {i for i, _ in approx.dense_search(vector, RECALL_K)}
+        e = {i for i, _ in exact.dense_search(vector, RECALL_K)}
+        overlap.append(len(a & e) / max(1, len(e)))
+    approx.close()
+    exact.close()
+    return {"n": n, "approx": hits["approx"] / max(n, 1), "exact": hits["exact"] / max(n, 1),
+            "dense_overlap": statistics.fmean(overlap) if overlap else 0.0}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--chunks", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--clients", default="1,4")
+    parser.add_argument("--sizes", default="1000,10000,100000,1000000")
+    parser.add_argument("--clients", default="1,4,16")
+    parser.add_argument("--requests", type=int, default=150, help="requests per row (at least 8 per client)")
+    parser.add_argument("--ann", default="ivf", choices=["hnsw", "ivf"])
+    parser.add_argument("--ann-from", type=int, default=1_000_000, help="sizes from this one are served by --ann")
+    parser.add_argument("--split-questions", type=int, default=40)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    for noisy in ("faiss", "bm25s", "ingest", "httpx", "jieba"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = Settings()
-    out = sys.stdout
-    with tempfile.TemporaryDirectory() as tmp:
-        sample_index = Path(tmp) / "samples"
-        ingest_paths([ROOT / "data" / "samples"], settings, sample_index, progress=False)
-        big_index = Path(tmp) / "synthetic"
-        t0 = time.perf_counter()
-        n_big = build_synthetic(big_index, args.chunks, settings)
-        out.write(f"built synthetic index of {n_big} chunks in {time.perf_counter() - t0:.0f}s\n")
-        rows, splits = [], {}
-        for name, index_dir in (("samples", sample_index), (f"{n_big} chunks", big_index)):
-            proc, url = _serve(index_dir)
-            try:
-                for clients in (int(c) for c in args.clients.split(",")):
-                    latencies, wall = asyncio.run(_load(url, clients, args.requests))
-                    rows.append((name, clients, len(latencies) / wall, _pct(latencies, 0.5), _pct(latencies, 0.95),
-                                 _pct(latencies, 0.99)))
-            finally:
-                proc.terminate()
-                proc.wait()
-            splits[name] = split(index_dir, settings)
-    out.write(f"\n/ask over HTTP ({args.requests} requests of the seed questions per row)\n")
-    out.write(f"{'index':<16} {'clients':>7} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}\n")
-    for name, clients, rps, p50, p95, p99 in rows:
-        out.write(f"{name:<16} {clients:>7} {rps:>7.1f} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f}\n")
-    out.write("\nwhere one request's time goes (in-process, mean ms)\n")
-    stages = list(next(iter(splits.values())))
-    out.write(f"{'index':<16} " + " ".join(f"{s:>20}" for s in stages) + "\n")
-    for name, means in splits.items():
-        whole = means["whole answer"]
-        out.write(f"{name:<16} " + " ".join(f"{means[s]:>12.1f} ({means[s] / whole:>4.0%})" for s in stages) + "\n")
+    gold = gold_questions()
+    questions = [q.question for q in gold]
+    load_before = load_snapshot()
+    state: dict = {}
+    rows, startup, splits, recalls = [], [], {}, {}
+    for size in (int(s) for s in args.sizes.split(",")):
+        prepared = prepare_index(size, args.ann if size >= args.ann_from else "flat", settings, state)
+        label = f"{prepared.chunks:,} {prepared.ann}"
+        proc, url, ready_s = serve(prepared.folder)
+        server = psutil.Process(proc.pid)
+        try:
+            startup.append((label, prepared.build_s, ready_s, server.memory_info().rss / 2**20,
+                            sum(f.stat().st_size for f in current_version_dir(prepared.folder).rglob("*") if f.is_file())
+                            / 2**20))
+            for clients in (int(c) for c in args.clients.split(",")):
+                cpu0 = server.cpu_times()
+                latencies, wall, found = asyncio.run(load(url, clients, max(args.requests, 8 * clients), questions))
+                cpu1 = server.cpu_times()
+                cpu = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / wall
+                rows.append((label, clients, len(latencies) / wall, pct(latencies, 0.5), pct(latencies, 0.95),
+                             pct(latencies, 0.99), cpu, server.memory_info().rss / 2**20, found / len(latencies)))
+                log.info("%s, %d clients: %.1f req/s, p50 %.0f ms", label, clients, rows[-1][2], rows[-1][3])
+        finally:
+            proc.terminate()
+            proc.wait()
+        splits[label] = stage_split(prepared.folder, settings, questions[: args.split_questions])
+        if prepared.ann != "flat":
+            recalls[label] = recall_at_k(prepared.folder, settings, gold)
+    report(rows, startup, splits, recalls, args, load_before)
+
+
+def report(rows: list, startup: list, splits: dict, recalls: dict, args: argparse.Namespace,
+           load_before: tuple[float, float, float]) -> None:
+    w = sys.stdout.write
+    w(f"\nquery benchmark: {machine_line(load_before)}\n")
+    w(f"\n/ask over HTTP, gold questions, {args.requests}+ requests per row; server CPU in cores busy "
+      "(the load generator shares the same 2 cores)\n")
+    w(f"{'index (chunks, vectors)':<24} {'clients':>7} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+      f"{'srv CPU':>8} {'srv MB':>7} {'found':>6}\n")
+    for label, clients, rps, p50, p95, p99, cpu, rss, found in rows:
+        w(f"{label:<24} {clients:>7} {rps:>7.1f} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} {cpu:>8.2f} {rss:>7.0f} {found:>6.0%}\n")
+    w("\nstart-up: build (first run; '-' = reused from cache), time to the first answered /ask, memory\n")
+    w(f"{'index':<24} {'build s':>8} {'ready s':>8} {'RSS MB':>8} {'on disk MB':>11}\n")
+    for label, build_s, ready_s, rss, disk in startup:
+        w(f"{label:<24} {'-' if build_s is None else f'{build_s:.0f}':>8} {ready_s:>8.1f} {rss:>8.0f} {disk:>11.0f}\n")
+    w(f"\nwhere one request's time goes (in-process, median ms over {args.split_questions} questions)\n")
+    stages = ["query embedding", "dense search", "lexical search", "composition", "whole answer"]
+    w(f"{'index':<24} " + " ".join(f"{s:>16}" for s in stages) + "  bottleneck\n")
+    for label, m in splits.items():
+        top = max(stages[:-1], key=lambda s: m[s])
+        w(f"{label:<24} " + " ".join(f"{m[s]:>16.1f}" for s in stages) + f"  {top}\n")
+    for label, r in recalls.items():
+        if r:
+            w(f"\nevidence recall@{RECALL_K} on {r['n']} gold questions, {label}: approximate {r['approx']:.3f}, "
+              f"exact {r['exact']:.3f} (difference {r['exact'] - r['approx']:+.3f}); dense top-{RECALL_K} overlap "
+              f"with exact search {r['dense_overlap']:.3f}\n")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ _SENTENCE = re.compile(r"[^。!?;]+[。!?;]")
 STREETS = ["金杨新村", "金桥", "洋泾", "陆家嘴", "塘桥", "潍坊新村", "花木", "张江", "川沙", "高桥", "东明", "上钢新村"]
 
 
-def _material() -> tuple[list[str], list[str], list[str]]:
+def material() -> tuple[list[str], list[str], list[str]]:
     tops, subs, sentences = [], [], []
     for folder in SOURCES:
         for path in sorted(folder.glob("*.txt")) if folder.exists() else []:
@@ -33,13 +33,13 @@ def _material() -> tuple[list[str], list[str], list[str]]:
 
 def sentences() -> list[str]:
     """The real reports' sentences, in file order."""
-    return _material()[2]
+    return material()[2]
 
 
 def write_corpus(folder: Path, n_reports: int, seed: int = 7) -> list[Path]:
     """Write `n_reports` synthetic reports into `folder`; returns their paths."""
     rng = random.Random(seed)
-    tops, subs, sentences = _material()
+    tops, subs, sentences = material()
     folder.mkdir(parents=True, exist_ok=True)
     cn = "一二三四五六七八九十"
     paths = []

@@ -24,6 +24,11 @@ STOPWORDS = frozenset(
 )
 
 
+def load_tokenizer() -> None:
+    """Load jieba's dictionary now (about a second, once per process) rather than inside the first tokenize."""
+    jieba.initialize()
+
+
 def tokenize(text: str) -> list[str]:
     """Search tokens of Chinese (or mixed) text, lower-cased and width-normalised."""
     tokens = []
@@ -43,9 +48,16 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, token_lists: list[list[str]], ids: np.ndarray) -> LexicalIndex:
+        vocab: dict[str, int] = {}
+        return cls.build_from_ids([[vocab.setdefault(t, len(vocab)) for t in toks] for toks in token_lists], vocab, ids)
+
+    @classmethod
+    def build_from_ids(cls, token_ids: list[list[int]], vocab: dict[str, int], ids: np.ndarray) -> LexicalIndex:
+        """The index from token ids and their vocabulary (no token strings held per document).
+        An empty document still gets a slot (one placeholder token) so positions line up with ids."""
+        empty = vocab.setdefault("\u0000", len(vocab))
         bm25 = bm25s.BM25()
-        # An empty document still needs a slot so positions line up with ids.
-        bm25.index([toks or ["\u0000"] for toks in token_lists] or [["\u0000"]], show_progress=False)
+        bm25.index(([toks or [empty] for toks in token_ids] or [[empty]], vocab), show_progress=False)
         return cls(bm25, np.asarray(ids, dtype=np.int64))
 
     def save(self, folder: Path) -> None:
@@ -61,11 +73,12 @@ class LexicalIndex:
     def __len__(self) -> int:
         return int(self.ids.shape[0])
 
-    def search(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
-        """Top-k (id, score) pairs with a positive score."""
+    def search(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-k (id, score) pairs with a positive score, among the `allowed` ids when given."""
         if not len(self) or not tokens:
             return []
-        scores = self._bm25.get_scores(tokens)
+        mask = None if allowed is None else np.isin(self.ids, allowed).astype(np.float32)
+        scores = self._bm25.get_scores(tokens, weight_mask=mask)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Characters NFKC leaves alone but reports use interchangeably with ASCII ones.
 _EXTRA = {
@@ -50,8 +51,9 @@ class NormalizedText:
         return bisect_left(self.offsets, orig)
 
 
+@lru_cache(maxsize=65536)
 def normalize_char(ch: str) -> str:
-    """One character's matching form."""
+    """One character's matching form (cached: a report uses a few thousand distinct characters)."""
     mapped = _EXTRA.get(ch)
     if mapped is not None:
         return mapped
@@ -70,6 +72,8 @@ def normalize(text: str) -> NormalizedText:
     return NormalizedText("".join(out), offsets)
 
 
+@lru_cache(maxsize=16384)
 def normalize_str(text: str) -> str:
-    """Normalised form of a string when no map back is needed (questions, tokens)."""
+    """Normalised form of a string when no map back is needed (questions, tokens, passages;
+    cached because answering normalises the same retrieved passages question after question)."""
     return "".join(ch if ch.isascii() else normalize_char(ch) for ch in text)

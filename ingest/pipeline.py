@@ -24,7 +24,7 @@ from reportqa.models import Report
 from .chunking import chunk_report
 from .embedding import Embedder, load_embedder
 from .errors import ReportReadError
-from .lexical import tokenize
+from .lexical import load_tokenizer, tokenize
 from .metadata import apply_overrides, extract_metadata
 from .normalize import normalize
 from .readers import SUPPORTED_SUFFIXES, read_file
@@ -175,6 +175,7 @@ def ingest_paths(
     summary.outcomes.extend(missing)
     t0 = time.perf_counter()
     embedder = get_embedder(settings)
+    load_tokenizer()
     summary.timings["model_load"] += time.perf_counter() - t0
     with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild, settings.keep_versions, settings.ann) as writer:
         existing = writer.existing()

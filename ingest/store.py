@@ -59,6 +59,10 @@ HNSW_EF_SEARCH = 128
 IVF_PROBE_FRACTION = 16
 IVF_TRAIN_POINTS_PER_LIST = 64
 # Memory-mapped reads: flat codes (flat, and HNSW's storage) and IVF inverted lists.
+# One query is searched on one thread: a second OpenMP thread gains nothing for a single
+# query but spins for a core, and on a busy machine a 20k-chunk search went from 2.4 to
+# 25 ms of CPU with two (bench/README.md). Concurrent requests use the other cores.
+SEARCH_THREADS = 1
 READ_FLAGS = {"flat": faiss.IO_FLAG_MMAP_IFC, "hnsw": faiss.IO_FLAG_MMAP_IFC, "ivf": faiss.IO_FLAG_MMAP}
 WRITE_LOCK = ".write.lock"
 
@@ -249,6 +253,7 @@ class IndexSnapshot:
         if self.vectors.ntotal == 0 or (allowed is not None and not len(allowed)):
             return []
         params = None if allowed is None else _filtered_params(self.vectors, self.manifest, allowed)
+        faiss.omp_set_num_threads(SEARCH_THREADS)  # per calling thread: each request thread sets its own
         scores, ids = self.vectors.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
@@ -510,16 +515,14 @@ class IndexWriter:
                 self._apply_removals(conn, vectors)
                 self._apply_additions(conn, vectors)
                 conn.commit()
-                token_rows = conn.execute("SELECT id, tokens FROM chunks ORDER BY id").fetchall()
                 n_docs = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
                 n_sents = conn.execute("SELECT COUNT(*) FROM sentences").fetchone()[0]
+                self.timings["writing"] += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                n_chunks = _write_lexical(tmp / "lexical", conn.execute("SELECT id, tokens FROM chunks ORDER BY id"))
+                self.timings["indexing"] += time.perf_counter() - t0
             finally:
                 conn.close()
-            n_chunks = len(token_rows)
-            self.timings["writing"] += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            _write_lexical(tmp / "lexical", token_rows)
-            self.timings["indexing"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         vectors, ann_params = build_vector_index(vectors, self.ann)
         self.timings["indexing"] += time.perf_counter() - t0
@@ -595,9 +598,20 @@ class IndexWriter:
                 vectors.add_with_ids(np.asarray(p.vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
 
 
-def _write_lexical(folder: Path, token_rows: list[sqlite3.Row]) -> None:
-    ids = np.asarray([r[0] for r in token_rows], dtype=np.int64)
-    LexicalIndex.build([json.loads(r[1]) for r in token_rows], ids).save(folder)
+def _write_lexical(folder: Path, rows: sqlite3.Cursor) -> int:
+    """Build and save the BM25 index from (id, tokens JSON) rows; returns the number of chunks.
+
+    Tokens become vocabulary ids row by row, so a million chunks never hold their token
+    strings in memory all at once (they did: about 7 GB at 1M chunks).
+    """
+    ids: list[int] = []
+    vocab: dict[str, int] = {}
+    token_ids = []
+    for chunk_id, tokens in rows:
+        ids.append(chunk_id)
+        token_ids.append([vocab.setdefault(t, len(vocab)) for t in json.loads(tokens)])
+    LexicalIndex.build_from_ids(token_ids, vocab, np.asarray(ids, dtype=np.int64)).save(folder)
+    return len(ids)
 
 
 def _next_version_number(versions: Path) -> int:

@@ -85,7 +85,7 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, top_k: int = 5, filters: Filters | None = None) -> Answer:
         hints = self.retriever.hints(question)
-        unknown = unknown_places(question, self.retriever.names_by_doc) if not (filters and filters.active) else []
+        unknown = unknown_places(question, self.retriever.places) if not (filters and filters.active) else []
         if unknown and not hints.place_docs:
             return not_found(question, f"(没有{'、'.join(unknown)}的报告)")
         hits = self.retriever.retrieve(question, max(top_k, ANSWER_CHUNKS), filters)

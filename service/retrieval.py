@@ -4,11 +4,17 @@ with a boost for documents whose year and place the question names.
 Explicit filters (year, issuer, doc_ids) restrict the search; hints read from the
 question only re-rank, so a question that names a place no report has still gets
 the best passages.
+
+The searches themselves sit behind `SearchBackend`: the FAISS and bm25s files of an
+index version (`SnapshotSearch`) today; a distributed engine (Milvus for vectors,
+Elasticsearch/OpenSearch for BM25) is another implementation of the same two methods
+over the same chunk ids (docs/scaling.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -18,7 +24,7 @@ from ingest.normalize import normalize_str
 from ingest.store import DocumentRecord, IndexSnapshot
 from reportqa.models import Chunk
 
-from .query import QueryHints, place_names, understand
+from .query import PlaceIndex, QueryHints, place_names, understand
 
 RRF_K = 60
 CANDIDATES = 50
@@ -61,18 +67,45 @@ class ScoredChunk:
     dense_score: float | None
 
 
+class SearchBackend(Protocol):
+    """Dense and lexical candidate search over chunk ids: what the Retriever needs from a search engine.
+
+    Both return (chunk id, score) pairs, best first, at most `k`, only among `allowed`
+    ids when given. Chunk ids are those of the index's doc store.
+    """
+
+    def dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]: ...
+
+    def lexical(self, tokens: list[str], k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]: ...
+
+
+class SnapshotSearch:
+    """The search backend of one index version on local disk: FAISS and bm25s."""
+
+    def __init__(self, snapshot: IndexSnapshot) -> None:
+        self.snapshot = snapshot
+
+    def dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        return self.snapshot.dense_search(vector, k, allowed)
+
+    def lexical(self, tokens: list[str], k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        return self.snapshot.lexical.search(tokens, k, allowed)
+
+
 class Retriever:
     """Searches one index snapshot; build a new one when the index version changes."""
 
-    def __init__(self, snapshot: IndexSnapshot, embedder: Embedder) -> None:
+    def __init__(self, snapshot: IndexSnapshot, embedder: Embedder, search: SearchBackend | None = None) -> None:
         snapshot.require_model(embedder.model_id)
         self.snapshot = snapshot
         self.embedder = embedder
+        self.search = search or SnapshotSearch(snapshot)
         self.documents = {d.doc_id: d for d in snapshot.documents()}
         self.names_by_doc = {doc_id: place_names(d) for doc_id, d in self.documents.items()}
+        self.places = PlaceIndex(self.names_by_doc)
 
     def hints(self, question: str) -> QueryHints:
-        return understand(question, self.names_by_doc)
+        return understand(question, self.places)
 
     def retrieve(self, question: str, top_k: int = 5, filters: Filters | None = None) -> list[ScoredChunk]:
         """The top_k chunks for `question`, best first."""
@@ -93,14 +126,10 @@ class Retriever:
         return np.asarray(self.snapshot.chunk_ids_of(doc_ids) if doc_ids else [], dtype=np.int64)
 
     def _dense(self, vector: np.ndarray, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        return self.snapshot.dense_search(vector, n, allowed)
+        return self.search.dense(vector, n, allowed)
 
     def _lexical(self, question: str, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        hits = self.snapshot.lexical.search(tokenize(question), n if allowed is None else n * 20)
-        if allowed is not None:
-            keep = set(allowed.tolist())
-            hits = [h for h in hits if h[0] in keep]
-        return hits[:n]
+        return self.search.lexical(tokenize(question), n, allowed)
 
     def _fuse(
         self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], hints: QueryHints, top_k: int

@@ -72,3 +72,15 @@ def test_a_removal_keeps_the_index_kind_and_an_unknown_kind_is_refused(seed_copy
     assert open_index(seed_copy).dense_search(np.ones(manifest["embedding_dim"], np.float32), 5) == []
     with pytest.raises(ValueError, match="unknown vector index kind"):
         IndexWriter(seed_copy, manifest["embedding_model"], manifest["embedding_dim"], ann="annoy")
+
+
+def test_lexical_search_restricted_to_allowed_ids_ranks_inside_them(seed_index: Path) -> None:
+    from ingest.lexical import tokenize
+
+    snapshot = open_index(seed_index)
+    tokens = tokenize(QUESTION)
+    everything = snapshot.lexical.search(tokens, 50)
+    allowed = np.asarray([i for i, _ in everything[-3:]], dtype=np.int64)
+    restricted = snapshot.lexical.search(tokens, 10, allowed)
+    assert [i for i, _ in restricted] == allowed.tolist()
+    assert snapshot.lexical.search(tokens, 10, np.asarray([-1], dtype=np.int64)) == []
