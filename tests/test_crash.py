@@ -50,6 +50,7 @@ def _kill_at_random(proc: subprocess.Popen, index: Path, rng: random.Random, dur
     else:
         time.sleep(rng.uniform(0.5, 8.0))
     if proc.poll() is not None:
+        assert proc.returncode == 0, "the ingest failed on its own"
         return "finished before the kill"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -58,6 +59,7 @@ def _kill_at_random(proc: subprocess.Popen, index: Path, rng: random.Random, dur
 
 def test_sigkill_mid_ingest_leaves_the_previous_or_the_new_version(tmp_path: Path, seed_index: Path) -> None:
     rng = random.Random(7)
+    kills = []
     settings = Settings(index_dir=tmp_path / "index")
     holder_embedder = get_embedder(settings)
     for run in range(RUNS):
@@ -70,6 +72,7 @@ def test_sigkill_mid_ingest_leaves_the_previous_or_the_new_version(tmp_path: Pat
         proc = subprocess.Popen([sys.executable, "-c", INGEST, "ingest", str(batch), "--json"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         how = _kill_at_random(proc, index, rng, during_write=run > 0)
+        kills.append(how)
 
         assert recover(index)  # the killed writer's lock died with it
         assert not [p for p in (index / VERSIONS).iterdir() if TMP_MARK in p.name]
@@ -84,6 +87,7 @@ def test_sigkill_mid_ingest_leaves_the_previous_or_the_new_version(tmp_path: Pat
         assert answer.found and answer.figure is not None and answer.figure.value == pytest.approx(98.3)
         summary = ingest_paths([batch / "street_00.txt"], settings, index, progress=False)
         assert summary.count("failed") == 0 and open_index(index).check_integrity() == []
+    assert any(how.startswith("killed") for how in kills), kills
 
 
 def test_check_and_server_start_clean_leftovers_and_report_problems(tmp_path: Path, seed_index: Path) -> None:
