@@ -40,7 +40,8 @@ def test_follow_ups_are_rewritten_against_the_previous_question(message: str, ex
 
 def test_where_follow_up_refers_to_the_previous_answer() -> None:
     assert rewrite("这个数字在哪一节?", FIRST, PLACES).kind == "where"
-    assert rewrite("这个数字在哪一节?", None, PLACES).kind == "standalone"
+    assert rewrite("这个数字在哪一节?", None, PLACES) == rewrite("这个数字在哪一节?", None, set())
+    assert rewrite("这个数字在哪一节?", None, PLACES).question == "这个数字在哪一节?"
 
 
 def test_two_turn_conversation_answers_the_follow_up_with_the_other_years_figure(chat_client: TestClient) -> None:
@@ -93,6 +94,11 @@ def test_a_restart_keeps_the_conversation(chat_settings: Settings) -> None:
 def test_bad_chat_input_is_a_4xx_naming_the_problem(chat_client: TestClient, body: dict, status: int, words: str) -> None:
     response = chat_client.post("/chat", json=body)
     assert response.status_code == status and words in response.json()["detail"]
+
+
+def test_asking_where_before_any_answer_says_so(chat_client: TestClient) -> None:
+    answer = chat_client.post("/chat", json={"message": "这个数字在哪一节?"}).json()
+    assert answer["rewrite"] == "where" and answer["found"] is False and "还没有上一个回答" in answer["text"]
 
 
 def test_unknown_conversations_are_404(chat_client: TestClient) -> None:

@@ -80,10 +80,10 @@ def rewrite(message: str, previous: str | None, places: set[str]) -> Rewrite:
     previous question named. A message that is a full question is returned as it is.
     """
     message = message.strip()
+    if refers_to_source(message):
+        return Rewrite(f"上一问“{previous}”的答案出自报告哪一节?" if previous else message, "where")
     if previous is None:
         return Rewrite(message, "standalone")
-    if refers_to_source(message):
-        return Rewrite(f"上一问“{previous}”的答案出自报告哪一节?", "where")
     core = _core(message)
     if core is None or len(core) > 40:
         return Rewrite(message, "standalone")

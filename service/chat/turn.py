@@ -60,19 +60,21 @@ def resolve(engine: Engine, message: str, history: History, settings: Settings, 
 def source_answer(question: str, previous: dict[str, Any] | None) -> Answer:
     """Where the previous answer stands: the section path of its first citation. The answer's
     `question` stays the previous question, so a later follow-up still builds on it."""
-    citations = (previous or {}).get("citations") or []
+    if previous is None:
+        return Answer(question=question, found=False, answer=None,
+                      text="这是对话的第一句:还没有上一个回答可以指出出处,请先提问。", citations=[])
+    citations = previous.get("citations") or []
     if not citations:
         return Answer(question=question, found=False, answer=None,
                       text="上一个回答没有引用报告原文,无法指出出处。", citations=[])
     cited = Citation(**citations[0])
     path = " > ".join(cited.section_path) or "正文开头"
-    figure = previous.get("figure") if previous else None
+    figure = previous.get("figure")
     what = f"数字 {figure['raw']} " if figure else "上一个回答"
     text = f"{what}出自《{cited.title or cited.doc_id}》的“{path}”部分,原文:{cited.quote}"
     return Answer(question=question, found=True, answer=path, text=text,
                   figure=FigureOut(**figure) if figure else None, citations=[cited],
-                  mode=previous.get("mode", "extractive") if previous else "extractive",
-                  confidence=float(previous.get("confidence", 0.0)) if previous else 0.0)
+                  mode=previous.get("mode", "extractive"), confidence=float(previous.get("confidence", 0.0)))
 
 
 def answer_turn(engine: Engine, message: str, history: History, options: TurnOptions, settings: Settings,
@@ -80,7 +82,7 @@ def answer_turn(engine: Engine, message: str, history: History, options: TurnOpt
     """Resolve and answer one message; every answer passes the number guard."""
     resolved = resolve(engine, message, history, settings, options.mode, chat_model)
     if resolved.kind == "where":
-        return resolved, enforce_traceable(source_answer(history.previous_question or "", history.previous_answer()))
+        return resolved, enforce_traceable(source_answer(history.previous_question or resolved.question, history.previous_answer()))
     try:
         request = AskRequest(question=resolved.question, top_k=options.top_k, filters=options.filters,
                              mode=options.mode)
