@@ -19,7 +19,8 @@ import logging
 import math
 import time
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -31,6 +32,8 @@ from .keys import KeyStore
 
 log = logging.getLogger(__name__)
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+# Declares the scheme in OpenAPI (the "Authorize" button of /docs); the header is checked by Gate.
+_BEARER = HTTPBearer(auto_error=False, description="An API key from `reportqa keys create`.")
 
 
 def is_loopback(host: str) -> bool:
@@ -108,12 +111,12 @@ def _principal(request: Request) -> Principal:
     return cached
 
 
-def require_reader(request: Request) -> Principal:
+def require_reader(request: Request, _: HTTPAuthorizationCredentials | None = Depends(_BEARER)) -> Principal:
     """Any valid key (reader or admin)."""
     return _principal(request)
 
 
-def require_admin(request: Request) -> Principal:
+def require_admin(request: Request, _: HTTPAuthorizationCredentials | None = Depends(_BEARER)) -> Principal:
     """An admin key: changing the reports, other people's conversations."""
     principal = _principal(request)
     if principal.role != "admin":

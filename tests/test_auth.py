@@ -250,8 +250,11 @@ OPEN_PATHS = {"/health", "/", "/openapi.json", "/docs", "/docs/oauth2-redirect",
 def test_every_api_route_of_every_router_needs_a_key(secured) -> None:
     """Auth is applied where create_app includes routers, so routes other modules add are covered too."""
     client, *_ = secured
-    paths = client.get("/openapi.json").json()["paths"]
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
     assert {"/ask", "/documents", "/documents/{doc_id}", "/metrics"} <= set(paths)
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"  # /docs can send a key
+    assert paths["/ask"]["post"]["security"] == [{"HTTPBearer": []}] and "security" not in paths["/health"]["get"]
     for path, operations in paths.items():
         if path in OPEN_PATHS:
             continue
