@@ -3,8 +3,8 @@
 `create_app` includes every API router with `Depends(require_reader)`, so a router added
 later is protected without doing anything; admin routes add `Depends(require_admin)`.
 Both set `request.state.principal`, which `deps.get_principal` reads for the audit log
-and conversation owners. /health, /metrics' neighbours /docs and the web page's static
-files stay open: they say nothing about the reports.
+and conversation owners. /health, the OpenAPI docs and the web page (/ and /static) stay
+open: they say nothing about the reports. /metrics needs a key like any API route.
 
 Modes (`REPORTQA_AUTH`): `on` requires a key, `off` is open local mode (every caller is
 the local admin, no rate limit), `auto` (default) is on as soon as any key exists, so
@@ -15,7 +15,6 @@ the local admin, no rate limit), `auto` (default) is on as soon as any key exist
 from __future__ import annotations
 
 import ipaddress
-import logging
 import math
 import time
 
@@ -30,7 +29,6 @@ from reportqa.config import Settings
 from .deps import LOCAL, Principal
 from .keys import KeyStore
 
-log = logging.getLogger(__name__)
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 # Declares the scheme in OpenAPI (the "Authorize" button of /docs); the header is checked by Gate.
 _BEARER = HTTPBearer(auto_error=False, description="An API key from `reportqa keys create`.")
