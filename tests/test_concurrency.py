@@ -138,3 +138,27 @@ def test_requests_keep_the_old_version_while_a_new_one_loads(tmp_path: Path, see
     release.set()
     loader.join(10)
     assert holder.get().snapshot.version == old.snapshot.version + 1
+
+
+def test_concurrent_uploads_take_turns_and_lose_nothing(live_server) -> None:
+    base, index = live_server
+    results: list[dict] = []
+    errors: list[str] = []
+
+    def admin(streets: list[str], offset: int) -> None:
+        with httpx.Client(base_url=base, timeout=120) as http:
+            for n, street in enumerate(streets):
+                r = http.post("/documents", files=[("files", (f"{street}.txt", _report(offset + n, street)))])
+                (results.append(r.json()) if r.status_code == 200 else errors.append(r.text))
+
+    writers = [threading.Thread(target=admin, args=(STREETS[:2], 0)),
+               threading.Thread(target=admin, args=(STREETS[2:4], 2))]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join(timeout=300)
+    assert errors == [] and all(r["added"] == 1 for r in results) and len(results) == 4
+    versions = sorted(r["index_version"] for r in results)
+    assert len(set(versions)) == 4  # each upload wrote its own version, one writer at a time
+    final = open_index(index)
+    assert final.version == versions[-1] and final.manifest["n_documents"] == 5 and final.check_integrity() == []
