@@ -82,7 +82,8 @@ def answer_turn(engine: Engine, message: str, history: History, options: TurnOpt
     """Resolve and answer one message; every answer passes the number guard."""
     resolved = resolve(engine, message, history, settings, options.mode, chat_model)
     if resolved.kind == "where":
-        return resolved, enforce_traceable(source_answer(history.previous_question or resolved.question, history.previous_answer()))
+        previous = history.previous_question or resolved.question
+        return resolved, enforce_traceable(source_answer(previous, history.previous_answer()))
     try:
         request = AskRequest(question=resolved.question, top_k=options.top_k, filters=options.filters,
                              mode=options.mode)

@@ -106,6 +106,9 @@ class Picker:
         return [inside[i] for i in most_central([s.text for s in inside], LISTED)]
 
 
+Step = Callable[[ReportSummary], ReportSummary]
+
+
 def _walk(nodes: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Sections breadth-first: a top-level 存在的问题 wins over a sub-point that mentions 问题."""
     queue = list(nodes)
@@ -115,8 +118,7 @@ def _walk(nodes: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         queue.extend(node["children"])
 
 
-def _fill(report: ReportSummary, steps: list[Callable[[ReportSummary], ReportSummary]], render: Callable[[ReportSummary], str],
-          max_chars: int) -> ReportSummary:
+def _fill(report: ReportSummary, steps: list[Step], render: Callable[[ReportSummary], str], max_chars: int) -> ReportSummary:
     """Apply each step whose result still renders within max_chars, in priority order."""
     for step in steps:
         trial = step(report)
@@ -137,9 +139,6 @@ class Quote:
     @classmethod
     def of(cls, view: DocumentView, sentence: Sentence) -> Quote:
         return cls(sentence.text, view.cite_sentence(sentence))
-
-
-Step = Callable[[ReportSummary], ReportSummary]
 
 
 def _adder(book: CitationBook, max_chars: int, render: Callable[[ReportSummary], str]) -> Callable[..., Step]:
