@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import secrets
 import threading
@@ -22,6 +23,7 @@ from typing import Literal
 Role = Literal["reader", "admin"]
 ROLES: tuple[Role, ...] = ("reader", "admin")
 KEY_PREFIX = "rqa_"
+log = logging.getLogger(__name__)
 _UNREAD = object()
 
 
@@ -150,7 +152,14 @@ class KeyStore:
         with self._lock:
             if stamp == self._stamp:
                 return
-            records = [*self._from_settings, *read_keys_file(self.path)]
+            try:
+                records = [*self._from_settings, *read_keys_file(self.path)]
+            except KeyError_:
+                if self._stamp is _UNREAD:
+                    raise  # at start-up: refuse to start on a broken keys file
+                log.exception("keeping the keys read before; the keys file changed and cannot be read")
+                self._stamp = stamp
+                return
             self._by_hash = {r.sha256: r for r in records if r.active}
             self._stamp = stamp
 

@@ -286,3 +286,13 @@ def test_the_openai_client_authenticates_with_a_reportqa_key_and_is_audited(secu
     for entry in AuditLog(settings.state_path).entries()[-2:]:  # the plain reply and the event stream
         assert (entry.route, entry.key_id, entry.question, entry.cited) == (
             "/v1/chat/completions", "env-amy", MEDIATION, ["653d1b1cc4aa4282"])
+
+
+def test_a_broken_keys_file_keeps_the_last_good_keys_and_blocks_start_up(secured) -> None:
+    from service.keys import KeyError_
+
+    client, settings, _, admin, _ = secured
+    settings.keys_path.write_text("{not json", encoding="utf-8")
+    assert client.get("/documents", headers=admin).status_code == 200  # still the keys read before
+    with pytest.raises(KeyError_, match="keys file .* is broken"):
+        create_app(settings)
