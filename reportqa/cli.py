@@ -27,6 +27,12 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _settings_for(index: Optional[Path]):  # noqa: ANN202 - reportqa.config.Settings
+    """The settings with --index in place of REPORTQA_INDEX_DIR (the default state folder follows it)."""
+    settings = get_settings()
+    return settings.model_copy(update={"index_dir": index}) if index else settings
+
+
 @app.callback()
 def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
     level = logging.DEBUG if verbose else getattr(logging, get_settings().log_level.upper(), logging.INFO)
@@ -54,6 +60,13 @@ def ingest(
                                progress=not as_json)
     except IndexError_ as exc:
         _fail(str(exc))
+    if summary.count("added") or summary.count("replaced"):
+        from service.audit import record_cli_change
+
+        record_cli_change(_settings_for(index).state_path, "reportqa ingest", {
+            "action": "ingest", "index_version": summary.manifest["version"] if summary.manifest else None,
+            "files": [{"path": o.path, "status": o.status, "doc_id": o.doc_id, "reason": o.reason}
+                      for o in summary.outcomes]})
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -104,6 +117,10 @@ def remove(doc_id: Annotated[str, typer.Argument(help="The doc_id shown by `repo
         _fail(f"no report with doc_id {doc_id} in the index")
     except IndexError_ as exc:
         _fail(str(exc))
+    from service.audit import record_cli_change
+
+    record_cli_change(_settings_for(index).state_path, "reportqa remove",
+                      {"action": "remove", "doc_id": doc_id, "index_version": manifest["version"]})
     typer.echo(f"removed {doc_id}; index version {manifest['version']}: {manifest['n_documents']} reports")
 
 
@@ -162,9 +179,7 @@ def serve(
     from service.app import create_app
     from service.auth import Gate, is_loopback
 
-    settings = get_settings()
-    if index:
-        settings = settings.model_copy(update={"index_dir": index})
+    settings = _settings_for(index)
     bind = host or settings.host
     try:
         gate = Gate(settings)
@@ -329,11 +344,12 @@ def keys_create(
     role: Annotated[str, typer.Option(help="reader (ask, chat, summaries, read documents) or admin (also change reports).")],
     name: Annotated[Optional[str], typer.Option(help="A label for the key, e.g. who holds it.")] = None,
     env: Annotated[bool, typer.Option("--env", help="Do not store it; print the REPORTQA_API_KEYS entry instead.")] = False,
+    index: IndexOpt = None,
 ) -> None:
     """Create an API key and print it once (only its hash is kept)."""
     from service.keys import KeyError_, add_key, new_key, settings_entry
 
-    settings = get_settings()
+    settings = _settings_for(index)
     try:
         key, record = new_key(role, name) if env else add_key(settings.keys_path, role, name)
     except KeyError_ as exc:
@@ -347,13 +363,13 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list(as_json: JsonOpt = False) -> None:
+def keys_list(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """List the keys (ids, names, roles, created/revoked; never the keys)."""
     from dataclasses import asdict
 
     from service.keys import KeyError_, parse_settings_entries, read_keys_file
 
-    settings = get_settings()
+    settings = _settings_for(index)
     try:
         records = [*parse_settings_entries(settings.api_keys), *read_keys_file(settings.keys_path)]
     except KeyError_ as exc:
@@ -367,12 +383,13 @@ def keys_list(as_json: JsonOpt = False) -> None:
 
 
 @keys_app.command("revoke")
-def keys_revoke(key: Annotated[str, typer.Argument(help="The key id (or name) shown by `reportqa keys list`.")]) -> None:
+def keys_revoke(key: Annotated[str, typer.Argument(help="The key id (or name) shown by `reportqa keys list`.")],
+                index: IndexOpt = None) -> None:
     """Revoke a key in the keys file; a running server refuses it from its next request."""
     from service.keys import KeyError_, revoke_key
 
     try:
-        record = revoke_key(get_settings().keys_path, key)
+        record = revoke_key(_settings_for(index).keys_path, key)
     except KeyError_ as exc:
         _fail(str(exc))
     typer.echo(f"revoked {record.key_id} ({record.role}, '{record.name}')")
@@ -384,6 +401,7 @@ def audit(
     key: Annotated[Optional[str], typer.Option(help="Only this key id.")] = None,
     changes: Annotated[bool, typer.Option("--changes", help="Only admin changes (uploads, removals).")] = False,
     limit: Annotated[int, typer.Option(help="At most this many entries (the newest).")] = 1000,
+    index: IndexOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List the audit log: who asked what and when, what was cited, every admin change."""
@@ -393,7 +411,7 @@ def audit(
         when = parse_since(since)
     except ValueError as exc:
         _fail(str(exc))
-    entries = AuditLog(get_settings().state_path).entries(when, key, changes, limit)
+    entries = AuditLog(_settings_for(index).state_path).entries(when, key, changes, limit)
     if as_json:
         typer.echo(json.dumps([entry_dict(e) for e in entries], ensure_ascii=False, indent=2))
         return
@@ -408,7 +426,7 @@ def check(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """Check the index: clean a killed writer's leftovers, then FAISS ids = chunk rows = BM25 docs, counts right."""
     from ingest.store import IndexError_, open_index, recover
 
-    index_dir = index or get_settings().index_dir
+    index_dir = _settings_for(index).index_dir
     recover(index_dir)
     try:
         snapshot = open_index(index_dir)

@@ -6,6 +6,7 @@ middleware for every API request and read by `reportqa audit`.
 
 from __future__ import annotations
 
+import getpass
 import json
 import re
 import sqlite3
@@ -110,6 +111,19 @@ class AuditLog:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def record_cli_change(state_path: Path, command: str, change: dict[str, Any]) -> None:
+    """An index change made on the command line, logged under the OS user's name."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        user = "unknown"
+    log = AuditLog(state_path)
+    try:
+        log.record(AuditEntry(f"cli:{user}", "admin", "CLI", command, 0, change=change))
+    finally:
+        log.close()
 
 
 def entry_dict(entry: AuditEntry) -> dict[str, Any]:

@@ -296,3 +296,23 @@ def test_a_broken_keys_file_keeps_the_last_good_keys_and_blocks_start_up(secured
     assert client.get("/documents", headers=admin).status_code == 200  # still the keys read before
     with pytest.raises(KeyError_, match="keys file .* is broken"):
         create_app(settings)
+
+
+def test_cli_changes_are_audited_too_and_keys_follow_the_index(index_copy: Path, tmp_path: Path) -> None:
+    report = tmp_path / "zhangjiang_2021.txt"
+    report.write_bytes(NEW_REPORT)
+    runner = CliRunner()
+    index = ["--index", str(index_copy)]
+    try:
+        added = runner.invoke(cli, ["ingest", str(report), "--json", *index])
+        assert added.exit_code == 0, added.output
+        doc_id = json.loads(added.stdout)["files"][0]["doc_id"]
+        assert runner.invoke(cli, ["remove", doc_id, *index]).exit_code == 0
+        entries = json.loads(runner.invoke(cli, ["audit", "--changes", "--json", *index]).stdout)
+        assert runner.invoke(cli, ["keys", "create", "--role", "reader", *index]).exit_code == 0
+    finally:
+        get_settings.cache_clear()
+    assert [(e["route"], e["change"]["action"]) for e in entries] == [("reportqa ingest", "ingest"),
+                                                                      ("reportqa remove", "remove")]
+    assert all(e["key_id"].startswith("cli:") for e in entries) and entries[1]["change"]["doc_id"] == doc_id
+    assert (index_copy.parent / "state" / "api_keys.json").exists()  # beside --index, where serve --index looks
