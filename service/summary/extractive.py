@@ -70,8 +70,14 @@ class Picker:
         return {s.start: score for s, score in zip(self.body, scores)}
 
     def headline(self, k: int = 2) -> list[Sentence]:
+        """The most central sentences of what the report did: not of its problems or plans,
+        which the briefing lists apart."""
         lo, hi = HEADLINE_CHARS
-        fit = [s for s in self.body if lo <= len(s.text) <= hi]
+
+        def aside(s: Sentence) -> bool:
+            return any(PROBLEMS.search(h) or PLANS.search(h) for h in s.section_path[:1])
+
+        fit = [s for s in self.body if lo <= len(s.text) <= hi and not aside(s)]
         return sorted(fit, key=lambda s: -self.centrality[s.start])[:k]
 
     def figures(self) -> list[KeyFigure]:
