@@ -56,6 +56,7 @@ function explainError(status, detail) {
   const text = typeof detail === "string" ? detail : JSON.stringify(detail);
   if (status === 401) return "需要有效的 API 密钥(点右上角“API 密钥”填写)。" + (text ? `(${text})` : "");
   if (status === 403) return "当前密钥没有权限执行此操作,需要管理员密钥。" + (text ? `(${text})` : "");
+  if (status === 429) return "请求过于频繁,请稍后再试。" + (text ? `(${text})` : "");
   if (status === 0) return "无法连接服务:" + text;
   return `请求失败(${status}):${text || "未知错误"}`;
 }
@@ -125,7 +126,8 @@ async function loadHealth() {
     if (keyNeeded) $("#health").textContent += " · 需要 API 密钥";
     $("#key-button").classList.toggle("needed", keyNeeded);
   } catch (err) {
-    $("#health").textContent = err.status === 401 ? "需要 API 密钥" : "服务不可用";
+    $("#health").textContent = "服务不可用";
+    $("#health").title = err.message;
   }
 }
 
@@ -392,7 +394,7 @@ async function ask(question) {
       found: final.found,
       answer: final.figure?.raw ?? final.answer ?? null,
       text: sentenceOf(content),
-      note: final.note ?? noteOf(content),
+      note: noteOf(content),
       citations: final.citations || [],
     });
     if (final.rewritten_question && final.rewritten_question !== question) {
