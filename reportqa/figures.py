@@ -9,6 +9,7 @@ the original text, so whatever the service says can be cited.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -27,6 +28,7 @@ COUNTERS = [u for u in UNITS if u not in {"%", "‰", "个百分点"}]
 _MULT = {"万": 10_000, "亿": 100_000_000}
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+MAX_CHINESE_VALUE = 10**15  # beyond what any report writes in Chinese numerals, within a float's exact range
 _MONEY_HINT = re.compile(r"金额|资金|经费|罚|款|费|投入|预算|收入|支出|元")
 
 _UNIT_RE = "|".join(re.escape(u) for u in UNITS)
@@ -134,12 +136,17 @@ def extract_figures(text: str, norm: NormalizedText | None = None, start: int = 
             continue  # a number without a unit is a year, a date, a hotline or a code
         if m.start() > 0 and (ntext[m.start() - 1].isdigit() or ntext[m.start() - 1] in ".·"):
             continue
-        figures.append(_arabic_figure(text, norm, m))
+        figure = _arabic_figure(text, norm, m)
+        if not (math.isfinite(figure.value) and math.isfinite(figure.value_max or 0.0)):
+            continue  # hundreds of digits: a float cannot hold it, and the API could not send it as JSON
+        figures.append(figure)
         taken.append((m.start(), m.end()))
     for m in _CN_FIGURE.finditer(ntext, n_start, n_end):
         value = parse_chinese_number(m.group("num"))
         if value is None or value == 0 or len(m.group("num")) == 1 and value >= 10:
             continue  # 千家万户, 百姓: a lone 十/百/千 is a word, not a number
+        if value > MAX_CHINESE_VALUE:
+            continue  # a run of numerals no report writes as one figure (nor a float holds)
         if any(s <= m.start() < e for s, e in taken):
             continue
         figures.append(_chinese_figure(text, norm, m, value))
@@ -196,4 +203,4 @@ def numbers_in(text: str) -> list[float]:
         if m.start() > 0 and (norm[m.start() - 1].isdigit() or norm[m.start() - 1] in ".·"):
             continue
         values.append(parse_arabic(m.group(0)))
-    return values
+    return [v for v in values if math.isfinite(v)]

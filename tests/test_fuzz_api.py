@@ -45,3 +45,19 @@ def test_no_route_answers_5xx(api_schema) -> None:
         except Exception as exc:  # noqa: BLE001 - collect every route's failure, then report them all
             failures.append(f"{operation.label}: {type(exc).__name__}: {str(exc)[:1500]}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_a_report_with_absurd_numbers_is_answered_without_a_5xx(api_schema) -> None:
+    """Hypothesis found these: hundreds of digits became inf (not JSON) or an OverflowError."""
+    from fastapi.testclient import TestClient
+
+    report = ("荒诞街道2021年法治政府建设情况报告\n一、主要成效\n全年共受理案件" + "9" * 400 + "起,"
+              "调解纠纷" + "九" * 320 + "起,办结率为" + "1" * 30 + ".5%。\n")
+    with TestClient(api_schema.app) as client:
+        added = client.post("/documents", files=[("files", ("absurd.txt", report.encode()))])
+        assert added.status_code == 200, added.text
+        doc_id = added.json()["files"][0]["doc_id"]
+        for question in ("荒诞街道2021年共受理案件多少起?", "荒诞街道2021年调解纠纷多少起?", "荒诞街道办结率是多少?"):
+            r = client.post("/ask", json={"question": question, "filters": {"doc_ids": [doc_id]}})
+            assert r.status_code == 200, (question, r.text)
+            assert all(c["doc_id"] == doc_id for c in r.json()["citations"])

@@ -3,6 +3,8 @@ and every span they return is valid in the original text (the citations depend o
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +19,8 @@ PIECES = ["一、", "二、", "十一、", "(一)", "（二）", "( 三 )", "1."
           "987 起", "两名", "二十六项", "3万元", "2 到 3 名", "20余次", "60%以上", "未发生行政诉讼", "万", "亿", "%",
           "１２３", "．", "、", "起", "元", "人次", "个百分点", "调解成功率", "法治政府", "\ufeff", "\u200b", "\x00",
           # characters whose NFKC form is longer than one character, or that break lines oddly
-          "½", "①", "⑴", "⒈", "㏂", "Ⅻ", "ﬃ", "㍿", "\u0301", "\U0001f600", "\u2028", "\x85", "\x0b", "\x0c"]
+          "½", "①", "⑴", "⒈", "㏂", "Ⅻ", "ﬃ", "㍿", "\u0301", "\U0001f600", "\u2028", "\x85", "\x0b", "\x0c",
+          "9" * 400, "1" * 30 + ".5", "九" * 320]  # past a float's range: no inf, no OverflowError
 TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=8)), max_size=60).map("".join)
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -41,7 +44,8 @@ def test_figures_never_raise_and_their_spans_are_valid(text: str) -> None:
     for f in extract_figures(text):
         assert 0 <= f.char_start <= f.char_end <= len(text)
         assert text[f.char_start:f.char_end] == f.raw and f.raw.strip()
-    numbers_in(text)
+        assert math.isfinite(f.value) and (f.value_max is None or math.isfinite(f.value_max))
+    assert all(math.isfinite(n) for n in numbers_in(text))
 
 
 @FUZZ
