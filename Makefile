@@ -7,7 +7,7 @@ INDEX ?= index
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install llm-server browser run ingest test bench clean
+.PHONY: install llm-server browser run ingest test bench bench-embedding clean
 
 # torch==2.13.0 first: it resolves to the local CPU wheel; a bare torch
 # requirement would pull gigabytes of CUDA packages.
@@ -49,10 +49,15 @@ run: ingest
 test: install llm-server browser
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest
 
-bench: install
+bench: install browser
 	HF_HUB_OFFLINE=1 $(PY) bench/ingest.py
 	HF_HUB_OFFLINE=1 $(PY) bench/query.py
 	HF_HUB_OFFLINE=1 $(PY) bench/security.py
+	HF_HUB_OFFLINE=1 $(PY) bench/web.py
+
+# Threads, OpenMP wait policy and batch size of the embedding model (about 10 minutes; see bench/README.md).
+bench-embedding: install
+	HF_HUB_OFFLINE=1 $(PY) bench/embedding.py
 
 clean:
 	rm -rf $(VENV) $(INDEX) .pytest_cache
