@@ -13,11 +13,13 @@ from pathlib import Path
 import docx
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from reportlab.pdfgen import canvas
 
 from ingest.errors import ReportReadError
 from ingest.readers import read_file
-from ingest.safety import FileLimits
+from ingest.safety import FileLimits, check_content, sniff
 from reportqa.config import Settings
 from service.app import create_app
 
@@ -171,3 +173,20 @@ def test_the_cli_path_gets_the_same_checks(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(data)
         with pytest.raises(ReportReadError, match=expected):
             read_file(tmp_path / name, limits.max_bytes, limits)
+
+
+_DOCX_LIKE = _docx(REPORT)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([b"", b"PK\x03\x04", b"PK\x05\x06", b"%PDF-1.4\n", b"MZ", b"\x1f\x8b", _DOCX_LIKE[:40]]),
+       st.binary(max_size=300), st.integers(0, len(_DOCX_LIKE)), st.booleans())
+def test_any_bytes_are_typed_or_refused_with_a_reason(prefix: bytes, tail: bytes, cut: int, splice: bool) -> None:
+    """Whatever arrives (a truncated or spliced DOCX, garbage after a magic number), the content
+    checks answer with a format or a ReportReadError, never another exception (a 500)."""
+    data = _DOCX_LIKE[:cut] + tail + _DOCX_LIKE[cut:] if splice else prefix + tail
+    try:
+        kind = sniff(data)
+        check_content(data, {"pdf": "pdf", "docx": "docx", "text": "txt"}[kind], FileLimits(10_000_000))
+    except ReportReadError:
+        pass
