@@ -51,13 +51,14 @@ VERSIONS = "versions"
 TMP_MARK = ".tmp-"
 ANN_KINDS = ("flat", "hnsw", "ivf")
 # HNSW: 32 links per node; the search beam (efSearch) is well above the retriever's 50
-# candidates. IVF: about 4*sqrt(N) lists, at least 39 training points per list, and a
-# probe of 1/16 of the lists (bench/query.py measures recall@10 against exact search).
+# candidates. IVF: sqrt(N) lists (1000 at 1M chunks) trained on 40 points per list (k-means
+# on all 1M would take most of an hour on 2 cores), and a probe of 1/16 of the lists
+# (bench/query.py measures recall@10 against exact search).
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
 IVF_PROBE_FRACTION = 16
-IVF_TRAIN_POINTS_PER_LIST = 64
+IVF_TRAIN_POINTS_PER_LIST = 40
 # Memory-mapped reads: flat codes (flat, and HNSW's storage) and IVF inverted lists.
 # One query is searched on one thread: a second OpenMP thread gains nothing for a single
 # query but spins for a core, and on a busy machine a 20k-chunk search went from 2.4 to
@@ -310,6 +311,7 @@ def build_vector_index(flat: faiss.IndexIDMap2, ann: str) -> tuple[faiss.IndexID
     if ann == "flat":
         return flat, {}
     n, dim = flat.ntotal, flat.d
+    faiss.omp_set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1)  # build on every core
     ids = faiss.vector_to_array(flat.id_map).astype(np.int64)
     vectors = flat.index.reconstruct_n(0, n) if n else np.zeros((0, dim), np.float32)
     if ann == "hnsw":
@@ -317,7 +319,7 @@ def build_vector_index(flat: faiss.IndexIDMap2, ann: str) -> tuple[faiss.IndexID
         inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         params = {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}
     else:
-        nlist = max(1, min(int(4 * np.sqrt(n)), n // 39))
+        nlist = max(1, min(int(np.sqrt(n)), n // IVF_TRAIN_POINTS_PER_LIST))
         inner = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
         inner.cp.min_points_per_centroid = 1  # a small index gets one list (exact); no warning
         if n:
