@@ -3,7 +3,8 @@
     python bench/security.py [--requests 100]
 
 Prints one table: /ask latency in open mode and with auth on (key lookup, rate limit),
-both with the audit log and metrics middleware, requests interleaved; the audit write and key lookup alone;
+both with the audit log and metrics middleware, requests interleaved; /ask from two
+threads while an admin uploads reports (each upload a new index version); the audit write and key lookup alone;
 and the time to refuse a 5000-page PDF and a 1000x DOCX zip bomb (the page tree and the
 zip directory only), beside the time to parse a 50-page PDF the normal way.
 """
@@ -59,6 +60,39 @@ def _ask_latencies(runs: list[tuple[Settings, dict[str, str]]], n: int) -> list[
     return out
 
 
+def _ask_during_uploads(settings: Settings, n_uploads: int) -> tuple[list[float], list[float]]:
+    """/ask latencies from 2 reader threads while an admin uploads reports, and the uploads' own times."""
+    import threading
+
+    client = TestClient(create_app(settings))
+    stop = threading.Event()
+    asks: list[float] = []
+
+    def reader() -> None:
+        i = 0
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            r = client.post("/ask", json={"question": QUESTIONS[i % len(QUESTIONS)]})
+            asks.append(time.perf_counter() - t0)
+            assert r.status_code == 200, r.text
+            i += 1
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    for t in readers:
+        t.start()
+    uploads = []
+    for n in range(n_uploads):
+        body = f"第{n}街道2021年法治政府建设情况报告\n一、主要成效\n全年共调解纠纷{100 + n}起,调解成功率为97.{n}%。\n"
+        t0 = time.perf_counter()
+        r = client.post("/documents", files=[("files", (f"street{n}.txt", body.encode()))])
+        uploads.append(time.perf_counter() - t0)
+        assert r.status_code == 200 and r.json()["added"] == 1, r.text
+    stop.set()
+    for t in readers:
+        t.join()
+    return asks, uploads
+
+
 def _timed(fn, repeat: int) -> list[float]:  # noqa: ANN001 - any callable
     out = []
     for _ in range(repeat):
@@ -103,6 +137,8 @@ def main() -> None:
         open_mode, auth_on = _ask_latencies([(open_settings, {}), (secured, {"Authorization": f"Bearer {key}"})],
                                             args.requests)
         rows += [("/ask, open mode", _ms(open_mode)), ("/ask, auth on (key, rate limit)", _ms(auth_on))]
+        asks, uploads = _ask_during_uploads(Settings(index_dir=index, state_dir=tmp / "busy"), 10)
+        rows += [("/ask, 2 readers while 10 uploads run", _ms(asks)), ("upload of one small report", _ms(uploads))]
 
         audit = AuditLog(tmp / "audit")
         entry = AuditEntry("k1", "reader", "POST", "/ask", 200, QUESTIONS[0], ["653d1b1cc4aa4282"])
