@@ -164,7 +164,13 @@ def test_answers_stream_and_follow_ups_build_on_the_conversation(page: sync_api.
     card = ask(page, "那2020年呢?")
     sync_api.expect(card.locator(".rewritten")).to_contain_text("金杨新村街道2020年的调解成功率")
     shot(page, tmp_path, "ask-follow-up")
+    page.reload()  # the conversation survives a reload of the tab
+    sync_api.expect(page.locator(".answer")).to_have_count(2)
+    sync_api.expect(page.locator(".answer .figure").first).to_have_text("98.3 %")
+    sync_api.expect(page.locator(".answer .rewritten")).to_contain_text("金杨新村街道2020年的调解成功率")
     page.click("#new-conversation")
+    sync_api.expect(page.locator(".answer")).to_have_count(0)
+    page.reload()
     sync_api.expect(page.locator(".answer")).to_have_count(0)
 
 

@@ -3,12 +3,14 @@
 "use strict";
 
 const KEY_STORAGE = "reportqa.apiKey";
+const CONVERSATION_STORAGE = "reportqa.conversation";
 const $ = (sel) => document.querySelector(sel);
 
 const state = {
   documents: [],          // GET /documents
   docs: new Map(),        // doc_id -> {meta, sections (flat), length}
   messages: [],           // the conversation so far, as OpenAI chat messages
+  turns: [],              // the same as shown: [{question, answer}]
   auth: false,            // the server asks for API keys (GET /health)
   documentsError: null,   // why GET /documents failed, shown where the list would be
   returnFocus: null,      // what had the focus before the reader opened
@@ -295,7 +297,26 @@ function renderAnswer(card, answer) {
   parts.push(el("p", { class: "answer-text" }, sentenceWithRefs(answer.text, answer.citations || [])));
   if (answer.note) parts.push(el("p", { class: "note" }, answer.note));
   if (answer.citations?.length) parts.push(citationList(answer.citations));
+  if (answer.rewritten) parts.unshift(el("p", { class: "muted rewritten" }, `按“${answer.rewritten}”回答`));
   card.replaceChildren(...parts);
+}
+
+/* The conversation survives a reload of the page (this tab only), not a new conversation. */
+function saveConversation() {
+  sessionStorage.setItem(CONVERSATION_STORAGE, JSON.stringify({ messages: state.messages, turns: state.turns }));
+}
+
+function restoreConversation() {
+  const saved = JSON.parse(sessionStorage.getItem(CONVERSATION_STORAGE) || "null");
+  if (!saved?.turns?.length) return;
+  state.messages = saved.messages;
+  state.turns = saved.turns;
+  for (const turn of saved.turns) {
+    appendToConversation(el("div", { class: "msg-user" }, turn.question));
+    const card = el("div", { class: "answer" });
+    renderAnswer(card, turn.answer);
+    appendToConversation(card);
+  }
 }
 
 function renderError(card, err) {
@@ -389,17 +410,18 @@ async function ask(question) {
       waiting.remove();
       sentence.textContent = plainSentence(sentenceOf(soFar));
     });
-    state.messages = [...messages, { role: "assistant", content }];
-    renderAnswer(card, {
+    const answer = {
       found: final.found,
       answer: final.figure?.raw ?? final.answer ?? null,
       text: sentenceOf(content),
       note: noteOf(content),
       citations: final.citations || [],
-    });
-    if (final.rewritten_question && final.rewritten_question !== question) {
-      card.prepend(el("p", { class: "muted rewritten" }, `按“${final.rewritten_question}”回答`));
-    }
+      rewritten: final.rewritten_question !== question ? final.rewritten_question : null,
+    };
+    state.messages = [...messages, { role: "assistant", content }];
+    state.turns.push({ question, answer });
+    saveConversation();
+    renderAnswer(card, answer);
   } catch (err) {
     renderError(card, err);
   }
@@ -432,6 +454,8 @@ function setupAsk() {
 
 function resetConversation() {
   state.messages = [];
+  state.turns = [];
+  sessionStorage.removeItem(CONVERSATION_STORAGE);
   $("#conversation").replaceChildren(el("div", { class: "empty-hint", id: "ask-hint" },
     el("p", { class: "muted" }, "新对话已开始,请输入问题。")));
   $("#question").focus();
@@ -672,6 +696,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll(".tabs button").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
   setupKeyDialog();
   setupAsk();
+  restoreConversation();
   setupReader();
   setupSummaries();
   $("#upload-form").addEventListener("submit", uploadReports);
