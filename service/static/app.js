@@ -529,7 +529,8 @@ async function showSpan(doc, span, highlight = null) {
     const a = highlight.start - start;
     const b = highlight.end - start;
     const mark = el("mark", { id: "passage" }, text.slice(a, b));
-    box.replaceChildren(text.slice(0, a), mark, text.slice(b));
+    const cut = (shown) => (shown ? el("span", { class: "more muted" }, "……(本节较长,此处只显示引文前后;点目录中的本节可读全节)") : null);
+    box.replaceChildren(cut(start > span.start), text.slice(0, a), mark, text.slice(b), cut(end < span.end));
     mark.scrollIntoView({ block: "center" });
   } else {
     box.replaceChildren(text);
