@@ -264,12 +264,13 @@ def report(rows: list, startup: list, splits: dict, recalls: dict, args: argpars
            load_before: tuple[float, float, float]) -> None:
     w = sys.stdout.write
     w(f"\nquery benchmark: {machine_line(load_before)}\n")
-    w(f"\n/ask over HTTP, gold questions, {args.requests}+ requests per row; server CPU in cores busy "
-      "(the load generator shares the same 2 cores)\n")
+    w(f"\n/ask over HTTP, gold questions, {args.requests}+ requests per row; server CPU in cores busy and CPU ms "
+      "per request (the load generator shares the same 2 cores); found = answers with a figure\n")
     w(f"{'index (chunks, vectors)':<24} {'clients':>7} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-      f"{'srv CPU':>8} {'srv MB':>7} {'found':>6}\n")
+      f"{'srv CPU':>8} {'CPU ms/req':>10} {'srv MB':>7} {'found':>6}\n")
     for label, clients, rps, p50, p95, p99, cpu, rss, found in rows:
-        w(f"{label:<24} {clients:>7} {rps:>7.1f} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} {cpu:>8.2f} {rss:>7.0f} {found:>6.0%}\n")
+        w(f"{label:<24} {clients:>7} {rps:>7.1f} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} {cpu:>8.2f} {cpu * 1000 / rps:>10.1f} "
+          f"{rss:>7.0f} {found:>6.0%}\n")
     w("\nstart-up: build (first run; '-' = reused from cache), time to the first answered /ask, memory\n")
     w(f"{'index':<24} {'build s':>8} {'ready s':>8} {'RSS MB':>8} {'on disk MB':>11}\n")
     for label, build_s, ready_s, rss, disk in startup:
