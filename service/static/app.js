@@ -530,7 +530,8 @@ async function showSpan(doc, span, highlight = null) {
     const b = highlight.end - start;
     const mark = el("mark", { id: "passage" }, text.slice(a, b));
     const cut = (shown) => (shown ? el("span", { class: "more muted" }, "……(本节较长,此处只显示引文前后;点目录中的本节可读全节)") : null);
-    box.replaceChildren(cut(start > span.start), text.slice(0, a), mark, text.slice(b), cut(end < span.end));
+    box.replaceChildren(...[cut(start > span.start), text.slice(0, a), mark, text.slice(b), cut(end < span.end)]
+      .filter((part) => part !== null));
     mark.scrollIntoView({ block: "center" });
   } else {
     box.replaceChildren(text);
