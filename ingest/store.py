@@ -240,6 +240,13 @@ class IndexSnapshot:
             sents.setdefault(s["chunk"], []).append((s["char_start"], s["char_end"]))
         return [StoredChunk(i, _chunk(rows[i], sents.get(i, []))) for i in ids if i in rows]
 
+    def doc_ids_of_chunks(self, ids: list[int]) -> dict[int, str]:
+        """chunk id -> doc_id for the known ids among `ids`."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return {r[0]: r[1] for r in self.db.execute(f"SELECT id, doc_id FROM chunks WHERE id IN ({marks})", ids)}
+
     def chunk_ids_of(self, doc_ids: list[str]) -> list[int]:
         marks = ",".join("?" * len(doc_ids))
         return [r[0] for r in self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", doc_ids)]

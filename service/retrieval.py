@@ -138,20 +138,24 @@ class Retriever:
         dense_score = dict(dense)
         lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical)}
         ids = list(dict.fromkeys([c for c, _ in dense] + [c for c, _ in lexical]))
-        stored = {s.id: s.chunk for s in self.snapshot.chunks(ids)}
-        scored = []
+        # Score every candidate from its document alone; read the full chunks of the top_k only.
+        doc_of = self.snapshot.doc_ids_of_chunks(ids)
+        scores = []
         for cid in ids:
-            chunk = stored.get(cid)
-            if chunk is None:
+            doc_id = doc_of.get(cid)
+            if doc_id is None:
                 continue
-            doc = self.documents[chunk.doc_id]
             score = sum(1.0 / (RRF_K + 1 + ranks[cid]) for ranks in (dense_rank, lexical_rank) if cid in ranks)
-            if chunk.doc_id in hints.place_docs:
+            if doc_id in hints.place_docs:
                 score += PLACE_BOOST
-            if hints.years and doc.metadata.year in hints.years:
+            if hints.years and self.documents[doc_id].metadata.year in hints.years:
                 score += YEAR_BOOST
-            scored.append(
-                ScoredChunk(cid, chunk, doc, score, dense_rank.get(cid), lexical_rank.get(cid), dense_score.get(cid))
-            )
-        scored.sort(key=lambda s: -s.score)
-        return scored[:top_k]
+            scores.append((cid, score))
+        scores.sort(key=lambda s: -s[1])
+        best = scores[:top_k]
+        stored = {s.id: s.chunk for s in self.snapshot.chunks([cid for cid, _ in best])}
+        return [
+            ScoredChunk(cid, stored[cid], self.documents[doc_of[cid]], score, dense_rank.get(cid),
+                        lexical_rank.get(cid), dense_score.get(cid))
+            for cid, score in best
+        ]
