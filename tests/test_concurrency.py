@@ -98,13 +98,13 @@ def test_answers_stay_exact_while_reports_are_added_and_removed(live_server) -> 
     assert errors == []
     served = {v for v, _ in answers}
     assert len(answers) >= 20 and len(served) >= 3, (len(answers), served)
-    cited = 0
+    cited_uploads = 0
     for version, answer in answers:
         for c in answer["citations"]:
             assert c["doc_id"] in held[version], (version, c["doc_id"])
             assert texts[c["doc_id"]][c["char_start"]:c["char_end"]] == c["quote"]
-            cited += 1
-    assert cited >= len(answers) // 2
+            cited_uploads += c["doc_id"] not in held[seed.version]
+    assert cited_uploads > 0  # answers came from reports added while serving, not only the seed
     final = open_index(index)
     assert final.version == max(held) and {d.doc_id for d in final.documents()} == held[max(held)]
     assert final.check_integrity() == []
