@@ -48,7 +48,7 @@ def configure_openmp(threads: int) -> None:
     OpenMP reads its environment once, when its library loads. Its default wait policy
     spins between parallel regions; on a machine whose cores are shared (several
     processes, or uvicorn threads embedding at once) a spinning thread takes the core
-    the working one needs, and one short query took 5x longer in bench/embedding.py.
+    the working one needs: one short query took 1.1-1.6 s instead of 74-92 ms (bench/README.md).
     PASSIVE (threads sleep) is the default here unless OMP_WAIT_POLICY is already set.
     """
     if threads > 0:
