@@ -76,6 +76,19 @@ class _Candidate:
     score: float
     coverage: float
 
+    @property
+    def citation(self) -> Citation:
+        return _sentence_citation(self.hit.doc, self.hit, self.figure.char_start, self.figure.char_end)
+
+
+def _other_year(candidate: _Candidate, years: set[int]) -> bool:
+    """Is the candidate from a report of a year the question did not ask, without its sentence naming one it did?"""
+    doc_year = candidate.hit.doc.metadata.year
+    if not years or doc_year is None or doc_year in years:
+        return False
+    quote = normalize_str(candidate.citation.quote)
+    return not any(re.search(rf"{y}\s*年", quote) for y in years)
+
 
 class ExtractiveAnswerer:
     """Answers from retrieved passages without a language model."""
@@ -107,12 +120,18 @@ class ExtractiveAnswerer:
         candidates = self._candidates(hits, hints, core, unit, rate_heads(question))
         if not candidates:
             return not_found(question, "")
-        best = max(candidates, key=lambda c: c.score)
+        # A figure from a report of another year answers a question about that year only when
+        # its own sentence names the year asked ("2020年" asked of a 2019 report: not found).
+        in_year = [c for c in candidates if not _other_year(c, hints.years)]
+        if not in_year:
+            asked = "、".join(f"{y}年" for y in sorted(hints.years))
+            return not_found(question, f"(没有{asked}的这项数字)")
+        best = max(in_year, key=lambda c: c.score)
         if best.score < MIN_FIGURE_SCORE:
             return not_found(question, "")
         fig, hit = best.figure, best.hit
         doc = hit.doc
-        citation = _sentence_citation(doc, hit, fig.char_start, fig.char_end)
+        citation = best.citation
         subject = _subject(fig, doc, citation.quote)
         figure_unit = fig.unit or (unit or "") if fig.negative else fig.unit
         return Answer(

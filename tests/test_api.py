@@ -137,3 +137,11 @@ def test_an_emptied_index_is_a_clear_4xx(tmp_path: Path, seed_dir: Path) -> None
         remove_document(doc_id, settings)
         response = c.post("/ask", json={"question": "调解成功率是多少?"})
         assert response.status_code == 409 and "no reports" in response.json()["detail"]
+
+
+def test_a_year_no_report_covers_is_not_answered_with_another_years_figure(client: TestClient) -> None:
+    answer = client.post("/ask", json={"question": "金杨新村街道2020年的调解成功率是多少?"}).json()
+    assert answer["found"] is False and answer["citations"] == []
+    assert "2020年" in answer["text"]
+    same_year = client.post("/ask", json={"question": "金杨新村街道2019年的调解成功率是多少?"}).json()
+    assert same_year["found"] is True and same_year["figure"]["value"] == pytest.approx(98.3)
