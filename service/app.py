@@ -17,7 +17,7 @@ from .errors import RequestError
 from .index_holder import Engine, IndexHolder
 from .middleware import ServiceMiddleware
 from .routes import admin, ask, documents, health, monitoring, web
-from .routes import chat, openai_compat, summaries
+from .routes import chat, me, openai_compat, summaries
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,6 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (health, web):  # open: they say nothing about the reports
         app.include_router(module.router)
     # Every API router needs a key once auth is on (service/auth.py); add new ones here.
-    for module in (ask, documents, admin, monitoring, chat, openai_compat, summaries):
+    for module in (ask, documents, admin, monitoring, chat, openai_compat, summaries, me):
         app.include_router(module.router, dependencies=[Depends(require_reader)])
     return app

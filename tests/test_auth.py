@@ -106,6 +106,15 @@ def test_rate_limit_answers_429_with_retry_after_per_key(index_copy: Path, tmp_p
 
 def test_open_mode_needs_no_key(client: TestClient) -> None:
     assert client.post("/ask", json={"question": MEDIATION}).status_code == 200
+    assert client.get("/me").json() == {"key_id": "local", "role": "admin"}
+
+
+def test_me_tells_a_key_its_role_and_never_the_key(secured) -> None:
+    client, _, reader, admin, record = secured
+    assert client.get("/me", headers=reader).json() == {"key_id": "env-amy", "role": "reader"}
+    me = client.get("/me", headers=admin).json()
+    assert me["role"] == "admin" and admin["Authorization"].split()[1] not in str(me)
+    assert client.get("/me").status_code == 401
 
 
 @pytest.mark.parametrize("env", [{"REPORTQA_AUTH": "off"}, {"REPORTQA_AUTH": "auto"}])

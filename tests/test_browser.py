@@ -356,12 +356,20 @@ def test_with_auth_on_the_page_asks_for_a_key_and_says_what_a_reader_may_not_do(
             page.click("#key-form button[value=save]")
             row = page.locator("#report-rows tr").first
             sync_api.expect(row).to_contain_text("2019年度")
-            page.once("dialog", lambda dialog: dialog.accept())
-            row.get_by_role("button", name="删除").click()
-            sync_api.expect(page.locator("#toast")).to_contain_text("需要管理员密钥")
-            sync_api.expect(page.locator("#report-rows tr")).to_have_count(1)
+            # A reader's key: no upload, no removal, and the page says they are for admins.
+            sync_api.expect(row.get_by_role("button", name="删除")).to_have_count(0)
+            sync_api.expect(page.locator("#upload-panel")).to_be_hidden()
+            sync_api.expect(page.locator("#admin-hint")).to_be_visible()
             page.click(".tabs button[data-tab=ask]")
             sync_api.expect(ask(page, MEDIATION_QUESTION).locator(".figure")).to_have_text("98.3 %")
             shot(page, tmp_path, "auth-reader")
+
+            page.click("#key-button")
+            page.fill("#key-input", ADMIN_KEY)
+            page.click("#key-form button[value=save]")
+            page.click(".tabs button[data-tab=reports]")
+            sync_api.expect(page.locator("#upload-panel")).to_be_visible()
+            sync_api.expect(page.locator("#report-rows tr").first.get_by_role("button", name="删除")).to_have_count(1)
+            shot(page, tmp_path, "auth-admin")
         finally:
             context.close()

@@ -12,14 +12,24 @@ const state = {
   messages: [],           // the conversation so far, as OpenAI chat messages
   turns: [],              // the same as shown: [{question, answer}]
   auth: false,            // the server asks for API keys (GET /health)
+  role: null,             // the key's role when auth is on (GET /me)
   documentsError: null,   // why GET /documents failed, shown where the list would be
   returnFocus: null,      // what had the focus before the reader opened
 };
 
-/* Upload and removal are for admins: anyone in open mode, else whoever has pasted a key
-   (a reader's key gets the server's 403, said plainly). */
+/* Upload and removal are for admins: anyone in open mode, else an admin's key (GET /me). */
 function mayAdminister() {
-  return !state.auth || Boolean(localStorage.getItem(KEY_STORAGE));
+  return !state.auth || state.role === "admin";
+}
+
+async function loadRole() {
+  state.role = null;
+  if (!state.auth || !localStorage.getItem(KEY_STORAGE)) return;
+  try {
+    state.role = (await getJSON("/me")).role;
+  } catch (err) {
+    state.role = null;  // a wrong key: the lists say why
+  }
 }
 
 /* ---------- helpers ---------- */
@@ -691,6 +701,7 @@ function setupSummaries() {
 
 async function refreshAll() {
   await loadHealth();
+  await loadRole();
   await loadDocuments();
 }
 
