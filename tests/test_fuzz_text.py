@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.chunking import chunk_report
+from ingest.normalize import normalize, normalize_char, normalize_str
 from ingest.sections import iter_sections, parse_sections
 from reportqa.figures import extract_figures, numbers_in
 from reportqa.models import Report
@@ -23,6 +24,19 @@ PIECES = ["一、", "二、", "十一、", "(一)", "（二）", "( 三 )", "1."
           "9" * 400, "1" * 30 + ".5", "九" * 320]  # past a float's range: no inf, no OverflowError
 TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=8)), max_size=60).map("".join)
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUZZ
+@given(TEXT)
+def test_normalised_text_maps_back_character_by_character(text: str) -> None:
+    norm = normalize(text)
+    assert norm.text == "".join(normalize_char(ch) for ch in text) == normalize_str(text)
+    assert len(norm.offsets) == len(norm.text) + 1 and norm.offsets[-1] == len(text)
+    for i, ch in enumerate(norm.text):
+        start, end = norm.to_original(i, i + 1)
+        assert end == start + 1 and ch in normalize_char(text[start])
+    for orig in range(len(text) + 1):
+        assert norm.offsets[norm.from_original(orig)] >= orig
 
 
 @FUZZ
