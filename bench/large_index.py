@@ -20,6 +20,7 @@ import logging
 import pickle
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,8 @@ class Pool:
     subs: list[str]
     sentences: list[str]
     tokens: dict[str, list[str]]
-    vectors: dict[str, np.ndarray]
+    row: dict[str, int]  # text -> its row of `matrix`
+    matrix: np.ndarray
 
 
 def sentence_pool(settings: Settings) -> Pool:
@@ -64,7 +66,8 @@ def sentence_pool(settings: Settings) -> Pool:
         vectors = dict(zip(texts, embedder.embed_passages(texts)))
         CACHE.mkdir(parents=True, exist_ok=True)
         path.write_bytes(pickle.dumps(vectors))
-    return Pool(tops, subs, sentences, {t: tokenize(t) for t in texts}, vectors)
+    return Pool(tops, subs, sentences, {t: tokenize(t) for t in texts}, {t: i for i, t in enumerate(texts)},
+                np.asarray([vectors[t] for t in texts], dtype=np.float32))
 
 
 def real_reports(settings: Settings) -> list[PendingReport]:
@@ -77,15 +80,20 @@ def real_reports(settings: Settings) -> list[PendingReport]:
     return pending
 
 
+@lru_cache(maxsize=None)
+def _title_tokens(year: int) -> list[str]:
+    return tokenize(f"关于{year}年度法治政府建设情况的报告")
+
+
 def synthetic_report(i: int, pool: Pool, rng: random.Random) -> PendingReport:
     """One synthetic report of about 15 chunks, straight to chunks, tokens and vectors."""
     street = f"{rng.choice(STREETS)}{i}街道"
     year = 2015 + i % 10
     title = f"{street}关于{year}年度法治政府建设情况的报告"
     lines, offset = [title], len(title) + 1
-    title_tokens = tokenize(title)
+    title_tokens = tokenize(street) + _title_tokens(year)
     doc_id = hashlib.sha256(f"synthetic-{i}".encode()).hexdigest()[:16]
-    chunks, tokens, vectors = [], [], []
+    chunks, tokens, rows, starts = [], [], [], []
     for t in range(4):
         top = f"{CN[t]}、{rng.choice(pool.tops)}"
         lines.append(top)
@@ -111,13 +119,14 @@ def synthetic_report(i: int, pool: Pool, rng: random.Random) -> PendingReport:
             ))
             tokens.append(title_tokens + pool.tokens[top[2:]] + pool.tokens[sub_name]
                           + [tok for sentence in group for tok in pool.tokens[sentence]])
-            vectors.append(np.mean([pool.vectors[x] for x in [sub_name, *group]], axis=0))
+            starts.append(len(rows))
+            rows.extend(pool.row[x] for x in [sub_name, *group])
     text = "\n".join(lines) + "\n"
     meta = ReportMetadata(title=title, issuer=street, doc_number=f"浦街〔{year + 1}〕{i % 50 + 1}号",
                           publish_date=f"{year + 1}-01-{i % 28 + 1:02d}", year=year)
     report = Report(doc_id=doc_id, source=f"synthetic/{i:07d}.txt", format="txt", encoding="utf-8", text=text,
                     metadata=meta)
-    matrix = np.asarray(vectors, dtype=np.float32)
+    matrix = np.add.reduceat(pool.matrix[rows], starts, axis=0)  # mean up to scale: normalised next
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
     return PendingReport(report, [], chunks, matrix, tokens)
 

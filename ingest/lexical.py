@@ -39,6 +39,17 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+class Vocabulary(dict):
+    """Token -> id, a new token getting the next id on first lookup (map() runs it at C speed)."""
+
+    def __missing__(self, token: str) -> int:
+        self[token] = token_id = len(self)
+        return token_id
+
+    def ids(self, tokens: list[str]) -> list[int]:
+        return list(map(self.__getitem__, tokens))
+
+
 class LexicalIndex:
     """BM25 over token lists, addressed by the same integer ids as the vector index."""
 
@@ -48,8 +59,8 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, token_lists: list[list[str]], ids: np.ndarray) -> LexicalIndex:
-        vocab: dict[str, int] = {}
-        return cls.build_from_ids([[vocab.setdefault(t, len(vocab)) for t in toks] for toks in token_lists], vocab, ids)
+        vocab = Vocabulary()
+        return cls.build_from_ids([vocab.ids(toks) for toks in token_lists], vocab, ids)
 
     @classmethod
     def build_from_ids(cls, token_ids: list[list[int]], vocab: dict[str, int], ids: np.ndarray) -> LexicalIndex:

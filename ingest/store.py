@@ -41,7 +41,7 @@ from filelock import FileLock, Timeout
 
 from reportqa.models import Chunk, Report, ReportMetadata, Section
 
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -614,11 +614,11 @@ def _write_lexical(folder: Path, rows: sqlite3.Cursor) -> int:
     strings in memory all at once (they did: about 7 GB at 1M chunks).
     """
     ids: list[int] = []
-    vocab: dict[str, int] = {}
+    vocab = Vocabulary()
     token_ids = []
     for chunk_id, tokens in rows:
         ids.append(chunk_id)
-        token_ids.append([vocab.setdefault(t, len(vocab)) for t in json.loads(tokens)])
+        token_ids.append(vocab.ids(json.loads(tokens)))
     LexicalIndex.build_from_ids(token_ids, vocab, np.asarray(ids, dtype=np.int64)).save(folder)
     return len(ids)
 
