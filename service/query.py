@@ -96,8 +96,22 @@ _RATE = re.compile(r"率|[意晓与成盖]度|比例|百分|占比|权重|同比
 _RATE_HEAD = re.compile(r"([\u4e00-\u9fff])(率|度)")
 _MONEY = re.compile(r"金额|罚款|罚金|罚没|资金|经费|收入|支出|多少钱|多少元|万元")
 _FIGURE_CUE = re.compile(r"多少|几|率|比例|金额|数量|总数|总额|规模")
-_PLACE_MENTION = re.compile(r"([\u4e00-\u9fff]{2,4})(街道|镇|乡)")
+_PLACE_MENTION = re.compile(r"([\u4e00-\u9fff]{2,8}?)(街道|镇|乡|县)")
 _NOT_PLACE = re.compile(r"[多少几各全个每些年月日在的了和与及对从向该本其]")
+# Words that end like a place but name none (统筹城乡, 乡镇街道, 区县两级).
+_NOT_PLACE_WORDS = {"城乡", "乡镇", "城镇", "村镇", "集镇", "街镇", "镇街", "乡村", "区县", "市县", "县乡", "县镇"}
+
+
+def place_mentions(text: str) -> list[str]:
+    """Street, town and county names in a normalised text, with the words before them cut off
+    (2019年金桥镇 -> 金桥镇); the name needs two characters before its suffix."""
+    mentions = []
+    for m in _PLACE_MENTION.finditer(text):
+        core, suffix = _NOT_PLACE.split(m.group(1))[-1], m.group(2)
+        if len(core) < 2 or core[-2:] in _NOT_PLACE_WORDS or core[-1] + suffix[0] in _NOT_PLACE_WORDS:
+            continue
+        mentions.append(core + suffix)
+    return mentions
 
 
 def expected_unit(question: str) -> str | None:
@@ -130,12 +144,4 @@ def unknown_places(question: str, documents: dict[str, set[str]] | PlaceIndex) -
     """Street/town names in the question that no indexed report is from (金龙街道 when only 金杨新村街道 is indexed)."""
     q = normalize_str(question)
     places = _place_index(documents)
-    unknown = []
-    for m in _PLACE_MENTION.finditer(q):
-        core = _NOT_PLACE.split(m.group(1))[-1]  # 年金龙 -> 金龙
-        if len(core) < 2:
-            continue
-        mention = core + m.group(2)
-        if not places.known(mention):
-            unknown.append(mention)
-    return unknown
+    return [mention for mention in place_mentions(q) if not places.known(mention)]

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from conftest import ROOT
 from reportqa.config import Settings
 from service.app import create_app
+from service.query import PlaceIndex, unknown_places
 
 GOLD = [json.loads(line) for line in (ROOT / "eval" / "gold" / "gold_seed.jsonl").read_text(encoding="utf-8").splitlines()]
 FIGURES = {
@@ -71,6 +72,28 @@ def test_unanswerable_questions_are_not_guessed(client: TestClient, qid: str) ->
 def test_a_place_no_report_covers_is_named_in_the_refusal(client: TestClient) -> None:
     answer = client.post("/ask", json={"question": "2019年金龙街道的调解成功率是多少?"}).json()
     assert answer["found"] is False and "金龙街道" in answer["text"]
+
+
+def test_words_that_only_look_like_places_do_not_refuse(client: TestClient) -> None:
+    """城乡 ends like a township (乡) but names none: the question is answered from the report."""
+    answer = client.post("/ask", json={"question": "中心组学习了《上海市城乡居民基本养老保险办法》吗?"}).json()
+    assert answer["found"] is True and "城乡居民基本养老保险办法" in answer["answer"]
+    _assert_citations_are_exact(client, answer)
+
+
+@pytest.mark.parametrize("question, unknown", [
+    ("2019年金龙街道的调解成功率是多少?", ["金龙街道"]),
+    ("2019年金桥镇和金杨新村街道共调解多少件?", ["金桥镇"]),
+    ("那大镇调解了多少件?", ["那大镇"]),
+    ("浦东新区金杨新村街道2019年调解了多少件?", []),
+    ("2019年统筹城乡发展投入多少万元?", []),
+    ("乡镇街道共有多少个调解委员会?", []),
+    ("2019年区县两级共受理多少件?", []),
+    ("全镇共调解多少件?", []),
+])
+def test_unknown_places_are_street_town_or_county_names_no_report_is_from(question: str, unknown: list[str]) -> None:
+    places = PlaceIndex({"seed": {"金杨新村街道", "金杨新村"}})
+    assert unknown_places(question, places) == unknown
 
 
 def test_document_number_and_problem_questions_are_answered_from_the_text(client: TestClient) -> None:

@@ -17,6 +17,8 @@ from typing import Literal
 from ingest.normalize import normalize_str
 from reportqa.prompts import load_prompt, render
 
+from ..query import place_mentions
+
 log = logging.getLogger(__name__)
 
 RewriteKind = Literal["standalone", "year", "place", "topic", "where", "llm"]
@@ -24,8 +26,6 @@ RewriteKind = Literal["standalone", "year", "place", "topic", "where", "llm"]
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年?(?:度)?")
 _YEAR_IN_QUESTION = re.compile(r"((?:19|20)\d{2})\s*年(?:度)?")
 _PLACE = re.compile(r"^[\u4e00-\u9fff]{2,12}(?:街道|镇|乡|区|县|市|街|村)$")
-_PLACE_MENTION = re.compile(r"[\u4e00-\u9fff]{2,8}?(?:街道|镇|乡|县)")
-_NOT_PLACE = re.compile(r"[多少几各全个每些年月日在的了和与及对从向该本其那]")
 _LEAD = re.compile(r"^(?:那么|那|还有|换成|如果是|要是|改成|再问一下|再问|请问)\s*")
 _TRAIL = re.compile(r"(?:的情况|情况|怎么样|如何|又是多少|是多少|呢|吗|的)+$")
 _AT = re.compile(r"^(?:在|到|换到|对于)")
@@ -66,11 +66,8 @@ def _place_in(question: str, places: set[str]) -> str | None:
     known = [p for p in places if p in question]
     if known:
         return max(known, key=len)
-    for m in _PLACE_MENTION.finditer(question):
-        core = _NOT_PLACE.split(m.group(0))[-1]
-        if len(core) >= 3:
-            return core
-    return None
+    mentions = place_mentions(question)
+    return mentions[0] if mentions else None
 
 
 def rewrite(message: str, previous: str | None, places: set[str]) -> Rewrite:
