@@ -37,6 +37,7 @@ _QUESTION_WORDS = re.compile(
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年度?")
 _DATE = re.compile(r"(?:截至|截止|到)?(?:(?:19|20)\d{2}\s*年)?\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 _TERMINATORS = "。!?;"
+_RUNS = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9.]+")
 CONTEXT_CHARS = 80
 _META_FIELDS = {
     "doc_number": ("文件编号", re.compile(r"文件编号|文号|发文字号")),
@@ -49,11 +50,11 @@ _META_FIELDS = {
 def bigrams(text: str) -> set[str]:
     """Character bigrams of the CJK and alphanumeric runs of `text` (robust to segmentation)."""
     grams: set[str] = set()
-    for run in re.findall(r"[\u4e00-\u9fff]+|[a-z0-9.]+", normalize_str(text).lower()):
+    for run in _RUNS.findall(normalize_str(text).lower()):
         if run.isascii() or len(run) == 1:
             grams.add(run)  # a number or a word is one unit of evidence, not several bigrams
         else:
-            grams.update(run[i : i + 2] for i in range(len(run) - 1))
+            grams.update(map(str.__add__, run, run[1:]))  # each character joined to the next
     return grams
 
 
