@@ -65,6 +65,10 @@ IVF_TRAIN_POINTS_PER_LIST = 40
 # 25 ms of CPU with two (bench/README.md). Concurrent requests use the other cores.
 SEARCH_THREADS = 1
 READ_FLAGS = {"flat": faiss.IO_FLAG_MMAP_IFC, "hnsw": faiss.IO_FLAG_MMAP_IFC, "ivf": faiss.IO_FLAG_MMAP}
+# A search among at most this many ids scores their stored vectors one by one (exact, ~7 us
+# each) instead of scanning the index with an id filter: at 1M chunks with IVF, 82 ids took
+# 0.6 ms that way and 80 ms by filtered scan (which probes every list).
+SUBSET_SEARCH_MAX = 4096
 WRITE_LOCK = ".write.lock"
 
 _SCHEMA = """
@@ -190,6 +194,9 @@ class IndexSnapshot:
             )
         self.vectors = faiss.read_index(str(folder / "vectors.faiss"), READ_FLAGS[self.ann])
         _apply_search_params(self.vectors, self.manifest.get("ann_params", {}))
+        inner = faiss.downcast_index(self.vectors.index)
+        if isinstance(inner, faiss.IndexIVF):
+            inner.make_direct_map()  # vectors by id, for subset searches (15 ms and 8 MB at 1M chunks)
         self.lexical = LexicalIndex.load(folder / "lexical")
         self.db = _connect(folder / "docstore.sqlite", readonly=True)
 
@@ -260,10 +267,27 @@ class IndexSnapshot:
         """Top-k (id, inner product) of the vectors nearest `query`, among the `allowed` ids when given."""
         if self.vectors.ntotal == 0 or (allowed is not None and not len(allowed)):
             return []
+        if allowed is not None and len(allowed) <= SUBSET_SEARCH_MAX:
+            return self._subset_search(query, k, allowed)
         params = None if allowed is None else _filtered_params(self.vectors, self.manifest, allowed)
         faiss.omp_set_num_threads(SEARCH_THREADS)  # per calling thread: each request thread sets its own
         scores, ids = self.vectors.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def _subset_search(self, query: np.ndarray, k: int, allowed: np.ndarray) -> list[tuple[int, float]]:
+        """Exact top-k among a few ids, from their stored vectors (ids not in this version are skipped)."""
+        kept, rows = [], []
+        for chunk_id in np.unique(np.asarray(allowed, dtype=np.int64)).tolist():
+            try:
+                rows.append(self.vectors.reconstruct(chunk_id))
+            except RuntimeError:  # FAISS's "key not found"
+                continue
+            kept.append(chunk_id)
+        if not kept:
+            return []
+        scores = np.vstack(rows) @ np.asarray(query, dtype=np.float32).reshape(-1)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(kept[j], float(scores[j])) for j in order]
 
     def check_integrity(self) -> list[str]:
         """Problems found (empty when the version is consistent)."""

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from ingest.pipeline import get_embedder, ingest_paths, remove_document
+from ingest import store
 from ingest.store import IndexWriter, current_version_dir, open_index
 from reportqa.config import Settings
 from service.retrieval import Filters, Retriever
@@ -84,3 +85,22 @@ def test_lexical_search_restricted_to_allowed_ids_ranks_inside_them(seed_index: 
     restricted = snapshot.lexical.search(tokens, 10, allowed)
     assert [i for i, _ in restricted] == allowed.tolist()
     assert snapshot.lexical.search(tokens, 10, np.asarray([-1], dtype=np.int64)) == []
+
+
+@pytest.mark.parametrize("ann", ["flat", "hnsw", "ivf"])
+@pytest.mark.parametrize("subset_max", [store.SUBSET_SEARCH_MAX, 0], ids=["stored vectors", "filtered scan"])
+def test_search_among_a_few_ids_is_exact_on_every_index_kind(
+    ann: str, subset_max: int, seed_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ways of searching among allowed ids (their stored vectors one by one, or a filtered
+    scan of the index) rank them as exact search does, with exact scores; unknown ids are skipped."""
+    exact = open_index(seed_copy)
+    ingest_paths([], Settings(index_dir=seed_copy, ann=ann), progress=False)
+    monkeypatch.setattr(store, "SUBSET_SEARCH_MAX", subset_max)
+    snapshot = open_index(seed_copy)
+    vector = get_embedder(Settings()).embed_queries([QUESTION])[0]
+    expected = exact.dense_search(vector, 10)[2:7]
+    allowed = np.asarray([i for i, _ in reversed(expected)] + [10**9], dtype=np.int64)
+    found = snapshot.dense_search(vector, 10, allowed)
+    assert [i for i, _ in found] == [i for i, _ in expected]
+    assert np.allclose([s for _, s in found], [s for _, s in expected], atol=1e-5)
