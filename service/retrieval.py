@@ -3,7 +3,10 @@ with a boost for documents whose year and place the question names.
 
 Explicit filters (year, issuer, doc_ids) restrict the search; hints read from the
 question only re-rank, so a question that names a place no report has still gets
-the best passages.
+the best passages. When the question names the place of a few reports, those reports
+are also searched on their own: in a large index the same sentence stands in
+thousands of other reports, and the named report's passage must not be pushed out of
+the candidates by them (it ranks just after the global candidates, before the boosts).
 
 The searches themselves sit behind `SearchBackend`: the FAISS and bm25s files of an
 index version (`SnapshotSearch`) today; a distributed engine (Milvus for vectors,
@@ -30,6 +33,9 @@ RRF_K = 60
 CANDIDATES = 50
 PLACE_BOOST = 0.02
 YEAR_BOOST = 0.01
+# The named place's reports are searched on their own up to this many chunks (a broader
+# place, a whole city, is common enough to stand in the global candidates).
+PLACE_SCOPE_MAX_CHUNKS = 4096
 
 
 @dataclass(frozen=True)
@@ -115,9 +121,28 @@ class Retriever:
             return []
         n = max(CANDIDATES, top_k * 4)
         query_vector = self.embedder.embed_queries([question])[0]
-        dense = self._dense(query_vector, n, allowed)
-        lexical = self._lexical(question, n, allowed)
-        return self._fuse(dense, lexical, self.hints(question), top_k)
+        tokens = tokenize(question)
+        hints = self.hints(question)
+        dense = self.search.dense(query_vector, n, allowed)
+        lexical = self.search.lexical(tokens, n, allowed)
+        scope = None if filters.active else self._place_scope(hints, n)
+        if scope is None:
+            return self._fuse(_ranked(dense), _ranked(lexical), hints, top_k)
+        return self._fuse(_then(dense, self.search.dense(query_vector, n, scope), n),
+                          _then(lexical, self.search.lexical(tokens, n, scope), n), hints, top_k)
+
+    def _place_scope(self, hints: QueryHints, n: int) -> np.ndarray | None:
+        """Chunk ids of the reports of the place the question names (of its year, when it names
+        one and some are), or None when no search of their own is needed or worth it."""
+        docs = list(hints.place_docs)
+        if not docs or len(self.documents) == len(docs):
+            return None
+        in_year = [d for d in docs if self.documents[d].metadata.year in hints.years]
+        docs = in_year or docs
+        if sum(self.documents[d].n_chunks for d in docs) > PLACE_SCOPE_MAX_CHUNKS:
+            return None
+        ids = np.asarray(self.snapshot.chunk_ids_of(docs), dtype=np.int64)
+        return ids if ids.size and int(self.snapshot.manifest["n_chunks"]) > n else None
 
     def _allowed_ids(self, filters: Filters) -> np.ndarray | None:
         if not filters.active:
@@ -125,19 +150,13 @@ class Retriever:
         doc_ids = [d for d, doc in self.documents.items() if filters.allows(doc)]
         return np.asarray(self.snapshot.chunk_ids_of(doc_ids) if doc_ids else [], dtype=np.int64)
 
-    def _dense(self, vector: np.ndarray, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        return self.search.dense(vector, n, allowed)
-
-    def _lexical(self, question: str, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        return self.search.lexical(tokenize(question), n, allowed)
-
     def _fuse(
-        self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], hints: QueryHints, top_k: int
+        self, dense: list[tuple[int, int, float]], lexical: list[tuple[int, int, float]], hints: QueryHints, top_k: int
     ) -> list[ScoredChunk]:
-        dense_rank = {cid: r for r, (cid, _) in enumerate(dense)}
-        dense_score = dict(dense)
-        lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical)}
-        ids = list(dict.fromkeys([c for c, _ in dense] + [c for c, _ in lexical]))
+        dense_rank = {cid: r for r, cid, _ in dense}
+        dense_score = {cid: score for _, cid, score in dense}
+        lexical_rank = {cid: r for r, cid, _ in lexical}
+        ids = list(dict.fromkeys([c for _, c, _ in dense] + [c for _, c, _ in lexical]))
         # Score every candidate from its document alone; read the full chunks of the top_k only.
         doc_of = self.snapshot.doc_ids_of_chunks(ids)
         scores = []
@@ -159,3 +178,15 @@ class Retriever:
                         lexical_rank.get(cid), dense_score.get(cid))
             for cid, score in best
         ]
+
+
+def _then(ranked: list[tuple[int, float]], scoped: list[tuple[int, float]], n: int) -> list[tuple[int, int, float]]:
+    """(rank, id, score): the n global candidates, then the scoped ones they lack, ranked
+    as if just past the global ones, in their own order."""
+    seen = {cid for cid, _ in ranked}
+    extra = [c for c in scoped if c[0] not in seen]
+    return _ranked(ranked) + [(n + r, cid, score) for r, (cid, score) in enumerate(extra)]
+
+
+def _ranked(hits: list[tuple[int, float]]) -> list[tuple[int, int, float]]:
+    return [(r, cid, score) for r, (cid, score) in enumerate(hits)]
