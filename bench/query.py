@@ -3,9 +3,10 @@
     python bench/query.py [--sizes 1000,10000,100000,1000000] [--clients 1,4,16]
                           [--requests 150] [--ann-from 1000000] [--ann ivf]
 
-For each index size: time to a ready server and its memory; throughput, p50/p95/p99 and
-server CPU and memory under 1, 4 and 16 concurrent clients (httpx async, in this process,
-the server in its own); where one request's time goes (in-process); and, for the sizes
+For each index size: time to a ready server and its memory; throughput, p50/p95/p99, the
+share of answers with the gold figure, and server CPU and memory under 1, 4 and 16
+concurrent clients (httpx async, in this process, the server in its own); where one
+request's time goes (in-process, the named place's own search apart); and, for the sizes
 served by an approximate vector index, evidence recall@10 of the gold questions against
 exact search on the same index. How the large indexes are made: bench/large_index.py
 (real reports really embedded, synthetic chunks with derived vectors). Built indexes are
@@ -38,6 +39,7 @@ import psutil  # noqa: E402
 from bench import large_index  # noqa: E402
 from bench.common import load_snapshot, machine_line  # noqa: E402
 from eval.gold import GoldQuestion, evidence_span, load_gold  # noqa: E402
+from eval.scoring import score_answer  # noqa: E402
 from ingest.lexical import tokenize  # noqa: E402
 from ingest.pipeline import get_embedder  # noqa: E402
 from ingest.store import FORMAT_VERSION, IndexSnapshot, current_version_dir, open_index  # noqa: E402
@@ -128,27 +130,28 @@ def serve(index_dir: Path) -> tuple[subprocess.Popen, str, float]:
     raise RuntimeError("server did not start")
 
 
-async def load(url: str, clients: int, requests: int, questions: list[str]) -> tuple[list[float], float, int]:
-    """`requests` POST /ask from `clients` concurrent clients; latencies (ms), wall seconds, answers found."""
+async def load(url: str, clients: int, requests: int, gold: list[GoldQuestion]) -> tuple[list[float], float, int]:
+    """`requests` POST /ask from `clients` concurrent clients; latencies (ms), wall seconds, right answers
+    (the gold figure, scored as the eval scores it)."""
     latencies: list[float] = []
-    found = 0
+    right = 0
     queue = list(range(requests))
 
     async def client(http: httpx.AsyncClient) -> None:
-        nonlocal found
+        nonlocal right
         while queue:
-            i = queue.pop()
+            q = gold[queue.pop() % len(gold)]
             t0 = time.perf_counter()
-            response = await http.post("/ask", json={"question": questions[i % len(questions)]})
+            response = await http.post("/ask", json={"question": q.question})
             response.raise_for_status()
             latencies.append((time.perf_counter() - t0) * 1000)
-            found += bool(response.json().get("found"))
+            right += score_answer(q, response.json()).correct
 
     limits = httpx.Limits(max_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
         started = time.perf_counter()
         await asyncio.gather(*(client(http) for _ in range(clients)))
-        return latencies, time.perf_counter() - started, found
+        return latencies, time.perf_counter() - started, right
 
 
 def pct(values: list[float], q: float) -> float:
@@ -159,23 +162,32 @@ def pct(values: list[float], q: float) -> float:
 def stage_split(index_dir: Path, settings: Settings, questions: list[str]) -> dict[str, float]:
     """Median ms per request in each stage, measured in-process on the live version."""
     from service.index_holder import IndexHolder
+    from service.retrieval import CANDIDATES
 
     engine = IndexHolder(index_dir, get_embedder(settings)).get()
-    stages: dict[str, list[float]] = {"query embedding": [], "dense search": [], "lexical search": [], "whole answer": []}
+    retriever = engine.retriever
+    stages: dict[str, list[float]] = {"query embedding": [], "dense search": [], "lexical search": [],
+                                      "place search": [], "whole answer": []}
     for q in questions:
         t0 = time.perf_counter()
-        vector = engine.retriever.embedder.embed_queries([q])[0]
+        vector = retriever.embedder.embed_queries([q])[0]
         t1 = time.perf_counter()
-        engine.snapshot.dense_search(vector, 50)
+        engine.snapshot.dense_search(vector, CANDIDATES)
         t2 = time.perf_counter()
-        engine.snapshot.lexical.search(tokenize(q), 50)
+        tokens = tokenize(q)
+        engine.snapshot.lexical.search(tokens, CANDIDATES)
         t3 = time.perf_counter()
-        engine.extractive.answer(q)
+        scope = retriever.place_scope(retriever.hints(q), CANDIDATES)
+        if scope is not None:
+            engine.snapshot.dense_search(vector, CANDIDATES, scope)
+            engine.snapshot.lexical.search(tokens, CANDIDATES, scope)
         t4 = time.perf_counter()
-        for name, dt in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+        engine.extractive.answer(q)
+        t5 = time.perf_counter()
+        for name, dt in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
             stages[name].append(dt * 1000)
     medians = {k: statistics.median(v) for k, v in stages.items()}
-    searched = medians["query embedding"] + medians["dense search"] + medians["lexical search"]
+    searched = sum(medians[s] for s in ("query embedding", "dense search", "lexical search", "place search"))
     medians["composition"] = max(0.0, medians["whole answer"] - searched)
     engine.snapshot.close()
     return medians
@@ -245,11 +257,11 @@ def main() -> None:
                             / 2**20))
             for clients in (int(c) for c in args.clients.split(",")):
                 cpu0 = server.cpu_times()
-                latencies, wall, found = asyncio.run(load(url, clients, max(args.requests, 8 * clients), questions))
+                latencies, wall, right = asyncio.run(load(url, clients, max(args.requests, 8 * clients), gold))
                 cpu1 = server.cpu_times()
                 cpu = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / wall
                 rows.append((label, clients, len(latencies) / wall, pct(latencies, 0.5), pct(latencies, 0.95),
-                             pct(latencies, 0.99), cpu, server.memory_info().rss / 2**20, found / len(latencies)))
+                             pct(latencies, 0.99), cpu, server.memory_info().rss / 2**20, right / len(latencies)))
                 log.info("%s, %d clients: %.1f req/s, p50 %.0f ms", label, clients, rows[-1][2], rows[-1][3])
         finally:
             proc.terminate()
@@ -265,18 +277,18 @@ def report(rows: list, startup: list, splits: dict, recalls: dict, args: argpars
     w = sys.stdout.write
     w(f"\nquery benchmark: {machine_line(load_before)}\n")
     w(f"\n/ask over HTTP, gold questions, {args.requests}+ requests per row; server CPU in cores busy and CPU ms "
-      "per request (the load generator shares the same 2 cores); found = answers with a figure\n")
+      "per request (the load generator shares the same 2 cores); right = answers with the gold figure\n")
     w(f"{'index (chunks, vectors)':<24} {'clients':>7} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-      f"{'srv CPU':>8} {'CPU ms/req':>10} {'srv MB':>7} {'found':>6}\n")
-    for label, clients, rps, p50, p95, p99, cpu, rss, found in rows:
+      f"{'srv CPU':>8} {'CPU ms/req':>10} {'srv MB':>7} {'right':>6}\n")
+    for label, clients, rps, p50, p95, p99, cpu, rss, right in rows:
         w(f"{label:<24} {clients:>7} {rps:>7.1f} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} {cpu:>8.2f} {cpu * 1000 / rps:>10.1f} "
-          f"{rss:>7.0f} {found:>6.0%}\n")
+          f"{rss:>7.0f} {right:>6.0%}\n")
     w("\nstart-up: build (first run; '-' = reused from cache), time to the first answered /ask, memory\n")
     w(f"{'index':<24} {'build s':>8} {'ready s':>8} {'RSS MB':>8} {'on disk MB':>11}\n")
     for label, build_s, ready_s, rss, disk in startup:
         w(f"{label:<24} {'-' if build_s is None else f'{build_s:.0f}':>8} {ready_s:>8.1f} {rss:>8.0f} {disk:>11.0f}\n")
     w(f"\nwhere one request's time goes (in-process, median ms over {args.split_questions} questions)\n")
-    stages = ["query embedding", "dense search", "lexical search", "composition", "whole answer"]
+    stages = ["query embedding", "dense search", "lexical search", "place search", "composition", "whole answer"]
     w(f"{'index':<24} " + " ".join(f"{s:>16}" for s in stages) + "  bottleneck\n")
     for label, m in splits.items():
         top = max(stages[:-1], key=lambda s: m[s])

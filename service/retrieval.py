@@ -125,13 +125,13 @@ class Retriever:
         hints = self.hints(question)
         dense = self.search.dense(query_vector, n, allowed)
         lexical = self.search.lexical(tokens, n, allowed)
-        scope = None if filters.active else self._place_scope(hints, n)
+        scope = None if filters.active else self.place_scope(hints, n)
         if scope is None:
             return self._fuse(_ranked(dense), _ranked(lexical), hints, top_k)
         return self._fuse(_then(dense, self.search.dense(query_vector, n, scope), n),
                           _then(lexical, self.search.lexical(tokens, n, scope), n), hints, top_k)
 
-    def _place_scope(self, hints: QueryHints, n: int) -> np.ndarray | None:
+    def place_scope(self, hints: QueryHints, n: int) -> np.ndarray | None:
         """Chunk ids of the reports of the place the question names (of its year, when it names
         one and some are), or None when no search of their own is needed or worth it."""
         docs = list(hints.place_docs)
