@@ -55,7 +55,7 @@ bench: install browser
 	HF_HUB_OFFLINE=1 $(PY) bench/security.py
 	HF_HUB_OFFLINE=1 $(PY) bench/web.py
 
-# Threads, OpenMP wait policy and batch size of the embedding model (about 10 minutes; see bench/README.md).
+# Threads, OpenMP idle wait and batch size of the embedding model (about 5 minutes; see bench/README.md).
 bench-embedding: install
 	HF_HUB_OFFLINE=1 $(PY) bench/embedding.py
 
