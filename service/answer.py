@@ -102,7 +102,7 @@ class ExtractiveAnswerer:
         unknown = unknown_places(question, self.retriever.places) if not (filters and filters.active) else []
         if unknown and not hints.place_docs:
             return not_found(question, f"(没有{'、'.join(unknown)}的报告)")
-        hits = self.retriever.retrieve(question, max(top_k, ANSWER_CHUNKS), filters)
+        hits = self.retriever.retrieve(question, max(top_k, ANSWER_CHUNKS), filters, hints)
         if not hits:
             return not_found(question, "")
         matched_names = {n for d in hints.place_docs for n in self.retriever.names_by_doc[d]}

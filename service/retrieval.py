@@ -113,8 +113,9 @@ class Retriever:
     def hints(self, question: str) -> QueryHints:
         return understand(question, self.places)
 
-    def retrieve(self, question: str, top_k: int = 5, filters: Filters | None = None) -> list[ScoredChunk]:
-        """The top_k chunks for `question`, best first."""
+    def retrieve(self, question: str, top_k: int = 5, filters: Filters | None = None,
+                 hints: QueryHints | None = None) -> list[ScoredChunk]:
+        """The top_k chunks for `question`, best first (`hints`: the question's, when the caller has them)."""
         filters = filters or Filters()
         allowed = self._allowed_ids(filters)
         if allowed is not None and not allowed.size:
@@ -122,7 +123,7 @@ class Retriever:
         n = max(CANDIDATES, top_k * 4)
         query_vector = self.embedder.embed_queries([question])[0]
         tokens = tokenize(question)
-        hints = self.hints(question)
+        hints = self.hints(question) if hints is None else hints
         dense = self.search.dense(query_vector, n, allowed)
         lexical = self.search.lexical(tokens, n, allowed)
         scope = None if filters.active else self.place_scope(hints, n)
@@ -135,14 +136,14 @@ class Retriever:
         """Chunk ids of the reports of the place the question names (of its year, when it names
         one and some are), or None when no search of their own is needed or worth it."""
         docs = list(hints.place_docs)
-        if not docs or len(self.documents) == len(docs):
-            return None
+        if not docs or len(self.documents) == len(docs) or int(self.snapshot.manifest["n_chunks"]) <= n:
+            return None  # every chunk is a global candidate already
         in_year = [d for d in docs if self.documents[d].metadata.year in hints.years]
         docs = in_year or docs
         if sum(self.documents[d].n_chunks for d in docs) > PLACE_SCOPE_MAX_CHUNKS:
             return None
         ids = np.asarray(self.snapshot.chunk_ids_of(docs), dtype=np.int64)
-        return ids if ids.size and int(self.snapshot.manifest["n_chunks"]) > n else None
+        return ids if ids.size else None
 
     def _allowed_ids(self, filters: Filters) -> np.ndarray | None:
         if not filters.active:
