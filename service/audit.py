@@ -51,6 +51,14 @@ class AuditEntry:
     at: str = ""
 
 
+def _storable(text: str | None) -> str | None:
+    """`text` as valid UTF-8 for SQLite: a lone surrogate (which JSON may carry as \\ud800) would make
+    the insert fail and the request go unlogged, so it becomes U+FFFD."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def parse_since(value: str, now: datetime | None = None) -> datetime:
     """'2026-11-25', '2026-11-25T09:00', or relative '30m', '2h', '7d' -> an aware UTC time."""
     now = now or datetime.now(timezone.utc)
@@ -78,12 +86,13 @@ class AuditLog:
 
     def record(self, entry: AuditEntry) -> None:
         at = entry.at or datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        change = json.dumps(entry.change, ensure_ascii=False) if entry.change else None
         with self._lock, self._conn:
             self._conn.execute(
                 "INSERT INTO audit (at, key_id, role, method, route, status, question, cited, change)"
                 " VALUES (?,?,?,?,?,?,?,?,?)",
-                (at, entry.key_id, entry.role, entry.method, entry.route, entry.status, entry.question,
-                 json.dumps(entry.cited), json.dumps(entry.change, ensure_ascii=False) if entry.change else None),
+                (at, entry.key_id, entry.role, entry.method, entry.route, entry.status,
+                 _storable(entry.question), json.dumps(entry.cited), _storable(change)),
             )
 
     def entries(self, since: datetime | None = None, key_id: str | None = None,

@@ -381,3 +381,19 @@ def test_open_mode_answers_only_this_machine(auth: str, index_copy: Path) -> Non
                 assert remote.delete("/documents/653d1b1cc4aa4282").status_code == 403
             else:
                 assert me.json() == {"key_id": "local", "role": "admin"}
+
+
+def test_hostile_bodies_are_still_audited(secured) -> None:
+    """A body nested deeper than the JSON parser's stack, and a lone surrogate in the question,
+    used to make the audit row fail to build or to store, so the request went unlogged."""
+    from service.audit import AuditLog
+
+    client, settings, reader, _, _ = secured
+    deep = '{"question": "调解成功率", "filters": ' + "[" * 150_000 + "]" * 150_000 + "}"
+    bodies = [deep, '{"question": "\\ud800 2019年金杨新村街道的调解成功率是多少?"}']
+    statuses = [client.post("/ask", content=body.encode(), headers={**reader, "content-type": "application/json"},
+                            ).status_code for body in bodies]
+    assert all(status < 500 for status in statuses), statuses
+    entries = [e for e in AuditLog(settings.state_path).entries() if e.route == "/ask"]
+    assert [e.status for e in entries] == statuses and entries[1].key_id == "env-amy"
+    assert entries[1].question is not None and entries[1].question.endswith("2019年金杨新村街道的调解成功率是多少?")
