@@ -443,3 +443,15 @@ def check(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
                    + ("ok" if not problems else f"{len(problems)} problem(s)"))
     if problems:
         raise typer.Exit(1)
+
+
+def main() -> None:
+    """The console script. An unexpected error is a bug: it prints one line naming it and exits 1
+    instead of a wall of traceback for the official (-v shows the traceback)."""
+    try:
+        app()
+    except Exception as exc:
+        if log.isEnabledFor(logging.DEBUG):
+            raise
+        typer.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)", err=True)
+        raise SystemExit(1) from None
