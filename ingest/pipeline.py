@@ -162,11 +162,13 @@ def ingest_paths(
     rebuild: bool = False,
     progress: bool = True,
     sources: dict[Path, str] | None = None,
+    actor: str | None = None,
 ) -> IngestSummary:
     """Add, replace or skip every report under `paths`; write one new index version if anything changed.
 
     `sources` names files by something other than their path (an upload's file name), so a
-    later upload of the same name replaces the report.
+    later upload of the same name replaces the report. `actor` (a key id, cli:<user>) is kept
+    with the new version for the audit log; library callers that keep no audit log leave it None.
     """
     started = time.perf_counter()
     index_dir = index_dir or settings.index_dir
@@ -177,7 +179,8 @@ def ingest_paths(
     embedder = get_embedder(settings)
     load_tokenizer()
     summary.timings["model_load"] += time.perf_counter() - t0
-    with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild, settings.keep_versions, settings.ann) as writer:
+    with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild, settings.keep_versions, settings.ann,
+                     actor) as writer:
         existing = writer.existing()
         seen_ids = {doc_id: source for source, doc_id in existing.items()}
         pending: list[PendingReport] = []
@@ -246,7 +249,8 @@ def _stage_file(
     return FileOutcome(str(path), status, None, report.doc_id, len(prepared.chunks))
 
 
-def remove_document(doc_id: str, settings: Settings, index_dir: Path | None = None) -> dict[str, Any]:
+def remove_document(doc_id: str, settings: Settings, index_dir: Path | None = None,
+                    actor: str | None = None) -> dict[str, Any]:
     """Delete one report from the index; raises KeyError when it is not there."""
     index_dir = index_dir or settings.index_dir
     snapshot = open_index(index_dir)
@@ -256,6 +260,6 @@ def remove_document(doc_id: str, settings: Settings, index_dir: Path | None = No
         model_id, dim, ann = snapshot.embedding_model, int(snapshot.manifest["embedding_dim"]), snapshot.ann
     finally:
         snapshot.close()
-    with IndexWriter(index_dir, model_id, dim, keep_versions=settings.keep_versions, ann=ann) as writer:
+    with IndexWriter(index_dir, model_id, dim, keep_versions=settings.keep_versions, ann=ann, actor=actor) as writer:
         writer.remove(doc_id)
         return writer.commit()

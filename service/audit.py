@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import re
 import sqlite3
 import threading
@@ -16,6 +17,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from ingest.store import version_manifests
+
+log = logging.getLogger(__name__)
 AUDIT_FILE = "audit.sqlite"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -118,21 +122,49 @@ class AuditLog:
             for r in reversed(rows)
         ]
 
+    def logged_versions(self) -> set[int]:
+        """The index versions whose change has a row."""
+        with self._lock:
+            rows = self._conn.execute("SELECT json_extract(change, '$.index_version') FROM audit"
+                                      " WHERE change IS NOT NULL").fetchall()
+        return {int(r[0]) for r in rows if isinstance(r[0], int)}
+
+    def recover_changes(self, index_dir: Path) -> int:
+        """Log the changes of index versions on disk that have no row: a writer killed after it
+        switched to its version and before its caller logged the change. Returns how many."""
+        logged = self.logged_versions()
+        recovered = 0
+        for manifest in version_manifests(index_dir):
+            change = manifest.get("change")
+            if not change or change["actor"] is None or manifest["version"] in logged:
+                continue
+            self.record(AuditEntry(change["actor"], None, "RECOVERED", "index version", 0, at=manifest["updated_at"],
+                                   change={"action": "recovered", "index_version": manifest["version"],
+                                           "added": change["added"], "removed": change["removed"]}))
+            recovered += 1
+        if recovered:
+            log.warning("recovered %d index change(s) missing from the audit log", recovered)
+        return recovered
+
     def close(self) -> None:
         self._conn.close()
 
 
+def cli_actor() -> str:
+    """Who makes a change on the command line: cli:<OS user>."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "cli:unknown"
+
+
 def record_cli_change(state_path: Path, command: str, change: dict[str, Any]) -> None:
     """An index change made on the command line, logged under the OS user's name."""
+    audit = AuditLog(state_path)
     try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers)
-        user = "unknown"
-    log = AuditLog(state_path)
-    try:
-        log.record(AuditEntry(f"cli:{user}", "admin", "CLI", command, 0, change=change))
+        audit.record(AuditEntry(cli_actor(), "admin", "CLI", command, 0, change=change))
     finally:
-        log.close()
+        audit.close()
 
 
 def entry_dict(entry: AuditEntry) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from ingest.store import IndexError_
 from reportqa.config import Settings
 
 from ..auth import require_admin
-from ..deps import get_holder, get_settings
+from ..deps import get_holder, get_principal, get_settings
 from ..errors import RequestError
 from ..index_holder import IndexHolder
 from ..metrics import REFUSED_UPLOADS
@@ -111,7 +111,8 @@ def upload_documents(
         if staged:
             try:
                 summary = ingest_paths(list(staged), settings, issuer=issuer, year=year, progress=False,
-                                       sources={p: UPLOAD_SOURCE + name for p, name in staged.items()})
+                                       sources={p: UPLOAD_SOURCE + name for p, name in staged.items()},
+                                       actor=get_principal(request).key_id)
             except IndexError_ as exc:
                 raise RequestError(409, str(exc)) from exc
             by_path = {o.path: o for o in summary.outcomes}
@@ -148,7 +149,7 @@ def delete_document(
 ) -> dict[str, Any]:
     """Remove one report; the new index version no longer holds it."""
     try:
-        manifest = remove_document(doc_id, settings)
+        manifest = remove_document(doc_id, settings, actor=get_principal(request).key_id)
     except KeyError as exc:
         raise RequestError(404, f"unknown doc_id: {doc_id}") from exc
     except IndexError_ as exc:
