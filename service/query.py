@@ -103,15 +103,15 @@ def _mention_spans(text: str) -> list[tuple[int, int]]:
     return sorted(found)
 
 
-def _chains(text: str) -> list[list[str]]:
-    """The place names of a normalised text in runs of adjacent names, each from the widest to the
-    most specific (上海市浦东新区金杨新村街道 -> 上海市, 浦东新区, 金杨新村街道)."""
-    chains: list[list[str]] = []
+def _chains(text: str) -> list[list[tuple[int, int]]]:
+    """Spans of the place names of a normalised text in runs of adjacent names, each from the widest
+    to the most specific (上海市浦东新区金杨新村街道 -> 上海市, 浦东新区, 金杨新村街道)."""
+    chains: list[list[tuple[int, int]]] = []
     last_end = -1
     for start, end in _mention_spans(text):
         if start != last_end:
             chains.append([])
-        chains[-1].append(text[start:end])
+        chains[-1].append((start, end))
         last_end = end
     return chains
 
@@ -119,7 +119,7 @@ def _chains(text: str) -> list[list[str]]:
 def place_mentions(text: str) -> list[str]:
     """The places a normalised text names: the most specific of each run of adjacent names
     (上海市浦东新区金杨新村街道 -> 金杨新村街道; 2019年金桥镇 -> 金桥镇)."""
-    return [chain[-1] for chain in _chains(text)]
+    return [text[slice(*chain[-1])] for chain in _chains(text)]
 
 
 def place_names(doc: DocumentRecord) -> set[str]:
@@ -179,9 +179,15 @@ def _place_index(documents: dict[str, set[str]] | PlaceIndex) -> PlaceIndex:
 def understand(question: str, documents: dict[str, set[str]] | PlaceIndex) -> QueryHints:
     """Years in the question, and the documents whose place names it mentions (longest match wins).
 
-    `documents` is doc_id -> place names, or a PlaceIndex built from them once (faster)."""
+    A known place named in front of an unknown one (浦东新区唐镇) is not the place asked about: the
+    most specific place decides. `documents` is doc_id -> place names, or a PlaceIndex built from
+    them once (faster)."""
     q = normalize_str(question)
-    matches = _place_index(documents).mentioned(q)
+    places = _place_index(documents)
+    for chain in _chains(q):
+        if not places.known(q[slice(*chain[-1])]):
+            q = q[: chain[0][0]] + " " * (chain[-1][1] - chain[0][0]) + q[chain[-1][1] :]
+    matches = places.mentioned(q)
     if matches:
         longest = max(matches.values())
         matches = {d: n for d, n in matches.items() if n == longest}
@@ -232,5 +238,6 @@ def unknown_places(question: str, documents: dict[str, set[str]] | PlaceIndex) -
 def place_context(question: str, documents: dict[str, set[str]] | PlaceIndex) -> set[str]:
     """The names of the question's runs of places that end in an indexed one (上海市 and 浦东新区
     before 金杨新村街道): they say where, not what, so they are no evidence to look for."""
+    q = normalize_str(question)
     places = _place_index(documents)
-    return {name for chain in _chains(normalize_str(question)) if places.known(chain[-1]) for name in chain}
+    return {q[slice(*span)] for chain in _chains(q) if places.known(q[slice(*chain[-1])]) for span in chain}

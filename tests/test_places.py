@@ -71,3 +71,19 @@ def test_a_street_is_named_by_its_endings_but_not_by_a_two_character_fragment() 
     assert {"莫愁湖街道", "莫愁湖", "建邺区", "南京市"} <= names
     assert "湖街道" not in names and "愁湖街道" not in names
     assert "新村街道" not in place_names(_report("金杨新村街道关于2019年度法治政府建设情况的报告", "金杨新村街道"))
+
+
+@pytest.mark.parametrize("question, unknown", [
+    ("浦东新区唐镇2019年的调解成功率是多少?", ["唐镇"]),
+    ("上海市浦东新区唐镇2019年的调解成功率是多少?", ["唐镇"]),
+    ("四川省成都市2024年地区生产总值是多少?", ["成都市"]),
+])
+def test_an_indexed_place_in_front_of_an_unknown_one_does_not_answer_for_it(question: str, unknown: list[str]) -> None:
+    places = PlaceIndex({"pudong": {"浦东新区", "上海市"}, "sichuan": {"四川省", "四川"}})
+    assert unknown_places(question, places) == unknown and understand(question, places).place_docs == {}
+
+
+def test_a_known_place_beside_an_unknown_one_is_still_the_place_asked_about() -> None:
+    places = PlaceIndex({"seed": place_names(_report("金杨新村街道关于2019年度法治政府建设情况的报告", "金杨新村街道"))})
+    question = "2019年金桥镇和金杨新村街道共调解多少件?"
+    assert unknown_places(question, places) == ["金桥镇"] and set(understand(question, places).place_docs) == {"seed"}
