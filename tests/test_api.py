@@ -104,6 +104,10 @@ def test_words_that_only_look_like_places_do_not_refuse(client: TestClient) -> N
     ("建设美丽乡村投入多少万元?", []),
     ("在管理县级事务中收到多少件建议?", []),
     ("区和县两级共受理多少件?", []),
+    ("全省新增多少个试点县和工业强县?", []),
+    ("建成多少个特色小镇、产业强镇和重点中心镇?", []),
+    ("以县城为重要载体的城镇化建设投入多少亿元?", []),
+    ("培育文明乡风的活动开展了多少场?", []),
 ])
 def test_unknown_places_are_street_town_or_county_names_no_report_is_from(question: str, unknown: list[str]) -> None:
     places = PlaceIndex({"seed": {"金杨新村街道", "金杨新村"}})
