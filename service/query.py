@@ -77,7 +77,7 @@ def _one_char_word(name: str) -> bool:
 
 def _mention_spans(text: str) -> list[tuple[int, int]]:
     """Spans of the place names in a normalised text, in order: gazetteer names of every level
-    (longest first, from the left) and, between them, street, town and county names by their suffix."""
+    (longest first, from the left) and, between them, street, town and township names by their suffix."""
     text = _BOOK_TITLE.sub(lambda m: " " * len(m.group()), text)
     names = _gazetteer()
     spans: list[tuple[int, int]] = []
