@@ -18,7 +18,7 @@ from reportqa.figures import Figure, extract_figures
 from reportqa.models import Chunk
 from reportqa.prompts import render
 
-from .query import QueryHints, asks_for_figure, expected_unit, rate_heads, unknown_places
+from .query import QueryHints, asks_for_figure, expected_unit, place_context, rate_heads, unknown_places
 from .retrieval import Filters, Retriever, ScoredChunk
 from .schemas import Answer, Citation, FigureOut
 
@@ -106,7 +106,7 @@ class ExtractiveAnswerer:
         if not hits:
             return not_found(question, "")
         matched_names = {n for d in hints.place_docs for n in self.retriever.names_by_doc[d]}
-        core = question_core(question, matched_names)
+        core = question_core(question, matched_names | place_context(question, self.retriever.places))
         meta = self._metadata_answer(question, hits, hints)
         if meta is not None:
             return meta

