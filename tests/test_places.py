@@ -1,5 +1,6 @@
 """Places of every level that no indexed report is from are refused, saying so; the indexed office is
-answered under each name officials give it (the seed index holds only 金杨新村街道, 浦东新区, 上海市)."""
+answered under each name officials give it, with its district and city in front (the seed index holds
+only 金杨新村街道's report, so 浦东新区 and 上海市 alone are refused: a street's figure is not theirs)."""
 
 from __future__ import annotations
 
