@@ -82,6 +82,19 @@ def test_admin_uploads_and_removes_and_readers_see_it_without_restart(secured) -
     assert new_id not in {d["doc_id"] for d in client.get("/documents", headers=reader).json()["documents"]}
 
 
+def test_readers_see_a_reports_file_name_and_admins_its_server_path(secured) -> None:
+    client, _, reader, admin, _ = secured
+    [listed] = client.get("/documents", headers=admin).json()["documents"]
+    assert listed["source"].startswith("/") and listed["source"].endswith("/jinyang_2019_fazhi.txt")
+    shown = [client.get("/documents", headers=reader).json()["documents"][0],
+             client.get(f"/documents/{listed['doc_id']}", headers=reader).json()]
+    assert [d["source"] for d in shown] == ["jinyang_2019_fazhi.txt"] * 2
+    uploaded = _upload(client, admin).json()["files"][0]["doc_id"]
+    assert client.get(f"/documents/{uploaded}", headers=reader).json()["source"] == "zhangjiang_2021.txt"
+    answer = client.post("/ask", json={"question": MEDIATION}, headers=reader).text
+    assert "/" + listed["source"].split("/")[1] not in answer
+
+
 def test_health_stays_open_and_revoked_keys_stop_working_at_once(secured) -> None:
     client, settings, _, admin, record = secured
     health = client.get("/health")
