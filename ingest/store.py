@@ -494,12 +494,12 @@ class IndexWriter:
         return manifest.get("ann", "flat") != self.ann
 
     def existing(self) -> dict[str, str]:
-        """source -> doc_id of the reports in the base version."""
+        """doc_id -> source of the reports in the base version (sources may repeat: uploads of one name)."""
         if self.base is None:
             return {}
         conn = _connect(self.base / "docstore.sqlite", readonly=True)
         try:
-            return {r["source"]: r["doc_id"] for r in conn.execute("SELECT source, doc_id FROM documents")}
+            return {r["doc_id"]: r["source"] for r in conn.execute("SELECT source, doc_id FROM documents")}
         finally:
             conn.close()
 
