@@ -4,7 +4,8 @@ A file can keep a parser busy for minutes and gigabytes within every size limit 
 inflating to 150 MB held an upload for over 6 minutes at 1.5 GB). Parsed in a child, it costs the
 caller nothing while it runs: the child has an address-space limit (setrlimit), and is killed when
 it runs past the time limit or the caller cancels. The embedding model stays in the parent; the
-children fork from a small forkserver that has only the readers imported.
+children fork from a forkserver that has the readers imported (~2 s once, then 10-50 ms a file).
+As with any multiprocessing, a script that ingests keeps its top level under `if __name__ == "__main__"`.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _parse(sender: Connection, path: Path, settings: Settings, issuer: str | Non
     from .pipeline import load_report
 
     _limit(resource.RLIMIT_AS, settings.parse_memory_mb * 1024 * 1024)
-    _limit(resource.RLIMIT_CPU, math.ceil(settings.parse_timeout_s) + CPU_GRACE_S)  # ends it even when its parent was killed
+    _limit(resource.RLIMIT_CPU, math.ceil(settings.parse_timeout_s) + CPU_GRACE_S)  # even if the parent was killed
     try:
         result: tuple[bool, object] = (True, load_report(path, settings, issuer, year, source))
     except ReportReadError as exc:
