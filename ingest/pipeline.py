@@ -207,6 +207,7 @@ def ingest_paths(
     sources: dict[Path, str] | None = None,
     replaces: dict[Path, str] | None = None,
     control: IngestControl | None = None,
+    actor: str | None = None,
 ) -> IngestSummary:
     """Add, replace or skip every report under `paths`; write one new index version if anything changed.
 
@@ -217,7 +218,8 @@ def ingest_paths(
     file replaces explicitly. Files are parsed in child processes with limits
     (ingest/isolation.py) and embedded before the index's write lock is taken, so the lock is
     held only while the new version is written. Raises IngestCancelled when `control` is cancelled
-    before writing.
+    before writing. `actor` (a key id, cli:<user>) is kept with the new version for the audit log;
+    library callers that keep no audit log leave it None.
     """
     started = time.perf_counter()
     index_dir = index_dir or settings.index_dir
@@ -245,7 +247,8 @@ def ingest_paths(
     _embed_all([s.pending for s in staged], embedder, settings.embedding_batch_size, progress)
     summary.timings["embedding"] += time.perf_counter() - t0
     control.begin_writing()
-    with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild, settings.keep_versions, settings.ann) as writer:
+    with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild, settings.keep_versions, settings.ann,
+                     actor) as writer:
         by_id = writer.existing()
         by_source = {source: doc_id for doc_id, source in by_id.items()}
         for item in staged:
@@ -353,7 +356,8 @@ def _place(item: _Staged, by_source: dict[str, str], by_id: dict[str, str], writ
     return FileOutcome(path, status, None, report.doc_id, chunks, note=note, replaced=replace)
 
 
-def remove_document(doc_id: str, settings: Settings, index_dir: Path | None = None) -> dict[str, Any]:
+def remove_document(doc_id: str, settings: Settings, index_dir: Path | None = None,
+                    actor: str | None = None) -> dict[str, Any]:
     """Delete one report from the index; raises KeyError when it is not there."""
     index_dir = index_dir or settings.index_dir
     snapshot = open_index(index_dir)
@@ -363,6 +367,6 @@ def remove_document(doc_id: str, settings: Settings, index_dir: Path | None = No
         model_id, dim, ann = snapshot.embedding_model, int(snapshot.manifest["embedding_dim"]), snapshot.ann
     finally:
         snapshot.close()
-    with IndexWriter(index_dir, model_id, dim, keep_versions=settings.keep_versions, ann=ann) as writer:
+    with IndexWriter(index_dir, model_id, dim, keep_versions=settings.keep_versions, ann=ann, actor=actor) as writer:
         writer.remove(doc_id)
         return writer.commit()

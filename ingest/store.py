@@ -30,6 +30,7 @@ import shutil
 import sqlite3
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -454,6 +455,7 @@ class IndexWriter:
         rebuild: bool = False,
         keep_versions: int = 2,
         ann: str = "flat",
+        actor: str | None = None,
     ) -> None:
         if ann not in ANN_KINDS:
             raise ValueError(f"unknown vector index kind {ann!r}: choose one of {', '.join(ANN_KINDS)}")
@@ -462,6 +464,7 @@ class IndexWriter:
         self.rebuild = rebuild
         self.keep_versions = keep_versions
         self.ann = ann
+        self.actor = actor  # who asked (a key id, cli:<user>), for the audit log; None: a caller that keeps none
         # Seconds of the last commit spent building the indexes and writing files.
         self.timings: dict[str, float] = defaultdict(float)
         self._lock = FileLock(str(index_dir / WRITE_LOCK))
@@ -583,6 +586,10 @@ class IndexWriter:
             "n_sentences": n_sents,
             "created_at": created,
             "updated_at": _now(),
+            # The change itself, written with the version so that the audit log can recover it when
+            # the writer is killed after the switch and before its caller logged the change.
+            "change": {"actor": self.actor, "added": [p.report.doc_id for p in self._adds],
+                       "removed": sorted(self._removes)},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         for path in sorted(tmp.rglob("*"), reverse=True):  # files, then their folders' entries
@@ -689,17 +696,34 @@ def clean_leftovers(index_dir: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def recover(index_dir: Path) -> bool:
-    """At start-up, remove what a killed writer left behind; skipped (False) while a writer is at work."""
+def recover(index_dir: Path, then: Callable[[], object] | None = None) -> bool:
+    """At start-up, remove what a killed writer left behind, then run `then` (the audit log's
+    recovery) while no writer can switch versions; skipped (False) while a writer is at work."""
     if not (index_dir / VERSIONS).exists():
         return False
     try:
         with FileLock(str(index_dir / WRITE_LOCK), timeout=0):
             clean_leftovers(index_dir)
+            if then is not None:
+                then()
     except Timeout:
         log.info("a writer holds %s; leftovers are left to it", index_dir / WRITE_LOCK)
         return False
     return True
+
+
+def version_manifests(index_dir: Path) -> list[dict[str, Any]]:
+    """The manifests of the versions on disk (the live one and those kept), oldest first."""
+    folder = index_dir / VERSIONS
+    if not folder.exists():
+        return []
+    manifests = []
+    for version in sorted(p for p in folder.iterdir() if p.name.isdigit()):
+        try:
+            manifests.append(json.loads((version / "manifest.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError):  # pruned meanwhile, or never finished
+            continue
+    return manifests
 
 
 def prune_versions(index_dir: Path, keep: int) -> None:

@@ -53,16 +53,15 @@ def ingest(
     """Add new reports, replace changed ones and skip unchanged ones; exit 1 if any file failed."""
     from ingest.pipeline import ingest_paths
     from ingest.store import IndexError_
+    from service.audit import cli_actor, record_cli_change
 
     settings = get_settings()
     try:
         summary = ingest_paths(paths, settings, index or settings.index_dir, issuer, year, rebuild,
-                               progress=not as_json)
+                               progress=not as_json, actor=cli_actor())
     except IndexError_ as exc:
         _fail(str(exc))
     if summary.count("added") or summary.count("replaced"):
-        from service.audit import record_cli_change
-
         record_cli_change(_settings_for(index).state_path, "reportqa ingest", {
             "action": "ingest", "index_version": summary.manifest["version"] if summary.manifest else None,
             "files": [{"path": o.path, "status": o.status, "doc_id": o.doc_id, "reason": o.reason}
@@ -109,16 +108,15 @@ def remove(doc_id: Annotated[str, typer.Argument(help="The doc_id shown by `repo
     """Delete one report from the index."""
     from ingest.pipeline import remove_document
     from ingest.store import IndexError_
+    from service.audit import cli_actor, record_cli_change
 
     settings = get_settings()
     try:
-        manifest = remove_document(doc_id, settings, index or settings.index_dir)
+        manifest = remove_document(doc_id, settings, index or settings.index_dir, actor=cli_actor())
     except KeyError:
         _fail(f"no report with doc_id {doc_id} in the index")
     except IndexError_ as exc:
         _fail(str(exc))
-    from service.audit import record_cli_change
-
     record_cli_change(_settings_for(index).state_path, "reportqa remove",
                       {"action": "remove", "doc_id": doc_id, "index_version": manifest["version"]})
     typer.echo(f"removed {doc_id}; index version {manifest['version']}: {manifest['n_documents']} reports")
@@ -405,13 +403,17 @@ def audit(
     as_json: JsonOpt = False,
 ) -> None:
     """List the audit log: who asked what and when, what was cited, every admin change."""
+    from ingest.store import recover
     from service.audit import AuditLog, entry_dict, parse_since
 
     try:
         when = parse_since(since)
     except ValueError as exc:
         _fail(str(exc))
-    entries = AuditLog(_settings_for(index).state_path).entries(when, key, changes, limit)
+    settings = _settings_for(index)
+    audit_log = AuditLog(settings.state_path)
+    recover(settings.index_dir, then=lambda: audit_log.recover_changes(settings.index_dir))
+    entries = audit_log.entries(when, key, changes, limit)
     if as_json:
         typer.echo(json.dumps([entry_dict(e) for e in entries], ensure_ascii=False, indent=2))
         return
@@ -423,11 +425,14 @@ def audit(
 
 @app.command()
 def check(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
-    """Check the index: clean a killed writer's leftovers, then FAISS ids = chunk rows = BM25 docs, counts right."""
+    """Check the index: clean a killed writer's leftovers (and log the changes it did not), then FAISS ids =
+    chunk rows = BM25 docs, counts right."""
     from ingest.store import IndexError_, open_index, recover
+    from service.audit import AuditLog
 
-    index_dir = _settings_for(index).index_dir
-    recover(index_dir)
+    settings = _settings_for(index)
+    index_dir = settings.index_dir
+    recover(index_dir, then=lambda: AuditLog(settings.state_path).recover_changes(index_dir))
     try:
         snapshot = open_index(index_dir)
     except IndexError_ as exc:
@@ -443,3 +448,15 @@ def check(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
                    + ("ok" if not problems else f"{len(problems)} problem(s)"))
     if problems:
         raise typer.Exit(1)
+
+
+def main() -> None:
+    """The console script. An unexpected error is a bug: it prints one line naming it and exits 1
+    instead of a wall of traceback for the official (-v shows the traceback)."""
+    try:
+        app()
+    except Exception as exc:
+        if log.isEnabledFor(logging.DEBUG):
+            raise
+        typer.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)", err=True)
+        raise SystemExit(1) from None

@@ -51,9 +51,11 @@ def create_app(settings: Settings) -> FastAPI:
         log.info("%s", gate.describe())
     else:
         log.warning("*** %s ***", gate.describe())
-    recover(settings.index_dir)  # leftovers of a writer killed mid-ingest
+    audit = AuditLog(settings.state_path)
+    # Leftovers of a writer killed mid-ingest, and changes it made but did not live to log.
+    recover(settings.index_dir, then=lambda: audit.recover_changes(settings.index_dir))
     app.add_middleware(ServiceMiddleware, body_limit=settings.max_body_kb * 1024,
-                       upload_limit=int(settings.max_upload_mb * 1024 * 1024), audit=AuditLog(settings.state_path))
+                       upload_limit=int(settings.max_upload_mb * 1024 * 1024), audit=audit)
     app.state.holder = IndexHolder(settings.index_dir, get_embedder(settings))
     app.state.chat_model = chat_model
     app.state.llm_factory = llm_factory

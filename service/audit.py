@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import re
 import sqlite3
 import threading
@@ -16,6 +17,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from ingest.store import version_manifests
+
+log = logging.getLogger(__name__)
 AUDIT_FILE = "audit.sqlite"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -51,6 +55,14 @@ class AuditEntry:
     at: str = ""
 
 
+def _storable(text: str | None) -> str | None:
+    """`text` as valid UTF-8 for SQLite: a lone surrogate (which JSON may carry as \\ud800) would make
+    the insert fail and the request go unlogged, so it becomes U+FFFD."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def parse_since(value: str, now: datetime | None = None) -> datetime:
     """'2026-11-25', '2026-11-25T09:00', or relative '30m', '2h', '7d' -> an aware UTC time."""
     now = now or datetime.now(timezone.utc)
@@ -78,12 +90,13 @@ class AuditLog:
 
     def record(self, entry: AuditEntry) -> None:
         at = entry.at or datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        change = json.dumps(entry.change, ensure_ascii=False) if entry.change else None
         with self._lock, self._conn:
             self._conn.execute(
                 "INSERT INTO audit (at, key_id, role, method, route, status, question, cited, change)"
                 " VALUES (?,?,?,?,?,?,?,?,?)",
-                (at, entry.key_id, entry.role, entry.method, entry.route, entry.status, entry.question,
-                 json.dumps(entry.cited), json.dumps(entry.change, ensure_ascii=False) if entry.change else None),
+                (at, entry.key_id, entry.role, entry.method, entry.route, entry.status,
+                 _storable(entry.question), json.dumps(entry.cited), _storable(change)),
             )
 
     def entries(self, since: datetime | None = None, key_id: str | None = None,
@@ -109,21 +122,49 @@ class AuditLog:
             for r in reversed(rows)
         ]
 
+    def logged_versions(self) -> set[int]:
+        """The index versions whose change has a row."""
+        with self._lock:
+            rows = self._conn.execute("SELECT json_extract(change, '$.index_version') FROM audit"
+                                      " WHERE change IS NOT NULL").fetchall()
+        return {int(r[0]) for r in rows if isinstance(r[0], int)}
+
+    def recover_changes(self, index_dir: Path) -> int:
+        """Log the changes of index versions on disk that have no row: a writer killed after it
+        switched to its version and before its caller logged the change. Returns how many."""
+        logged = self.logged_versions()
+        recovered = 0
+        for manifest in version_manifests(index_dir):
+            change = manifest.get("change")
+            if not change or change["actor"] is None or manifest["version"] in logged:
+                continue
+            self.record(AuditEntry(change["actor"], None, "RECOVERED", "index version", 0, at=manifest["updated_at"],
+                                   change={"action": "recovered", "index_version": manifest["version"],
+                                           "added": change["added"], "removed": change["removed"]}))
+            recovered += 1
+        if recovered:
+            log.warning("recovered %d index change(s) missing from the audit log", recovered)
+        return recovered
+
     def close(self) -> None:
         self._conn.close()
 
 
+def cli_actor() -> str:
+    """Who makes a change on the command line: cli:<OS user>."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "cli:unknown"
+
+
 def record_cli_change(state_path: Path, command: str, change: dict[str, Any]) -> None:
     """An index change made on the command line, logged under the OS user's name."""
+    audit = AuditLog(state_path)
     try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers)
-        user = "unknown"
-    log = AuditLog(state_path)
-    try:
-        log.record(AuditEntry(f"cli:{user}", "admin", "CLI", command, 0, change=change))
+        audit.record(AuditEntry(cli_actor(), "admin", "CLI", command, 0, change=change))
     finally:
-        log.close()
+        audit.close()
 
 
 def entry_dict(entry: AuditEntry) -> dict[str, Any]:

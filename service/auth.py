@@ -9,7 +9,12 @@ open: they say nothing about the reports. /metrics needs a key like any API rout
 Modes (`REPORTQA_AUTH`): `on` requires a key, `off` is open local mode (every caller is
 the local admin, no rate limit), `auto` (default) is on as soon as any key exists, so
 `make run` on 127.0.0.1 works without set-up and `reportqa keys create` locks it down.
-`reportqa serve` refuses a non-loopback address while auth is off.
+
+Auth fails closed. In `auto`, once a running server has seen a key (active or revoked) it
+stays locked: revoking the last key, or emptying or deleting the keys file, leaves every
+caller with 401, never an admin. Open mode answers only peers on this machine (a request
+from any other address gets 403, however the server was started), and `reportqa serve`
+refuses a non-loopback address while auth is off.
 """
 
 from __future__ import annotations
@@ -44,6 +49,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _is_network_address(host: str) -> bool:
+    """Whether a peer is an IP address (a socket peer); an in-process test client has a name instead."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def parse_rate(rate: str) -> RateLimitItem | None:
     """'120/minute' -> a limits item; 'off' or '' -> None; raises ValueError naming the setting."""
     if rate.strip().lower() in ("", "off", "none", "0"):
@@ -66,19 +80,26 @@ class Gate:
     def required(self) -> bool:
         if self.mode == "on":
             return True
-        return self.mode == "auto" and self.keys.has_keys()
+        return self.mode == "auto" and self.keys.ever_had_keys()
 
     def describe(self) -> str:
         if self.required() and not self.keys.has_keys():
-            return "auth on but no API key exists: every API request gets 401; create one with `reportqa keys create`"
+            return ("auth on but no active API key exists (none yet, or all revoked or removed): every API "
+                    "request gets 401; create one with `reportqa keys create`")
         if self.required():
             return f"auth on ({self.mode}): API keys required, rate limit {self.rate or 'off'} per key"
-        why = "REPORTQA_AUTH=off" if self.mode == "off" else "REPORTQA_AUTH=auto and no API key exists"
-        return f"AUTH IS OFF ({why}): every caller is an admin; bind to 127.0.0.1 only"
+        return f"AUTH IS OFF ({self.describe_open()}): every caller on this machine is an admin; bind to 127.0.0.1 only"
+
+    def describe_open(self) -> str:
+        return "REPORTQA_AUTH=off" if self.mode == "off" else "REPORTQA_AUTH=auto and no API key exists"
 
     def authenticate(self, request: Request) -> Principal:
-        """The caller of a request, or 401."""
+        """The caller of a request, or 401 (403 for a remote peer while auth is off)."""
         if not self.required():
+            peer = request.client.host if request.client else None
+            if peer is not None and _is_network_address(peer) and not is_loopback(peer):
+                raise HTTPException(403, f"auth is off ({self.describe_open()}), so this server answers only "
+                                         "requests from its own machine; create a key with `reportqa keys create`")
             return LOCAL
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

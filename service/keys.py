@@ -90,7 +90,10 @@ def read_keys_file(path: Path) -> list[KeyRecord]:
     if not path.exists():
         return []
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        if not text.strip():  # emptied by hand: no keys (a server that had keys stays locked)
+            return []
+        data = json.loads(text)
         return [KeyRecord(**{**item, "origin": "file"}) for item in data.get("keys", [])]
     except (json.JSONDecodeError, TypeError, AttributeError) as exc:
         raise KeyError_(f"the keys file {path} is broken: {exc}") from exc
@@ -138,6 +141,7 @@ class KeyStore:
         self._lock = threading.Lock()
         self._stamp: object = _UNREAD
         self._by_hash: dict[str, KeyRecord] = {}
+        self._ever_had_keys = False
         self._reload()
 
     def _file_stamp(self) -> tuple[int, int] | None:
@@ -161,11 +165,18 @@ class KeyStore:
                 self._stamp = stamp
                 return
             self._by_hash = {r.sha256: r for r in records if r.active}
+            self._ever_had_keys = self._ever_had_keys or bool(records)
             self._stamp = stamp
 
     def has_keys(self) -> bool:
         self._reload()
         return bool(self._by_hash)
+
+    def ever_had_keys(self) -> bool:
+        """Whether any key, active or revoked, has been seen since this store opened: revoking the
+        last key or emptying or deleting the file must lock the service, never open it."""
+        self._reload()
+        return self._ever_had_keys
 
     def lookup(self, key: str) -> KeyRecord | None:
         """The active record of a presented key, or None."""

@@ -148,7 +148,7 @@ def _json_payloads(body: bytes) -> Iterator[dict[str, Any]]:
     for candidate in candidates:
         try:
             value = json.loads(candidate)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
             continue
         if isinstance(value, dict):
             yield value
@@ -171,7 +171,7 @@ def _question(body: bytes) -> str | None:
     """What was asked: `question`, `message`, or the last user message of an OpenAI chat request."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict):
         return None

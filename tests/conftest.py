@@ -10,8 +10,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -121,6 +125,26 @@ def two_year_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                                               encoding="utf-8")
     ingest_paths([root / "reports"], Settings(index_dir=root / "index"), progress=False)
     return root / "index"
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """`app` under a real uvicorn server on a free port of 127.0.0.1; yields its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def free_port() -> int:

@@ -347,3 +347,75 @@ def test_cli_changes_are_audited_too_and_keys_follow_the_index(index_copy: Path,
                                                                       ("reportqa remove", "remove")]
     assert all(e["key_id"].startswith("cli:") for e in entries) and entries[1]["change"]["doc_id"] == doc_id
     assert (index_copy.parent / "state" / "api_keys.json").exists()  # beside --index, where serve --index looks
+
+
+def _keys_cli(index: Path, *args: str) -> None:
+    try:
+        result = CliRunner().invoke(cli, ["keys", *args, "--index", str(index)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("lose_the_key", ["revoke", "empty the file", "delete the file"])
+def test_a_running_server_that_loses_its_last_key_closes_for_everyone(lose_the_key: str, index_copy: Path) -> None:
+    """auto mode: the server started with one admin key; once it is gone nobody is an admin."""
+    import httpx
+
+    from conftest import served
+
+    settings = Settings(index_dir=index_copy, state_dir=index_copy.parent / "state", auth="auto")
+    key, record = add_key(settings.keys_path, "admin", "ops")
+    with served(create_app(settings)) as url, httpx.Client(base_url=url, timeout=60) as http:
+        admin = {"Authorization": f"Bearer {key}"}
+        [doc] = http.get("/documents", headers=admin).json()["documents"]
+        assert http.get("/me").status_code == 401
+        if lose_the_key == "revoke":
+            _keys_cli(index_copy, "revoke", record.key_id)
+        elif lose_the_key == "empty the file":
+            settings.keys_path.write_text("", encoding="utf-8")
+        else:
+            settings.keys_path.unlink()
+        for headers in ({}, admin):
+            me = http.get("/me", headers=headers)
+            assert me.status_code == 401 and "API key" in me.json()["detail"], (lose_the_key, me.text)
+            assert http.delete(f"/documents/{doc['doc_id']}", headers=headers).status_code == 401
+            assert http.post("/ask", json={"question": MEDIATION}, headers=headers).status_code == 401
+        assert http.get("/health").json()["auth"] is True
+        reader = {"Authorization": f"Bearer {add_key(settings.keys_path, 'reader', 'new')[0]}"}
+        assert http.get("/me", headers=reader).json()["role"] == "reader"
+        assert [d["doc_id"] for d in http.get("/documents", headers=reader).json()["documents"]] == [doc["doc_id"]]
+
+
+@pytest.mark.parametrize("auth", ["auto", "off"])
+def test_open_mode_answers_only_this_machine(auth: str, index_copy: Path) -> None:
+    """However the app is served (uvicorn --host 0.0.0.0 skips `reportqa serve`'s check), a caller from
+    another address is never the local admin; callers on this machine are."""
+    settings = Settings(index_dir=index_copy, state_dir=index_copy.parent / "state", auth=auth)
+    app = create_app(settings)
+    for peer, status in ((("203.0.113.7", 40000), 403), (("10.1.2.3", 40000), 403), (("::ffff:192.0.2.1", 1), 403),
+                         (("127.0.0.1", 40000), 200), (("::1", 40000), 200)):
+        with TestClient(app, client=peer) as remote:
+            me = remote.get("/me")
+            assert me.status_code == status, (peer, me.text)
+            if status == 403:
+                assert "only requests from its own machine" in me.json()["detail"]
+                assert remote.delete("/documents/653d1b1cc4aa4282").status_code == 403
+            else:
+                assert me.json() == {"key_id": "local", "role": "admin"}
+
+
+def test_hostile_bodies_are_still_audited(secured) -> None:
+    """A body nested deeper than the JSON parser's stack, and a lone surrogate in the question,
+    used to make the audit row fail to build or to store, so the request went unlogged."""
+    from service.audit import AuditLog
+
+    client, settings, reader, _, _ = secured
+    deep = '{"question": "调解成功率", "filters": ' + "[" * 150_000 + "]" * 150_000 + "}"
+    bodies = [deep, '{"question": "\\ud800 2019年金杨新村街道的调解成功率是多少?"}']
+    statuses = [client.post("/ask", content=body.encode(), headers={**reader, "content-type": "application/json"},
+                            ).status_code for body in bodies]
+    assert all(status < 500 for status in statuses), statuses
+    entries = [e for e in AuditLog(settings.state_path).entries() if e.route == "/ask"]
+    assert [e.status for e in entries] == statuses and entries[1].key_id == "env-amy"
+    assert entries[1].question is not None and entries[1].question.endswith("2019年金杨新村街道的调解成功率是多少?")

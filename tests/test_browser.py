@@ -9,16 +9,14 @@ and say why (`make test` installs Chromium with apt-get when it can).
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from conftest import variant_2020
+from conftest import served, variant_2020
 from reportqa.config import Settings
+from service.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -41,33 +39,10 @@ def web_index(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return target
 
 
-@contextmanager
-def serve(settings: Settings) -> Iterator[str]:
-    """The app under a real uvicorn server on a free port of 127.0.0.1; yields its base URL."""
-    import uvicorn
-
-    from service.app import create_app
-
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="session")
 def base_url(web_index: Path) -> Iterator[str]:
     """The page in open local mode (REPORTQA_AUTH=off: every caller is an admin)."""
-    with serve(Settings(index_dir=web_index, auth="off")) as url:
+    with served(create_app(Settings(index_dir=web_index, auth="off"))) as url:
         yield url
 
 
@@ -336,7 +311,7 @@ def test_with_auth_on_the_page_asks_for_a_key_and_says_what_a_reader_may_not_do(
 
     settings = Settings(index_dir=web_index, auth="on", state_dir=tmp_path / "state",
                         api_keys=[f"reader:reader:{hash_key(READER_KEY)}", f"boss:admin:{hash_key(ADMIN_KEY)}"])
-    with serve(settings) as url:
+    with served(create_app(settings)) as url:
         context = browser.new_context(viewport=LAPTOP, locale="zh-CN", base_url=url)
         page = context.new_page()
         try:

@@ -159,3 +159,17 @@ def test_the_llm_condenses_follow_ups_and_the_rules_stand_in_when_it_fails() -> 
     silent = FakeListChatModel(responses=[""])
     assert condense_with_llm(silent, "那2020年呢?", history, PLACES).kind == "year"
     assert condense_with_llm(model, "这个数字在哪一节?", history, PLACES).kind == "where"  # no model call needed
+
+
+def test_asking_where_after_the_cited_report_was_removed_says_it_is_gone(seed_index: Path, tmp_path: Path) -> None:
+    import shutil
+
+    index = Path(shutil.copytree(seed_index, tmp_path / "index"))
+    with TestClient(create_app(Settings(index_dir=index, state_dir=tmp_path / "state"))) as client:
+        first = client.post("/chat", json={"message": FIRST}).json()
+        assert first["found"] and first["figure"]["value"] == pytest.approx(98.3)
+        assert client.delete(f"/documents/{first['citations'][0]['doc_id']}").status_code == 200
+        where = client.post("/chat", json={"conversation_id": first["conversation_id"], "message": "这个数字在哪一节?"})
+    answer = where.json()
+    assert answer["rewrite"] == "where" and answer["found"] is False and answer["citations"] == []
+    assert "已不在索引中" in answer["text"] and "98.3" not in answer["text"]

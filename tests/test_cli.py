@@ -50,3 +50,15 @@ def test_a_failed_file_gives_its_reason_and_a_non_zero_exit(tmp_path: Path, seed
 def test_commands_on_a_missing_index_fail_with_a_message(tmp_path: Path) -> None:
     done = _run("documents", "--index", str(tmp_path / "nothing"))
     assert done.returncode == 1 and "no index at" in done.stderr
+
+
+def test_an_unexpected_error_is_one_line_and_exit_1_and_v_shows_the_traceback(tmp_path: Path) -> None:
+    version = tmp_path / "index" / "versions" / "000001"
+    version.mkdir(parents=True)
+    (tmp_path / "index" / "CURRENT").write_text("000001", encoding="utf-8")
+    (version / "manifest.json").write_text("{broken", encoding="utf-8")
+    plain = _run("documents", "--index", str(tmp_path / "index"))
+    assert plain.returncode == 1 and "Traceback" not in plain.stderr
+    assert plain.stderr.strip().splitlines() == [plain.stderr.strip()] and "JSONDecodeError" in plain.stderr
+    verbose = _run("-v", "documents", "--index", str(tmp_path / "index"))
+    assert verbose.returncode == 1 and "Traceback" in verbose.stderr

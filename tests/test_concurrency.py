@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import random
 import shutil
-import socket
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
+from conftest import served
 from ingest.store import VERSIONS, open_index
 from reportqa.config import Settings
 from service.app import create_app
@@ -38,19 +36,8 @@ def live_server(tmp_path: Path, seed_index: Path):
     """The app served by uvicorn on a free local port, over a private index that keeps one old version."""
     index = Path(shutil.copytree(seed_index, tmp_path / "index"))
     settings = Settings(index_dir=index, state_dir=tmp_path / "state", keep_versions=1)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}", index
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(settings)) as url:
+        yield url, index
 
 
 def test_answers_stay_exact_while_reports_are_added_and_removed(live_server) -> None:

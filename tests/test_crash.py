@@ -111,3 +111,38 @@ def test_check_and_server_start_clean_leftovers_and_report_problems(tmp_path: Pa
     manifest_path.write_text(json.dumps({**manifest, "n_chunks": manifest["n_chunks"] + 1}), encoding="utf-8")
     broken = CliRunner().invoke(cli, ["check", "--index", str(index)])
     assert broken.exit_code == 1 and "manifest counts differ" in broken.output
+
+
+KILL_AFTER_SWITCH = """
+import os, signal, sys
+import ingest.store as store
+switch = store._switch_current
+def switch_then_die(*args):
+    switch(*args)
+    os.kill(os.getpid(), signal.SIGKILL)
+store._switch_current = switch_then_die
+from reportqa.cli import app
+app()
+"""
+
+
+def test_a_change_whose_writer_died_after_the_switch_is_still_audited(tmp_path: Path, seed_index: Path) -> None:
+    """SIGKILL between the switch to the new version and the audit row: the next start logs it."""
+    from service.app import create_app
+    from service.audit import AuditLog
+
+    index = Path(shutil.copytree(seed_index, tmp_path / "index"))
+    report = _batch(tmp_path / "reports", 0) / "street_00.txt"
+    proc = subprocess.run([sys.executable, "-c", KILL_AFTER_SWITCH, "ingest", str(report), "--index", str(index)],
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    added = [d.doc_id for d in open_index(index).documents() if d.source.endswith("street_00.txt")]
+    assert len(added) == 1  # the change landed
+    state = tmp_path / "state"
+    assert AuditLog(state).entries(changes_only=True) == []  # and its row was lost with the writer
+    for _ in range(2):  # two starts: recovered once
+        create_app(Settings(index_dir=index, state_dir=state))
+    version = open_index(index).version
+    [entry] = [e for e in AuditLog(state).entries(changes_only=True) if e.change["index_version"] == version]
+    assert entry.key_id.startswith("cli:") and entry.method == "RECOVERED"
+    assert entry.change == {"action": "recovered", "index_version": version, "added": added, "removed": []}

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import openai
 import pytest
-import uvicorn
 
+from conftest import served
 from reportqa.config import Settings
 from service.app import create_app
 
@@ -21,20 +18,9 @@ QUESTION = "金杨新村街道2019年的调解成功率是多少?"
 @pytest.fixture(scope="module")
 def base_url(two_year_index: Path, tmp_path_factory: pytest.TempPathFactory):
     """reportqa served by uvicorn on a free port of 127.0.0.1 for this module's tests."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     app = create_app(Settings(index_dir=two_year_index, state_dir=tmp_path_factory.mktemp("state")))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}/v1"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with served(app) as url:
+        yield f"{url}/v1"
 
 
 @pytest.fixture(scope="module")

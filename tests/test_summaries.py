@@ -171,3 +171,31 @@ def test_cli_refuses_bad_input_with_a_message(seed_index: Path) -> None:
     assert no_file.exit_code == 1 and "-o FILE" in no_file.output
     unknown = runner.invoke(cli, ["summarize", "nope", "--index", str(seed_index)])
     assert unknown.exit_code == 1 and "unknown doc_id: nope" in unknown.output
+
+
+def test_a_comparison_of_the_most_reports_allowed_exports_to_word(tmp_path: Path) -> None:
+    """Twenty reports make a title longer than Word's 255-character property limit (it answered 500)."""
+    from ingest.pipeline import ingest_paths
+    from service.summary.schemas import MAX_DOCUMENTS
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    streets = [f"{a}{b}家园街道" for a in "东南西北中" for b in "甲乙丙丁"][:MAX_DOCUMENTS]
+    for i, street in enumerate(streets):
+        (folder / f"r{i}.txt").write_text(f"发布机构 | {street} |\n{street}关于{2001 + i}年度法治政府建设情况的报告\n"
+                                          "一、主要做法和成效\n"
+                                          f"全年共调解纠纷{100 + i}起,调解成功率为9{i % 10}.5%。\n", encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index")
+    ingest_paths([folder], settings, progress=False)
+    with TestClient(create_app(settings)) as client:
+        ids = [d["doc_id"] for d in client.get("/documents").json()["documents"]]
+        response = client.post("/summaries", json={"doc_ids": ids, "style": "key_figures", "format": "docx"})
+        assert response.status_code == 200, response.text
+    doc = Document(io.BytesIO(response.content))
+    assert all(street in doc.paragraphs[0].text for street in streets)  # the heading keeps the whole title
+    title = doc.core_properties.title
+    assert len(title) == 255 and title.endswith("…") and doc.paragraphs[0].text.startswith(title[:-1])
+    result = CliRunner().invoke(cli, ["summarize", *ids, "--index", str(settings.index_dir), "--format", "docx",
+                                      "-o", str(tmp_path / "all.docx")])
+    assert result.exit_code == 0, result.output
+    assert len(Document(str(tmp_path / "all.docx")).tables) == MAX_DOCUMENTS + 1  # one per report + comparison

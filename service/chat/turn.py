@@ -57,7 +57,14 @@ def resolve(engine: Engine, message: str, history: History, settings: Settings, 
     return rewrite(message, history.previous_question, places)
 
 
-def source_answer(question: str, previous: dict[str, Any] | None) -> Answer:
+def _still_indexed(engine: Engine, cited: Citation) -> bool:
+    """Whether the current index still holds the cited span as quoted (the report may since have
+    been removed or replaced, and a stored answer must not outlive its source)."""
+    record = engine.snapshot.document(cited.doc_id)
+    return record is not None and (record.text or "")[cited.char_start:cited.char_end] == cited.quote
+
+
+def source_answer(engine: Engine, question: str, previous: dict[str, Any] | None) -> Answer:
     """Where the previous answer stands: the section path of its first citation. The answer's
     `question` stays the previous question, so a later follow-up still builds on it."""
     if previous is None:
@@ -68,6 +75,10 @@ def source_answer(question: str, previous: dict[str, Any] | None) -> Answer:
         return Answer(question=question, found=False, answer=None,
                       text="上一个回答没有引用报告原文,无法指出出处。", citations=[])
     cited = Citation(**citations[0])
+    if not _still_indexed(engine, cited):
+        return Answer(question=question, found=False, answer=None, citations=[],
+                      text=f"上一个回答引用的《{cited.title or cited.doc_id}》已不在索引中(已删除或替换),"
+                           "无法指出出处;请重新提问。")
     path = " > ".join(cited.section_path) or "正文开头"
     figure = previous.get("figure")
     what = f"数字 {figure['raw']} " if figure else "上一个回答"
@@ -83,7 +94,7 @@ def answer_turn(engine: Engine, message: str, history: History, options: TurnOpt
     resolved = resolve(engine, message, history, settings, options.mode, chat_model)
     if resolved.kind == "where":
         previous = history.previous_question or resolved.question
-        return resolved, enforce_traceable(source_answer(previous, history.previous_answer()))
+        return resolved, enforce_traceable(source_answer(engine, previous, history.previous_answer()))
     try:
         request = AskRequest(question=resolved.question, top_k=options.top_k, filters=options.filters,
                              mode=options.mode)

@@ -163,7 +163,8 @@ def _ingest(staged: dict[Path, tuple[int, str]], settings: Settings, issuer: str
     try:
         return ingest_paths(list(staged), settings, issuer=issuer, year=year, progress=False,
                             sources={p: UPLOAD_SOURCE + name for p, (_, name) in staged.items()},
-                            replaces={p: replace for p in staged} if replace else None, control=job.control)
+                            replaces={p: replace for p in staged} if replace else None, control=job.control,
+                            actor=job.key_id)
     except IndexError_ as exc:
         raise RequestError(409, str(exc)) from exc
 
@@ -182,7 +183,7 @@ def delete_document(
 ) -> dict[str, Any]:
     """Remove one report; the new index version no longer holds it."""
     try:
-        manifest = remove_document(doc_id, settings)
+        manifest = remove_document(doc_id, settings, actor=get_principal(request).key_id)
     except KeyError as exc:
         raise RequestError(404, f"unknown doc_id: {doc_id}") from exc
     except IndexError_ as exc:

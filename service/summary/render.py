@@ -13,6 +13,9 @@ from .schemas import CitedText, Comparison, FigureRow, ReportSummary, Summary
 
 STYLE_TITLES = {"briefing": "简报", "key_figures": "主要数据", "sections": "分节摘要"}
 FIGURE_HEADER = ["指标", "数值", "章节", "出处"]
+# OOXML core properties hold at most 255 characters (python-docx raises past it); a comparison
+# of many reports has a longer title, which the heading still shows whole.
+CORE_PROPERTY_MAX = 255
 
 
 def _cited(items: list[CitedText], sep: str = "") -> str:
@@ -117,7 +120,7 @@ def docx_bytes(s: Summary, today: date | None = None) -> bytes:
     sections, the comparison table, and the sources at the end."""
     doc = Document()
     doc.styles["Normal"].font.size = Pt(11)
-    doc.core_properties.title = s.title
+    doc.core_properties.title = s.title if len(s.title) <= CORE_PROPERTY_MAX else s.title[:CORE_PROPERTY_MAX - 1] + "…"
     doc.add_heading(s.title, level=0)
     doc.add_paragraph(f"生成日期:{(today or date.today()).isoformat()}")
     if s.note:
