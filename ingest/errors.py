@@ -3,3 +3,7 @@
 
 class ReportReadError(Exception):
     """A file could not be read as a report (the message says why, in one line)."""
+
+
+class IngestCancelled(Exception):
+    """An admin cancelled a running ingest; nothing of it was written (the message says when: "while …")."""

@@ -1,14 +1,15 @@
 """Ingest files into the index: read -> split -> embed -> store, one atomic version per run.
 
 A file that cannot be read is reported with its reason and the rest of the batch goes
-in; unchanged reports (same content hash at the same path) are skipped, changed ones
-replace their old chunks.
+in; a report already indexed (same content hash) is skipped; an edited file at the same
+path replaces its old report; uploads replace only when asked to by doc_id.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,14 +24,15 @@ from reportqa.models import Report
 
 from .chunking import chunk_report
 from .embedding import Embedder, load_embedder
-from .errors import ReportReadError
+from .errors import IngestCancelled, ReportReadError
+from .isolation import read_isolated
 from .lexical import load_tokenizer, tokenize
 from .metadata import apply_overrides, extract_metadata
 from .normalize import normalize
 from .readers import SUPPORTED_SUFFIXES, read_file
 from .safety import FileLimits
 from .sections import parse_sections
-from .store import IndexWriter, PendingReport, current_version_dir, open_index
+from .store import UPLOAD_SOURCE, IndexWriter, PendingReport, current_version_dir, open_index
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ class FileOutcome:
     reason: str | None = None
     doc_id: str | None = None
     chunks: int = 0
+    note: str | None = None  # e.g. a name clash of an added report
+    replaced: str | None = None  # the doc_id this file's report replaced
 
 
 @dataclass
@@ -153,6 +157,45 @@ def get_embedder(settings: Settings) -> Embedder:
     )
 
 
+@dataclass
+class IngestControl:
+    """A running ingest's link to whoever started it: a switch to cancel it and how far it got."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    stage: str = "queued"  # queued | reading | embedding | writing | done
+    files_done: int = 0
+    files_total: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def check(self) -> None:
+        """Stop here (IngestCancelled) when cancelled; nothing has been written yet."""
+        if self.cancel.is_set():
+            raise IngestCancelled("before writing")
+
+    def request_cancel(self) -> bool:
+        """Cancel unless the new version is already being written (then it is too late): whether it was."""
+        with self._lock:
+            if self.stage in ("writing", "done"):
+                return False
+            self.cancel.set()
+            return True
+
+    def begin_writing(self) -> None:
+        """The last point to cancel: from here on a cancel request is refused, so none is lost."""
+        with self._lock:
+            self.check()
+            self.stage = "writing"
+
+
+@dataclass
+class _Staged:
+    """A file read and split (outside the write lock), waiting for its place in the index."""
+
+    index: int
+    path: Path
+    pending: PendingReport
+
+
 def ingest_paths(
     paths: list[Path],
     settings: Settings,
@@ -162,38 +205,56 @@ def ingest_paths(
     rebuild: bool = False,
     progress: bool = True,
     sources: dict[Path, str] | None = None,
+    replaces: dict[Path, str] | None = None,
+    control: IngestControl | None = None,
     actor: str | None = None,
 ) -> IngestSummary:
     """Add, replace or skip every report under `paths`; write one new index version if anything changed.
 
-    `sources` names files by something other than their path (an upload's file name), so a
-    later upload of the same name replaces the report. `actor` (a key id, cli:<user>) is kept
-    with the new version for the audit log; library callers that keep no audit log leave it None.
+    A report is its content: the same text is skipped, different text is added. A file whose
+    path is its name replaces the report read from that path before (the file was edited);
+    one named in `sources` (an upload's file name, which anyone can choose) never replaces a
+    report of the same name but is added beside it with a note; `replaces` names a doc_id a
+    file replaces explicitly. Files are parsed in child processes with limits
+    (ingest/isolation.py) and embedded before the index's write lock is taken, so the lock is
+    held only while the new version is written. Raises IngestCancelled when `control` is cancelled
+    before writing. `actor` (a key id, cli:<user>) is kept with the new version for the audit log;
+    library callers that keep no audit log leave it None.
     """
     started = time.perf_counter()
     index_dir = index_dir or settings.index_dir
+    control = control or IngestControl()
     summary = IngestSummary()
     files, missing = discover(paths)
     summary.outcomes.extend(missing)
+    control.files_total = len(files)
     t0 = time.perf_counter()
     embedder = get_embedder(settings)
     load_tokenizer()
     summary.timings["model_load"] += time.perf_counter() - t0
+    indexed = {} if rebuild else _indexed_ids(index_dir)
+    staged: list[_Staged] = []
+    control.stage = "reading"
+    for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 2):
+        control.check()
+        outcome = _stage_file(path, settings, issuer, year, indexed, (sources or {}).get(path), staged,
+                              len(summary.outcomes), summary, control)
+        summary.outcomes.append(outcome)
+        control.files_done += 1
+    control.check()
+    control.stage = "embedding"
+    t0 = time.perf_counter()
+    _embed_all([s.pending for s in staged], embedder, settings.embedding_batch_size, progress)
+    summary.timings["embedding"] += time.perf_counter() - t0
+    control.begin_writing()
     with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild, settings.keep_versions, settings.ann,
                      actor) as writer:
-        existing = writer.existing()
-        seen_ids = {doc_id: source for source, doc_id in existing.items()}
-        pending: list[PendingReport] = []
-        for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 2):
-            outcome = _stage_file(path, settings, issuer, year, existing, seen_ids, writer, pending, summary,
-                                  (sources or {}).get(path))
-            summary.outcomes.append(outcome)
-            if outcome.status == "failed":
-                log.warning("%s: %s", path, outcome.reason)
-        t0 = time.perf_counter()
-        _embed_all(pending, embedder, settings.embedding_batch_size, progress)
-        summary.timings["embedding"] += time.perf_counter() - t0
-        changed = bool(pending) or any(o.status == "replaced" for o in summary.outcomes)
+        by_id = writer.existing()
+        by_source = {source: doc_id for doc_id, source in by_id.items()}
+        for item in staged:
+            summary.outcomes[item.index] = _place(item, by_source, by_id, writer, (sources or {}).get(item.path),
+                                                  (replaces or {}).get(item.path))
+        changed = any(o.status in ("added", "replaced") for o in summary.outcomes)
         if changed or current_version_dir(index_dir) is None or writer.vector_index_differs():
             summary.manifest = writer.commit()
             for stage, seconds in writer.timings.items():  # indexing, writing
@@ -202,8 +263,23 @@ def ingest_paths(
             snapshot = open_index(index_dir)
             summary.manifest = snapshot.manifest
             snapshot.close()
+    for outcome in summary.outcomes:
+        if outcome.status == "failed":
+            log.warning("%s: %s", outcome.path, outcome.reason)
+    control.stage = "done"
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _indexed_ids(index_dir: Path) -> dict[str, str]:
+    """doc_id -> source of the live version, read without the lock to skip known reports early."""
+    if current_version_dir(index_dir) is None:
+        return {}
+    snapshot = open_index(index_dir)
+    try:
+        return {d.doc_id: d.source for d in snapshot.documents()}
+    finally:
+        snapshot.close()
 
 
 def _stage_file(
@@ -211,42 +287,73 @@ def _stage_file(
     settings: Settings,
     issuer: str | None,
     year: int | None,
-    existing: dict[str, str],
-    seen_ids: dict[str, str],
-    writer: IndexWriter,
-    pending: list[PendingReport],
+    indexed: dict[str, str],
+    source: str | None,
+    staged: list[_Staged],
+    position: int,
     summary: IngestSummary,
-    source: str | None = None,
+    control: IngestControl,
 ) -> FileOutcome:
+    """Read and split one file (not yet placed in the index): its outcome so far.
+
+    `indexed` (doc_id -> source) gains the staged report, so a second copy in the batch is skipped.
+    """
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         return FileOutcome(str(path), "failed", f"unsupported file type '{path.suffix or path.name}'")
     t0 = time.perf_counter()
     try:
-        report = load_report(path, settings, issuer, year, source)
+        report = read_isolated(path, settings, issuer, year, source, control.cancel)
     except ReportReadError as exc:
         return FileOutcome(str(path), "failed", str(exc))
+    except IngestCancelled:
+        raise
     except Exception as exc:  # a broken file must never abort the rest of the batch
         log.exception("unexpected error reading %s", path)
         return FileOutcome(str(path), "failed", f"unexpected error: {type(exc).__name__}: {exc}")
     finally:
         summary.timings["reading"] += time.perf_counter() - t0
-    if existing.get(report.source) == report.doc_id:
-        return FileOutcome(str(path), "skipped", "unchanged", report.doc_id)
-    if report.doc_id in seen_ids:
-        return FileOutcome(str(path), "skipped", f"same content as {seen_ids[report.doc_id]}", report.doc_id)
+    same = indexed.get(report.doc_id)
+    if same is not None:
+        why = "unchanged" if same == report.source else f"same content as {same}"
+        return FileOutcome(str(path), "skipped", why, report.doc_id)
     t0 = time.perf_counter()
     prepared = prepare(report, settings)
     summary.timings["splitting"] += time.perf_counter() - t0
     if not prepared.chunks:
         return FileOutcome(str(path), "failed", "no text to index", report.doc_id)
-    status = "added"
-    if report.source in existing:
-        writer.remove(existing[report.source])
-        status = "replaced"
-    seen_ids[report.doc_id] = report.source
-    writer.add(prepared)
-    pending.append(prepared)
-    return FileOutcome(str(path), status, None, report.doc_id, len(prepared.chunks))
+    if len(prepared.chunks) > settings.max_chunks_per_file:
+        return FileOutcome(str(path), "failed", f"refused: {len(prepared.chunks):,} chunks "
+                           f"(limit REPORTQA_MAX_CHUNKS_PER_FILE = {settings.max_chunks_per_file:,})", report.doc_id)
+    staged.append(_Staged(position, path, prepared))
+    indexed[report.doc_id] = report.source
+    return FileOutcome(str(path), "added", None, report.doc_id, len(prepared.chunks))
+
+
+def _place(item: _Staged, by_source: dict[str, str], by_id: dict[str, str], writer: IndexWriter,
+           name: str | None, replace: str | None) -> FileOutcome:
+    """Decide under the write lock (another writer may have changed the index meanwhile) and stage the change."""
+    report = item.pending.report
+    path, chunks = str(item.path), len(item.pending.chunks)
+    if report.doc_id in by_id:
+        return FileOutcome(path, "skipped", f"same content as {by_id[report.doc_id]}", report.doc_id)
+    if replace is not None and replace not in by_id:
+        return FileOutcome(path, "failed", f"no report with doc_id {replace} to replace", report.doc_id)
+    if replace is None and name is None and report.source in by_source:
+        replace = by_source[report.source]  # the file at this path was edited
+    note = None
+    if replace is None and report.source in by_source:
+        shown = report.source.removeprefix(UPLOAD_SOURCE)
+        note = f"name clash: a different report named {shown} is kept (doc_id {by_source[report.source]})"
+    if replace is not None:
+        writer.remove(replace)
+        old_source = by_id.pop(replace)
+        if by_source.get(old_source) == replace:
+            del by_source[old_source]
+    by_source[report.source] = report.doc_id
+    by_id[report.doc_id] = report.source
+    writer.add(item.pending)
+    status = "added" if replace is None else "replaced"
+    return FileOutcome(path, status, None, report.doc_id, chunks, note=note, replaced=replace)
 
 
 def remove_document(doc_id: str, settings: Settings, index_dir: Path | None = None,

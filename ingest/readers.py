@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .decoding import decode_text
 from .errors import ReportReadError
-from .safety import FileLimits, check_content
+from .safety import FileLimits, check_content, too_much_text
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,15 @@ def read_file(path: Path, max_bytes: int, limits: FileLimits | None = None) -> R
     data = path.read_bytes()
     if not data.strip():
         raise ReportReadError("empty file")
-    check_content(data, fmt, limits or FileLimits(max_bytes))
+    limits = limits or FileLimits(max_bytes)
+    check_content(data, fmt, limits)
+    result = _read(path, data, fmt)
+    if len(result.text) > limits.max_text_chars:
+        raise too_much_text(len(result.text), limits.max_text_chars)
+    return result
+
+
+def _read(path: Path, data: bytes, fmt: str) -> ReadResult:
     if fmt in ("txt", "md"):
         text, encoding = decode_text(data)
         return ReadResult(text, fmt, encoding)

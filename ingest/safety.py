@@ -5,7 +5,9 @@ Uploads arrive with names anyone can choose, so the format comes from the conten
 looks like markup). Executables, other archives and other binary formats are refused.
 A PDF with more pages than allowed, or a DOCX whose zip would inflate far beyond its
 size (a zip bomb), is refused from its page count and zip directory alone, before
-any parser walks it. The CLI and the API both go through `check_content`.
+any parser walks it; a DOCX whose text runs past the character limit is refused while
+its document.xml inflates, before python-docx loads it whole. The CLI and the API both
+go through `check_content`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from reportqa.config import Settings
@@ -40,6 +43,7 @@ _ARCHIVES = [
 ]
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _DOCX_MAIN = "word/document.xml"
+_W_TEXT = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t"
 _HTML_HINT = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title|div|p|table)\b", re.I | re.S)
 _KINDS_BY_FORMAT = {"txt": "text", "md": "text", "html": "text", "docx": "docx", "pdf": "pdf"}
 _KIND_NAMES = {"pdf": "a PDF", "docx": "a DOCX (zip) file", "text": "text"}
@@ -58,6 +62,7 @@ class FileLimits:
     max_docx_uncompressed_bytes: int = int(_default("max_docx_uncompressed_mb") * 1024 * 1024)
     max_docx_ratio: float = _default("max_docx_ratio")
     max_docx_entries: int = 5000
+    max_text_chars: int = int(_default("max_text_chars"))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FileLimits:
@@ -66,6 +71,7 @@ class FileLimits:
             max_pdf_pages=settings.max_pdf_pages,
             max_docx_uncompressed_bytes=int(settings.max_docx_uncompressed_mb * 1024 * 1024),
             max_docx_ratio=settings.max_docx_ratio,
+            max_text_chars=settings.max_text_chars,
         )
 
 
@@ -104,6 +110,7 @@ def check_content(data: bytes, declared_format: str, limits: FileLimits) -> None
         raise ReportReadError(f"cannot read {fmt}: not a {fmt} file (the content is {_KIND_NAMES[kind]})")
     if kind == "docx":
         check_docx_zip(data, limits)
+        check_docx_text(data, limits.max_text_chars)
     elif kind == "pdf":
         check_pdf_pages(data, limits.max_pdf_pages)
 
@@ -145,6 +152,35 @@ def check_docx_zip(data: bytes, limits: FileLimits) -> None:
             raise ReportReadError(
                 f"refused: DOCX entry {info.filename} inflates {ratio:.0f}x (limit {limits.max_docx_ratio:.0f}x): a zip bomb?"
             )
+
+
+def too_much_text(chars: int, limit: int) -> ReportReadError:
+    """The refusal of a file whose text runs past the character limit (named so an admin can raise it)."""
+    return ReportReadError(f"refused: the text runs past {limit:,} characters (limit REPORTQA_MAX_TEXT_CHARS); "
+                           f"at least {chars:,} found")
+
+
+def check_docx_text(data: bytes, max_chars: int) -> None:
+    """Refuse a DOCX whose text runs past `max_chars`, counted while word/document.xml inflates.
+
+    A zip under the ratio limit can still inflate to hundreds of MB of text, which python-docx
+    would load whole (minutes and GBs); streaming stops at the limit after reading about that much.
+    """
+    from lxml import etree
+
+    chars = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open(_DOCX_MAIN) as xml:
+            for _, element in etree.iterparse(xml, events=("end",), resolve_entities=False, no_network=True):
+                if element.tag == _W_TEXT:
+                    chars += len(element.text or "")
+                    if chars > max_chars:
+                        raise too_much_text(chars, max_chars)
+                element.clear(keep_tail=True)  # keep memory flat: drop what was counted
+                while element.getprevious() is not None:
+                    del element.getparent()[0]
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error, etree.LxmlError) as exc:
+        raise ReportReadError(f"cannot read DOCX: {type(exc).__name__}: {exc}") from exc
 
 
 def pdf_page_count(data: bytes) -> int:

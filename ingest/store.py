@@ -71,6 +71,7 @@ READ_FLAGS = {"flat": faiss.IO_FLAG_MMAP_IFC, "hnsw": faiss.IO_FLAG_MMAP_IFC, "i
 # 0.6 ms that way and 80 ms by filtered scan (which probes every list).
 SUBSET_SEARCH_MAX = 4096
 WRITE_LOCK = ".write.lock"
+UPLOAD_SOURCE = "upload:"  # the source of an uploaded report: this prefix and the file name it was sent under
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -137,10 +138,16 @@ class DocumentRecord:
     text: str | None = None
     sections: list[dict[str, Any]] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def file_name(self) -> str:
+        """The source's file name alone: what readers may see (a server path tells them about the server)."""
+        return self.source.removeprefix(UPLOAD_SOURCE).replace("\\", "/").rsplit("/", 1)[-1]
+
+    def to_dict(self, full_source: bool = True) -> dict[str, Any]:
+        """The record as the API shows it; `full_source` False (readers) shows only the file name as source."""
         out: dict[str, Any] = {
             "doc_id": self.doc_id,
-            "source": self.source,
+            "source": self.source if full_source else self.file_name,
             "format": self.format,
             "encoding": self.encoding,
             **self.metadata.to_dict(),
@@ -490,12 +497,12 @@ class IndexWriter:
         return manifest.get("ann", "flat") != self.ann
 
     def existing(self) -> dict[str, str]:
-        """source -> doc_id of the reports in the base version."""
+        """doc_id -> source of the reports in the base version (sources may repeat: uploads of one name)."""
         if self.base is None:
             return {}
         conn = _connect(self.base / "docstore.sqlite", readonly=True)
         try:
-            return {r["source"]: r["doc_id"] for r in conn.execute("SELECT source, doc_id FROM documents")}
+            return {r["doc_id"]: r["source"] for r in conn.execute("SELECT source, doc_id FROM documents")}
         finally:
             conn.close()
 

@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     max_pdf_pages: int = Field(2000, ge=1, description="PDFs with more pages are refused before parsing.")
     max_docx_uncompressed_mb: float = Field(200.0, gt=0, description="A DOCX inflating beyond this is refused (zip bomb).")
     max_docx_ratio: float = Field(100.0, gt=1, description="A DOCX entry inflating more steeply than this is refused.")
+    # The largest real report in the development corpus is ~28k characters (a 35-page province
+    # report); 2M characters is ~70 of those, a 1000-page book, and embeds in minutes, not hours.
+    max_text_chars: int = Field(2_000_000, ge=1000,
+                                description="A file whose text runs past this many characters is refused.")
+    # 2M characters make ~7k chunks of 300; tables (6 rows a chunk) can make more of less text.
+    max_chunks_per_file: int = Field(20_000, ge=1, description="A file splitting into more chunks than this is refused.")
+    # A 35-page report parses in under 10 s on one core; 2000-page PDFs (the page limit) may need minutes.
+    parse_timeout_s: float = Field(300.0, gt=0,
+                                   description="A file still parsing after this many seconds is stopped and refused.")
+    parse_memory_mb: int = Field(2048, ge=256,
+                                 description="Address space of the process parsing one file; past it the file is refused.")
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

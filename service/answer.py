@@ -139,7 +139,7 @@ class ExtractiveAnswerer:
             question=question,
             found=True,
             answer=fig.raw,
-            text=render("answer_figure", title=doc.metadata.title or doc.source, subject=subject,
+            text=render("answer_figure", title=doc.metadata.title or doc.file_name, subject=subject,
                         figure=re.sub(r"\s+", "", fig.raw)),
             figure=FigureOut(value=fig.value, unit=figure_unit, raw=fig.raw),
             citations=[citation],
@@ -195,7 +195,7 @@ class ExtractiveAnswerer:
                 question=question,
                 found=True,
                 answer=str(value),
-                text=render("answer_metadata", title=doc.metadata.title or doc.source, field=label, value=value),
+                text=render("answer_metadata", title=doc.metadata.title or doc.file_name, field=label, value=value),
                 citations=[citation],
                 confidence=0.9,
             )
@@ -227,7 +227,7 @@ class ExtractiveAnswerer:
             question=question,
             found=True,
             answer="".join(c.quote for c in citations),
-            text=render("answer_text", title=doc.metadata.title or doc.source, sentences="".join(c.quote for c in citations)),
+            text=render("answer_text", title=doc.metadata.title or doc.file_name, sentences="".join(c.quote for c in citations)),
             citations=citations,
             confidence=round(min(1.0, scored[0][0]), 3),
         )
@@ -258,7 +258,7 @@ class ExtractiveAnswerer:
             question=question,
             found=True,
             answer=listing,
-            text=render("answer_text", title=doc.metadata.title or doc.source, sentences=listing + "。"),
+            text=render("answer_text", title=doc.metadata.title or doc.file_name, sentences=listing + "。"),
             citations=citations,
             confidence=round(min(1.0, best_cov), 3),
         )

@@ -16,7 +16,8 @@ from .auth import Gate, require_reader
 from .errors import RequestError
 from .index_holder import Engine, IndexHolder
 from .middleware import ServiceMiddleware
-from .routes import admin, ask, documents, health, monitoring, web
+from .jobs import JobRegistry
+from .routes import admin, ask, documents, health, jobs, monitoring, web
 from .routes import chat, me, openai_compat, summaries
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.holder = IndexHolder(settings.index_dir, get_embedder(settings))
     app.state.chat_model = chat_model
     app.state.llm_factory = llm_factory
+    app.state.jobs = JobRegistry()
 
     @app.exception_handler(RequestError)
     async def _request_error(_: Request, exc: RequestError) -> JSONResponse:
@@ -70,6 +72,6 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (health, web):  # open: they say nothing about the reports
         app.include_router(module.router)
     # Every API router needs a key once auth is on (service/auth.py); add new ones here.
-    for module in (ask, documents, admin, monitoring, chat, openai_compat, summaries, me):
+    for module in (ask, documents, admin, jobs, monitoring, chat, openai_compat, summaries, me):
         app.include_router(module.router, dependencies=[Depends(require_reader)])
     return app

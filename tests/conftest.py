@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import importlib.util
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -74,6 +75,42 @@ def variant_2020(seed: str) -> str:
     ("那2020年呢?") and comparisons (987 -> 1012 起, 98.3 -> 98.9 %)."""
     text = seed.replace("2020", "2021").replace("2019", "2020")
     return text.replace("987 起", "1012 起").replace("98.3 %", "98.9 %")
+
+
+def docx_with_body(body_xml: str) -> bytes:
+    """A real python-docx DOCX whose body is `body_xml` (WordprocessingML paragraphs), deflated."""
+    import io
+    import zipfile
+
+    import docx
+
+    buf = io.BytesIO()
+    docx.Document().save(buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    head, tail = src.read("word/document.xml").decode().split("<w:body>", 1)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in src.infolist():
+            main = info.filename == "word/document.xml"
+            zf.writestr(info.filename, f"{head}<w:body>{body_xml}{tail}" if main else src.read(info.filename))
+    return out.getvalue()
+
+
+def text_bomb_docx() -> bytes:
+    """The DOCX of issue 12: ~1.8 MB whose document.xml inflates to 150 MB of report-like text at a
+    ratio of ~90, under the zip-bomb limits (200 MB, 100x); in-process it took minutes and 1.5 GB."""
+    paragraphs = [f"<w:p><w:r><w:t>全年共办理行政复议案件{n}起,调解成功率为90%。</w:t></w:r></w:p>" for n in range(5)]
+    rnd = random.Random(7)
+    count = 150 * 1024 * 1024 // len(paragraphs[0].encode())
+    return docx_with_body("".join(paragraphs[rnd.randrange(5)] for _ in range(count)))
+
+
+def slow_docx(megabytes: int = 40) -> bytes:
+    """A DOCX of empty paragraphs (~6 MB, no text, under every size limit) that takes python-docx
+    about 20 s on one core: a file to time out or cancel while it parses."""
+    rnd = random.Random(3)
+    return docx_with_body("".join(f'<w:p w:rsidR="{rnd.getrandbits(32):08X}"/>'
+                                  for _ in range(megabytes * 1024 * 1024 // 40)))
 
 
 @pytest.fixture(scope="session")

@@ -37,8 +37,10 @@ def secured(index_copy: Path, tmp_path: Path):
         yield client, settings, {"Authorization": f"Bearer {reader}"}, {"Authorization": f"Bearer {admin}"}, record
 
 
-def _upload(client: TestClient, headers: dict, name: str = "zhangjiang_2021.txt", data: bytes = NEW_REPORT):
-    return client.post("/documents", files=[("files", (name, data, "application/octet-stream"))], headers=headers)
+def _upload(client: TestClient, headers: dict, name: str = "zhangjiang_2021.txt", data: bytes = NEW_REPORT,
+            **form: str):
+    return client.post("/documents", data=form, files=[("files", (name, data, "application/octet-stream"))],
+                       headers=headers)
 
 
 def test_no_key_and_wrong_key_get_401_as_json(secured) -> None:
@@ -73,13 +75,33 @@ def test_admin_uploads_and_removes_and_readers_see_it_without_restart(secured) -
     assert int(answer.headers["x-index-version"]) == r.json()["index_version"]
     again = _upload(client, admin)
     assert again.json()["files"][0]["status"] == "skipped"
-    changed = _upload(client, admin, data=NEW_REPORT.replace(b"37", b"38"))
+    changed = _upload(client, admin, data=NEW_REPORT.replace(b"37", b"38"), replace=result["doc_id"])
     assert changed.json()["files"][0]["status"] == "replaced"
     new_id = changed.json()["files"][0]["doc_id"]
     removed = client.delete(f"/documents/{new_id}", headers=admin)
     assert removed.status_code == 200 and removed.json()["documents"] == 1
     assert client.delete(f"/documents/{new_id}", headers=admin).status_code == 404
     assert new_id not in {d["doc_id"] for d in client.get("/documents", headers=reader).json()["documents"]}
+
+
+def test_readers_see_a_reports_file_name_and_admins_its_server_path(secured) -> None:
+    client, _, reader, admin, _ = secured
+    [listed] = client.get("/documents", headers=admin).json()["documents"]
+    assert listed["source"].startswith("/") and listed["source"].endswith("/jinyang_2019_fazhi.txt")
+    shown = [client.get("/documents", headers=reader).json()["documents"][0],
+             client.get(f"/documents/{listed['doc_id']}", headers=reader).json()]
+    assert [d["source"] for d in shown] == ["jinyang_2019_fazhi.txt"] * 2
+    uploaded = _upload(client, admin).json()["files"][0]["doc_id"]
+    assert client.get(f"/documents/{uploaded}", headers=reader).json()["source"] == "zhangjiang_2021.txt"
+    answer = client.post("/ask", json={"question": MEDIATION}, headers=reader).text
+    assert "/" + listed["source"].split("/")[1] not in answer
+
+
+def test_a_reader_cannot_see_or_cancel_jobs(secured) -> None:
+    client, _, reader, admin, _ = secured
+    assert client.get("/jobs", headers=reader).status_code == 403
+    assert client.delete("/jobs/anything", headers=reader).status_code == 403
+    assert client.get("/jobs", headers=admin).json() == {"jobs": []}
 
 
 def test_health_stays_open_and_revoked_keys_stop_working_at_once(secured) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,19 @@ def test_encodings_decode_identically(tmp_path: Path, seed_text: str) -> None:
         (tmp_path / name).write_bytes(seed_text.encode(encoding))
         result = read_file(tmp_path / name, LIMIT)
         assert result.text == seed_text and result.encoding == encoding
+
+
+def test_utf16_without_a_bom_decodes_and_binary_with_nul_bytes_is_still_refused(tmp_path: Path, seed_text: str) -> None:
+    for encoding in ("utf-16-le", "utf-16-be"):
+        (tmp_path / f"{encoding}.txt").write_bytes(seed_text.encode(encoding))
+        result = read_file(tmp_path / f"{encoding}.txt", LIMIT)
+        assert result.text == seed_text and result.encoding == "utf-16"
+    noise = random.Random(5).randbytes(4000)
+    for name, data in (("noise.txt", noise + b"\x00\x41" * 50), ("odd.txt", seed_text.encode("utf-16-le") + b"x"),
+                       ("nul.txt", b"\x00" * 40 + seed_text.encode("utf-16-le"))):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ReportReadError, match="binary or undecodable"):
+            read_file(tmp_path / name, LIMIT)
 
 
 def test_html_keeps_the_article_and_its_table_and_drops_navigation(tmp_path: Path) -> None:

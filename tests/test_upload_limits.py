@@ -1,27 +1,38 @@
 """Each limit on what comes in: upload size and count, request body size, question and top_k
 ranges, file type by content, executables and archives, PDF page count and DOCX zip bombs
-(refused from the page tree and the zip directory, before any parser runs)."""
+(refused from the page tree and the zip directory, before any parser runs), text and chunks
+per file, and parsing off the server's threads with a time limit and a cancel switch."""
 
 from __future__ import annotations
 
 import gzip
 import io
 import shutil
+import threading
+import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import docx
+import httpx
 import pytest
+from conftest import slow_docx, text_bomb_docx
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reportlab.pdfgen import canvas
+from typer.testing import CliRunner
 
-from ingest.errors import ReportReadError
+from ingest.errors import IngestCancelled, ReportReadError
+from ingest.isolation import read_isolated
+from ingest.pipeline import IngestControl
 from ingest.readers import read_file
 from ingest.safety import FileLimits, check_content, sniff
+from reportqa.cli import app as cli
 from reportqa.config import Settings
 from service.app import create_app
+from service.audit import AuditLog
 
 REPORT = "张江镇2021年法治政府建设情况报告\n一、主要成效\n全年共办理行政复议案件37起。\n"
 HTML = "<!DOCTYPE html><html><head><title>报告</title></head><body><div class='content'><p>" \
@@ -175,6 +186,15 @@ def test_the_cli_path_gets_the_same_checks(tmp_path: Path) -> None:
             read_file(tmp_path / name, limits.max_bytes, limits)
 
 
+def test_reportqa_ingest_refuses_the_150_mb_docx_by_its_limit_and_ingests_the_rest(tmp_path: Path, seed_dir: Path) -> None:
+    (seed_dir / "bomb.docx").write_bytes(text_bomb_docx())
+    started = time.monotonic()
+    done = CliRunner().invoke(cli, ["ingest", str(seed_dir), "--index", str(tmp_path / "index")])
+    assert time.monotonic() - started < 120
+    assert done.exit_code == 1 and "added 1, replaced 0, skipped 0, failed 1" in done.stdout
+    assert "bomb.docx: refused: the text runs past 2,000,000 characters (limit REPORTQA_MAX_TEXT_CHARS)" in done.stderr
+
+
 _DOCX_LIKE = _docx(REPORT)
 
 
@@ -190,3 +210,92 @@ def test_any_bytes_are_typed_or_refused_with_a_reason(prefix: bytes, tail: bytes
         check_content(data, {"pdf": "pdf", "docx": "docx", "text": "txt"}[kind], FileLimits(10_000_000))
     except ReportReadError:
         pass
+
+
+def test_a_docx_inflating_to_150_mb_of_text_is_refused_quickly_naming_the_limit(tmp_path: Path, seed_index: Path) -> None:
+    """Issue 12: under the zip-bomb limits, yet 150 MB of text; refused while it inflates, the rest goes in."""
+    with _app(tmp_path, seed_index) as client:
+        started = time.monotonic()
+        r = _upload(client, ("bomb.docx", text_bomb_docx()), ("zj.txt", REPORT.encode()))
+        elapsed = time.monotonic() - started
+        files = {f["filename"]: f for f in r.json()["files"]}
+        assert r.status_code == 200 and files["zj.txt"]["status"] == "added", r.text
+        assert files["bomb.docx"]["status"] == "failed"
+        assert "2,000,000 characters (limit REPORTQA_MAX_TEXT_CHARS)" in files["bomb.docx"]["reason"]
+        assert elapsed < 60, elapsed  # in-process it took over 6 minutes
+
+
+def _in_thread(call: Callable[[], httpx.Response]) -> tuple[threading.Thread, list[httpx.Response]]:
+    out: list[httpx.Response] = []
+    thread = threading.Thread(target=lambda: out.append(call()))
+    thread.start()
+    return thread, out
+
+
+def _running_job(client: TestClient) -> dict:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        running = [j for j in client.get("/jobs").json()["jobs"] if j["state"] == "running" and j["stage"] == "reading"]
+        if running:
+            return running[0]
+        time.sleep(0.1)
+    raise AssertionError("the upload never showed up as a running job")
+
+
+def test_a_slow_parse_holds_neither_questions_nor_other_uploads_and_is_stopped_at_the_time_limit(
+        tmp_path: Path, seed_index: Path) -> None:
+    with _app(tmp_path, seed_index, parse_timeout_s=8) as client:
+        slow, result = _in_thread(lambda: _upload(client, ("slow.docx", slow_docx())))
+        _running_job(client)
+        started = time.monotonic()
+        answer = client.post("/ask", json={"question": "金杨新村街道2019年的调解成功率是多少?"})
+        asked = time.monotonic() - started
+        assert answer.json()["figure"]["value"] == 98.3 and asked < 5, asked
+        started = time.monotonic()
+        other = _upload(client, ("zj.txt", REPORT.encode()))
+        assert other.json()["files"][0]["status"] == "added" and time.monotonic() - started < 30
+        slow.join(120)
+        [refused] = result[0].json()["files"]
+        assert refused["status"] == "failed" and "after 8 s (limit REPORTQA_PARSE_TIMEOUT_S)" in refused["reason"]
+
+
+def test_an_admin_cancels_a_running_upload_and_nothing_is_written(tmp_path: Path, seed_index: Path) -> None:
+    with _app(tmp_path, seed_index) as client:
+        version = client.get("/health").json()["index_version"]
+        upload, result = _in_thread(lambda: _upload(client, ("zj.txt", REPORT.encode()), ("slow.docx", slow_docx())))
+        job = _running_job(client)
+        assert job["files"] == ["zj.txt", "slow.docx"] and job["files_total"] == 2
+        started = time.monotonic()
+        assert client.delete(f"/jobs/{job['job_id']}").json()["cancelled"] == job["job_id"]
+        upload.join(60)
+        assert time.monotonic() - started < 10
+        assert result[0].status_code == 409 and "cancelled by local" in result[0].json()["detail"]
+        assert client.get(f"/jobs/{job['job_id']}").json()["state"] == "cancelled"
+        assert client.delete(f"/jobs/{job['job_id']}").status_code == 409
+        assert client.get("/jobs/nope").status_code == 404
+        assert client.get("/health").json()["index_version"] == version
+        changes = AuditLog(tmp_path / "state").entries(changes_only=True)
+        assert [c.change["action"] for c in changes] == ["cancel", "upload"]
+        assert changes[1].change["cancelled_by"] == "local" and changes[1].status == 409
+
+
+def test_a_file_splitting_into_too_many_chunks_is_refused(tmp_path: Path, seed_index: Path) -> None:
+    with _app(tmp_path, seed_index, max_chunks_per_file=3) as client:
+        r = _upload(client, ("long.txt", (REPORT * 10).encode()))
+        assert r.status_code == 422 and "(limit REPORTQA_MAX_CHUNKS_PER_FILE = 3)" in r.json()["files"][0]["reason"]
+
+
+def test_a_cancel_is_refused_once_the_new_version_is_being_written() -> None:
+    writing = IngestControl()
+    writing.begin_writing()
+    assert not writing.request_cancel() and not writing.cancel.is_set()
+    reading = IngestControl(stage="reading")
+    assert reading.request_cancel()
+    with pytest.raises(IngestCancelled, match="before writing"):
+        reading.begin_writing()
+
+
+def test_a_parse_past_the_memory_limit_is_refused_naming_the_limit(tmp_path: Path) -> None:
+    (tmp_path / "slow.docx").write_bytes(slow_docx())
+    with pytest.raises(ReportReadError, match=r"more than 256 MB \(limit REPORTQA_PARSE_MEMORY_MB\)"):
+        read_isolated(tmp_path / "slow.docx", Settings(parse_memory_mb=256))

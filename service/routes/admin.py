@@ -1,6 +1,6 @@
-"""Changing the reports over HTTP (admins only): upload files, remove a report.
+"""Changing the reports over HTTP (admins only): upload files, replace or remove a report.
 
-Both go through the same pipeline and atomic writer as `reportqa ingest` / `remove`
+All go through the same pipeline and atomic writer as `reportqa ingest` / `remove`
 (one writer at a time under the index's file lock); the IndexHolder of every running
 server switches to the new version at its next request, and requests in flight finish
 on the version they started with.
@@ -8,6 +8,7 @@ on the version they started with.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tempfile
 from pathlib import Path
@@ -16,29 +17,30 @@ from typing import Annotated, Any, BinaryIO
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from ingest.errors import ReportReadError
-from ingest.pipeline import FileOutcome, ingest_paths, remove_document
+from ingest.errors import IngestCancelled, ReportReadError
+from ingest.pipeline import FileOutcome, IngestSummary, ingest_paths, remove_document
 from ingest.safety import looks_like_html, sniff
-from ingest.store import IndexError_
+from ingest.store import UPLOAD_SOURCE, IndexError_
 from reportqa.config import Settings
 
 from ..auth import require_admin
-from ..deps import get_holder, get_principal, get_settings
+from ..deps import get_holder, get_principal, get_settings, load_engine
 from ..errors import RequestError
 from ..index_holder import IndexHolder
+from ..jobs import Job, JobRegistry
 from ..metrics import REFUSED_UPLOADS
+from .jobs import get_jobs
 
 router = APIRouter(tags=["documents"], dependencies=[Depends(require_admin)])
-UPLOAD_SOURCE = "upload:"
 _UNSAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff ()（）]+")
 _COPY_CHUNK = 1024 * 1024
 
 
-def safe_name(filename: str | None, n: int) -> str:
-    """The base name of an uploaded file without path parts or odd characters."""
+def safe_name(filename: str | None) -> str | None:
+    """The base name of an uploaded file without path parts or odd characters; None when nothing is left."""
     base = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     base = _UNSAFE_NAME.sub("_", base).strip(" .")[:120]
-    return base or f"upload-{n}"
+    return base or None
 
 
 def _suffix(kind: str, data_head: bytes, name: str) -> str:
@@ -50,94 +52,126 @@ def _suffix(kind: str, data_head: bytes, name: str) -> str:
     return ".md" if name.lower().endswith(".md") else ".txt"
 
 
-def _copy_limited(src: BinaryIO, dest: Path, max_bytes: int) -> int:
-    """Copy at most max_bytes + 1 bytes (enough to know the file is too large)."""
+def _copy_limited(src: BinaryIO, dest: Path, max_bytes: int) -> tuple[int, str]:
+    """Copy at most max_bytes + 1 bytes (enough to know the file is too large); the size and a hash of what came."""
     written = 0
+    digest = hashlib.sha256()
     with open(dest, "wb") as out:
         while written <= max_bytes:
             chunk = src.read(min(_COPY_CHUNK, max_bytes + 1 - written))
             if not chunk:
                 break
             out.write(chunk)
+            digest.update(chunk)
             written += len(chunk)
-    return written
+    return written, digest.hexdigest()
 
 
-def _stage_upload(upload: UploadFile, name: str, folder: Path, n: int, max_bytes: int) -> Path | FileOutcome:
-    """The upload saved under a suffix its content earned, or the reason it is refused."""
+def _stage_upload(upload: UploadFile, folder: Path, n: int, max_bytes: int) -> tuple[str, Path | FileOutcome]:
+    """The file's name, and the upload saved under a suffix its content earned or the reason it is refused.
+
+    A name with nothing usable in it ('.', '..', '') becomes upload-<hash of the content>, so two
+    such files never share a name.
+    """
     raw = folder / f"{n:03d}.upload"
-    size = _copy_limited(upload.file, raw, max_bytes)
+    size, digest = _copy_limited(upload.file, raw, max_bytes)
+    name = safe_name(upload.filename) or f"upload-{digest[:12]}"
     if size > max_bytes:
-        return FileOutcome(name, "failed", f"file too large: over the limit of {max_bytes / 1e6:.1f} MB")
+        return name, FileOutcome(name, "failed", f"file too large: over the limit of {max_bytes / 1e6:.1f} MB")
     if size == 0:
-        return FileOutcome(name, "failed", "empty file")
+        return name, FileOutcome(name, "failed", "empty file")
     data = raw.read_bytes()
     try:
         kind = sniff(data)
     except ReportReadError as exc:
-        return FileOutcome(name, "failed", str(exc))
-    return raw.rename(folder / f"{n:03d}{_suffix(kind, data[:4096], name)}")
+        return name, FileOutcome(name, "failed", str(exc))
+    return name, raw.rename(folder / f"{n:03d}{_suffix(kind, data[:4096], name)}")
 
 
 @router.post("/documents")
 def upload_documents(
     request: Request,
-    files: Annotated[list[UploadFile], File(description="Report files: PDF, DOCX, HTML or text (UTF-8/GB18030).")],
+    files: Annotated[list[UploadFile],
+                     File(description="Report files: PDF, DOCX, HTML or text (UTF-8/GB18030/UTF-16).")],
     issuer: Annotated[str | None, Form(min_length=1, max_length=100)] = None,
     year: Annotated[int | None, Form(ge=1949, le=2100)] = None,
+    replace: Annotated[str | None, Form(description="doc_id of the report the one uploaded file replaces.",
+                                        pattern=r"^[0-9a-f]{16}$")] = None,
     settings: Settings = Depends(get_settings),
     holder: IndexHolder = Depends(get_holder),
+    jobs: JobRegistry = Depends(get_jobs),
 ) -> JSONResponse:
-    """Add, replace (same file name, new content) or skip uploaded reports; one result per file."""
+    """Add or skip uploaded reports (a report is its content, not its file name), or replace one named by doc_id.
+
+    One result per file, in the order sent. The upload runs as a job (GET /jobs) an admin can cancel.
+    """
     if len(files) > settings.max_upload_files:
         raise RequestError(413, f"{len(files)} files in one upload; the limit is {settings.max_upload_files}")
+    if replace is not None:
+        if len(files) != 1:
+            raise RequestError(422, f"replace names one report; send exactly one file with it, not {len(files)}")
+        if load_engine(holder).snapshot.document(replace, with_text=False) is None:
+            raise RequestError(404, f"unknown doc_id to replace: {replace}")
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="reportqa-upload-") as tmp:
-        staged: dict[Path, str] = {}
-        names: dict[str, int] = {}
+        staged: dict[Path, tuple[int, str]] = {}  # saved file -> (position in the upload, name)
         for n, upload in enumerate(files):
-            name = safe_name(upload.filename, n)
-            if name in names:
-                results.append(_result(FileOutcome(name, "failed", "the same file name twice in one upload")))
-                continue
-            names[name] = n
-            outcome = _stage_upload(upload, name, Path(tmp), n, max_bytes)
-            if isinstance(outcome, FileOutcome):
-                results.append(_result(outcome))
-            else:
-                staged[outcome] = name
-        version = None
-        if staged:
-            try:
-                summary = ingest_paths(list(staged), settings, issuer=issuer, year=year, progress=False,
-                                       sources={p: UPLOAD_SOURCE + name for p, name in staged.items()},
-                                       actor=get_principal(request).key_id)
-            except IndexError_ as exc:
-                raise RequestError(409, str(exc)) from exc
+            name, outcome = _stage_upload(upload, Path(tmp), n, max_bytes)
+            results.append(_result(outcome) if isinstance(outcome, FileOutcome) else {"filename": name})
+            if isinstance(outcome, Path):
+                staged[outcome] = (n, name)
+        job = jobs.start("upload", get_principal(request).key_id, [r["filename"] for r in results])
+        try:
+            summary = _ingest(staged, settings, issuer, year, replace, job) if staged else None
+        except IngestCancelled as exc:
+            jobs.finish(job, "cancelled")
+            request.state.audit_change = {"action": "upload", "job_id": job.job_id, "cancelled_by": job.cancelled_by,
+                                          "files": [r["filename"] for r in results], "index_version": None}
+            raise RequestError(409, f"upload cancelled by {job.cancelled_by} {exc} (job {job.job_id}); "
+                                    "nothing was written") from exc
+        except BaseException:
+            jobs.finish(job, "failed")
+            raise
+        if summary is not None:
             by_path = {o.path: o for o in summary.outcomes}
-            for path, name in staged.items():
+            for path, (n, name) in staged.items():
                 o = by_path[str(path)]
-                results.append(_result(FileOutcome(name, o.status, o.reason, o.doc_id, o.chunks)))
-            version = summary.manifest["version"] if summary.manifest else None
-    results.sort(key=lambda r: names.get(r["filename"], len(files)))
+                results[n] = _result(FileOutcome(name, o.status, o.reason, o.doc_id, o.chunks, o.note, o.replaced))
+    version = summary.manifest["version"] if summary is not None and summary.manifest else None
     for r in results:
         if r["status"] == "failed":
             REFUSED_UPLOADS.labels("failed").inc()
-    request.state.audit_change = {"action": "upload", "index_version": version,
-                                  "files": [{k: r[k] for k in ("filename", "status", "doc_id", "reason")} for r in results]}
+    request.state.audit_change = {"action": "replace" if replace else "upload", "job_id": job.job_id,
+                                  "index_version": version,
+                                  "files": [{k: r[k] for k in ("filename", "status", "doc_id", "replaced", "reason")}
+                                            for r in results]}
     if version is not None:
         holder.get()  # load the new version now, not on the next reader's time
     counts = {s: sum(r["status"] == s for r in results) for s in ("added", "replaced", "skipped", "failed")}
+    jobs.finish(job, "failed" if counts["failed"] == len(results) else "done")
     status = 422 if counts["failed"] == len(results) else 200
-    body = {"index_version": version, **counts, "files": results}
+    body = {"index_version": version, "job_id": job.job_id, **counts, "files": results}
     if status == 422:
         body["detail"] = "no file could be added: " + "; ".join(f"{r['filename']}: {r['reason']}" for r in results)
     return JSONResponse(body, status_code=status)
 
 
+def _ingest(staged: dict[Path, tuple[int, str]], settings: Settings, issuer: str | None, year: int | None,
+            replace: str | None, job: Job) -> IngestSummary:
+    """The staged files through the pipeline under the job's control; 409 when the index cannot be written."""
+    try:
+        return ingest_paths(list(staged), settings, issuer=issuer, year=year, progress=False,
+                            sources={p: UPLOAD_SOURCE + name for p, (_, name) in staged.items()},
+                            replaces={p: replace for p in staged} if replace else None, control=job.control,
+                            actor=job.key_id)
+    except IndexError_ as exc:
+        raise RequestError(409, str(exc)) from exc
+
+
 def _result(o: FileOutcome) -> dict[str, Any]:
-    return {"filename": o.path, "status": o.status, "reason": o.reason, "doc_id": o.doc_id, "chunks": o.chunks}
+    return {"filename": o.path, "status": o.status, "reason": o.reason, "note": o.note, "doc_id": o.doc_id,
+            "chunks": o.chunks, "replaced": o.replaced}
 
 
 @router.delete("/documents/{doc_id}")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from ingest.store import DocumentRecord
 
-from ..deps import get_engine
+from ..deps import get_engine, get_principal
 from ..errors import RequestError
 from ..index_holder import Engine
 
@@ -23,17 +23,23 @@ def find_document(engine: Engine, doc_id: str) -> DocumentRecord:
     return doc
 
 
+def _full_source(request: Request) -> bool:
+    """Admins see where a report came from on the server; readers only its file name."""
+    return get_principal(request).role == "admin"
+
+
 @router.get("/documents")
-def documents(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
+def documents(request: Request, engine: Engine = Depends(get_engine)) -> dict[str, Any]:
     """The indexed reports with their metadata."""
+    full = _full_source(request)
     return {"index_version": engine.snapshot.version,
-            "documents": [d.to_dict() for d in engine.retriever.documents.values()]}
+            "documents": [d.to_dict(full) for d in engine.retriever.documents.values()]}
 
 
 @router.get("/documents/{doc_id}")
-def document(doc_id: str, engine: Engine = Depends(get_engine)) -> dict[str, Any]:
+def document(doc_id: str, request: Request, engine: Engine = Depends(get_engine)) -> dict[str, Any]:
     """One report's metadata and section tree."""
-    return find_document(engine, doc_id).to_dict()
+    return find_document(engine, doc_id).to_dict(_full_source(request))
 
 
 @router.get("/documents/{doc_id}/text")

@@ -236,7 +236,8 @@ function renderUploadResults(body) {
   const items = (body.files || []).map((f) => el("li", { class: f.status },
     `${f.filename}:${STATUS_NAMES[f.status] || f.status}`,
     f.chunks ? `,${f.chunks} 个片段` : "",
-    f.reason ? `。原因:${f.reason}` : ""));
+    f.reason ? `。原因:${f.reason}` : "",
+    f.note ? `。注意:${f.note}` : ""));
   $("#upload-results").replaceChildren(...items);
 }
 

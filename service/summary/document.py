@@ -55,7 +55,7 @@ class DocumentView:
 
     @property
     def title(self) -> str:
-        return self.record.metadata.title or self.record.source.rsplit("/", 1)[-1]
+        return self.record.metadata.title or self.record.file_name
 
     def path_at(self, pos: int) -> tuple[str, ...]:
         """Headings of the sections that hold `pos`, outermost first."""

@@ -1,0 +1,86 @@
+"""Parse one file in a child process under a time and memory limit, so a hostile file cannot hold its caller.
+
+A file can keep a parser busy for minutes and gigabytes within every size limit (a 1.5 MB DOCX
+inflating to 150 MB held an upload for over 6 minutes at 1.5 GB). Parsed in a child, it costs the
+caller nothing while it runs: the child has an address-space limit (setrlimit), and is killed when
+it runs past the time limit or the caller cancels. The embedding model stays in the parent; the
+children fork from a forkserver that has the readers imported (~2 s once, then 10-50 ms a file).
+As with any multiprocessing, a script that ingests keeps its top level under `if __name__ == "__main__"`.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import resource
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from reportqa.config import Settings
+from reportqa.models import Report
+
+from .errors import IngestCancelled, ReportReadError
+
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["ingest.pipeline", "docx", "pdfplumber", "bs4", "lxml.etree", "pypdfium2"])
+POLL_S = 0.05  # how soon a cancel or a finished child is noticed
+CPU_GRACE_S = 5  # the child's own CPU limit, past the timeout: it ends even when its parent was killed
+
+
+def read_isolated(path: Path, settings: Settings, issuer: str | None = None, year: int | None = None,
+                  source: str | None = None, cancel: threading.Event | None = None) -> Report:
+    """`load_report` in a child process; raises ReportReadError (past a limit) or IngestCancelled."""
+    receiver, sender = _CONTEXT.Pipe(duplex=False)
+    child = _CONTEXT.Process(target=_parse, args=(sender, path, settings, issuer, year, source), daemon=True)
+    child.start()
+    sender.close()
+    deadline = time.monotonic() + settings.parse_timeout_s
+    try:
+        while not receiver.poll(POLL_S):
+            if cancel is not None and cancel.is_set():
+                raise IngestCancelled("while a file was parsing")
+            if time.monotonic() > deadline:
+                raise ReportReadError(f"refused: still parsing after {settings.parse_timeout_s:g} s "
+                                      "(limit REPORTQA_PARSE_TIMEOUT_S)")
+        try:
+            ok, value = receiver.recv()
+        except EOFError:
+            child.join()
+            raise ReportReadError(f"the parser stopped without an answer (exit code {child.exitcode}); "
+                                  f"limit REPORTQA_PARSE_MEMORY_MB is {settings.parse_memory_mb}") from None
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        receiver.close()
+    if not ok:
+        raise ReportReadError(value)
+    return value
+
+
+def _parse(sender: Connection, path: Path, settings: Settings, issuer: str | None, year: int | None,
+           source: str | None) -> None:
+    """The child: limit its own memory and CPU time, read the file, send (True, Report) or (False, reason)."""
+    from .pipeline import load_report
+
+    _limit(resource.RLIMIT_AS, settings.parse_memory_mb * 1024 * 1024)
+    _limit(resource.RLIMIT_CPU, math.ceil(settings.parse_timeout_s) + CPU_GRACE_S)  # even if the parent was killed
+    try:
+        result: tuple[bool, object] = (True, load_report(path, settings, issuer, year, source))
+    except ReportReadError as exc:
+        result = (False, str(exc))
+    except MemoryError:
+        result = (False, f"refused: parsing needed more than {settings.parse_memory_mb} MB "
+                         "(limit REPORTQA_PARSE_MEMORY_MB)")
+    except Exception as exc:  # a broken file must never abort the rest of the batch
+        result = (False, f"unexpected error: {type(exc).__name__}: {exc}")
+    sender.send(result)
+    sender.close()
+
+
+def _limit(kind: int, value: int) -> None:
+    """Lower a resource limit of this process (never above its hard limit)."""
+    _, hard = resource.getrlimit(kind)
+    resource.setrlimit(kind, (value if hard == resource.RLIM_INFINITY else min(value, hard), hard))
