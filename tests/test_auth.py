@@ -419,3 +419,14 @@ def test_hostile_bodies_are_still_audited(secured) -> None:
     entries = [e for e in AuditLog(settings.state_path).entries() if e.route == "/ask"]
     assert [e.status for e in entries] == statuses and entries[1].key_id == "env-amy"
     assert entries[1].question is not None and entries[1].question.endswith("2019年金杨新村街道的调解成功率是多少?")
+
+
+def test_an_upload_that_changes_nothing_claims_no_index_version_in_the_audit_log(secured) -> None:
+    """Unlogged versions are recovered by number, so a skipped upload must not name the current one."""
+    from service.audit import AuditLog
+
+    client, settings, _, admin, _ = secured
+    first, again = _upload(client, admin).json(), _upload(client, admin).json()
+    assert again["files"][0]["status"] == "skipped" and again["index_version"] == first["index_version"]
+    uploads = [e.change for e in AuditLog(settings.state_path).entries(changes_only=True)]
+    assert [c["index_version"] for c in uploads] == [first["index_version"], None]

@@ -142,13 +142,16 @@ def upload_documents(
     for r in results:
         if r["status"] == "failed":
             REFUSED_UPLOADS.labels("failed").inc()
+    counts = {s: sum(r["status"] == s for r in results) for s in ("added", "replaced", "skipped", "failed")}
+    changed = counts["added"] + counts["replaced"] > 0
+    # The version this upload made, if any: an upload that changed nothing must not claim the current
+    # version's change (the audit log recovers unlogged versions by their number).
     request.state.audit_change = {"action": "replace" if replace else "upload", "job_id": job.job_id,
-                                  "index_version": version,
+                                  "index_version": version if changed else None,
                                   "files": [{k: r[k] for k in ("filename", "status", "doc_id", "replaced", "reason")}
                                             for r in results]}
     if version is not None:
         holder.get()  # load the new version now, not on the next reader's time
-    counts = {s: sum(r["status"] == s for r in results) for s in ("added", "replaced", "skipped", "failed")}
     jobs.finish(job, "failed" if counts["failed"] == len(results) else "done")
     status = 422 if counts["failed"] == len(results) else 200
     body = {"index_version": version, "job_id": job.job_id, **counts, "files": results}
