@@ -89,7 +89,7 @@ class LLMAnswerer:
         sources = [h.chunk.text for h in cited] + [h.doc.metadata.title or "" for h in cited]
         bad = unsupported_numbers(reply, sources)
         if bad or not cited:
-            why = "numbers not found in the cited passages: " + ", ".join(bad) if bad else "no passage cited"
+            why = "numbers not found in the cited passages, listed in unsupported_numbers" if bad else "no passage cited"
             log.info("number guard rejected the LLM answer (%s)", why)
             return self._fallback(question, top_k, filters,
                                   f"the LLM answer was rejected by the number guard ({why}); extractive answer returned",
