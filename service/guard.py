@@ -22,6 +22,24 @@ _ABOVE = {"余", "多", "以上", "超过", "逾"}
 _BELOW = {"以下", "接近", "将近", "不到", "不足"}
 
 
+# Links and images in a model's reply: an image is fetched by the user's browser the moment it is
+# shown (a tracking pixel, or data sent out in its URL), a link sends the user off the reports.
+# reportqa cites by [n]; the model has no link of its own to give.
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>", re.IGNORECASE)
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_LINK_TAG = re.compile(r"</?a\b[^>]*>", re.IGNORECASE)
+_LINK_DEFINITION = re.compile(r"^[ \t]*\[[^\]]+\]:[ \t]*\S+.*$", re.MULTILINE)
+_URL = re.compile(r"<?(?:(?:https?:)?//|\bwww\.)[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]+>?", re.IGNORECASE)
+
+
+def strip_links(text: str) -> str:
+    """The model's reply without its images, links (their text is kept) and URLs."""
+    text = _IMAGE.sub("", text)
+    text = _LINK.sub(lambda m: f"[{m[1]}]" if m[1].isdigit() else m[1], text)  # [1](…) stays a citation
+    text = _LINK_TAG.sub("", _LINK_DEFINITION.sub("", text))
+    return _URL.sub("", text)
+
+
 def same_number(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
 

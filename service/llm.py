@@ -3,21 +3,26 @@
 Passages go to the model numbered [1]..[n]; its [n] markers become citations. Every
 number in the model's answer must appear (normalised) in a passage it cites, or the
 answer is refused and the extractive one is returned, saying why. Timeouts and
-errors of the endpoint fall back the same way.
+errors of the endpoint fall back the same way. Whatever asks (answers, chat condensing,
+summaries), the links and images a reply writes are taken out before anything else sees it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 from reportqa.config import Settings
 from reportqa.prompts import load_prompt, render
 
 from .answer import ExtractiveAnswerer, not_found
-from .guard import unsupported_numbers
+from .guard import strip_links, unsupported_numbers
 from .retrieval import Filters, ScoredChunk
 from .schemas import Answer, Citation
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +30,17 @@ _MARKER = re.compile(r"\[(\d{1,2})\]")
 _NOT_FOUND = re.compile(r"未找到|没有找到|无法回答|没有相关")
 
 
+def _without_links(message: BaseMessage) -> BaseMessage:
+    return message.model_copy(update={"content": strip_links(str(message.content))})
+
+
 def build_chat_model(settings: Settings):  # noqa: ANN201 - langchain's type is an implementation detail
-    """A langchain chat model for the configured OpenAI-compatible endpoint."""
+    """A langchain chat model for the configured OpenAI-compatible endpoint, whose replies have
+    their links and images taken out before anything else sees them."""
+    from langchain_core.runnables import RunnableLambda
     from langchain_openai import ChatOpenAI
 
-    return ChatOpenAI(
+    model = ChatOpenAI(
         base_url=settings.llm_base_url,
         model=settings.llm_model,
         api_key=settings.llm_api_key or "not-needed",
@@ -40,6 +51,7 @@ def build_chat_model(settings: Settings):  # noqa: ANN201 - langchain's type is 
         # `max_completion_tokens`, which llama.cpp, vLLM and Ollama servers ignore.
         extra_body={"max_tokens": settings.llm_max_tokens},
     )
+    return model | RunnableLambda(_without_links)
 
 
 def _passage_block(hits: list[ScoredChunk]) -> str:

@@ -1,5 +1,5 @@
 """The number guard against an LLM that lies: a fake OpenAI-compatible server on 127.0.0.1 answers
-every call with a scripted reply, and no wrong figure reaches the user over /ask,
+every call with a scripted reply, and no wrong figure or outside link reaches the user over /ask,
 /v1/chat/completions (plain and stream), /chat or /summaries in llm mode."""
 
 from __future__ import annotations
@@ -174,3 +174,27 @@ def test_a_grounded_llm_answer_still_comes_back(client: TestClient, fake_llm: Fa
     fake_llm.reply = "2019年金杨新村街道成功调处矛盾纠纷987件,调解成功率为98.3%[1]。"
     _, seen = _seen(client, route)
     assert "调解成功率为98.3%" in seen and "extractive answer returned" not in seen
+
+
+@pytest.mark.parametrize("reply, kept", [
+    ("见![图](http://evil.example/p.png)。", "见。"),
+    ("详见[官网](https://evil.example/r)。", "详见官网。"),
+    ("成功率98.3%[1](http://evil.example)。", "成功率98.3%[1]。"),  # a linked marker stays a citation
+    ('图<img src="https://evil.example/a.png">和<a href="http://evil.example">链接</a>', "图和链接"),
+    ("见<https://evil.example/q?a=1>或 www.evil.example。", "见或 。"),
+    ("正文\n[r]: http://evil.example/ref\n末行", "正文\n\n末行"),
+])
+def test_links_and_images_are_taken_out_of_a_reply_and_their_text_kept(reply: str, kept: str) -> None:
+    from service.guard import strip_links
+
+    assert strip_links(reply) == kept
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_link_or_image_to_an_outside_host_never_reaches_the_user(client: TestClient, fake_llm: FakeLLM,
+                                                                   route: str) -> None:
+    fake_llm.reply = ("2019年成功调处各类矛盾纠纷987起![图](http://evil.example/pixel.png?q=x),调解成功率为98.3%[1],"
+                      "详见[官网](https://evil.example/report)、<img src=\"https://evil.example/a.png\">和 www.evil.example。")
+    response, seen = _seen(client, route)
+    assert response.status_code == 200 and "98.3" in seen
+    assert "evil.example" not in response.text
