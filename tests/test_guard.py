@@ -1,6 +1,6 @@
 """The number guard against an LLM that lies: a fake OpenAI-compatible server on 127.0.0.1 answers
-every call with a scripted reply, and no wrong figure or outside link reaches the user over /ask,
-/v1/chat/completions (plain and stream), /chat or /summaries in llm mode."""
+every call with a scripted reply, and no wrong figure, outside link or oversized reply reaches the
+user over /ask, /v1/chat/completions (plain and stream), /chat or /summaries in llm mode."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from service.guard import unsupported_numbers
 
 QUESTION = "金杨新村街道2019年的调解成功率是多少?"
 SOURCE = "2019 年成功调处各类矛盾纠纷 987 起,调解成功率 98.3 %,标的金额 20 万以上。"
+HUGE_BYTES = 10 * 1024 * 1024
 
 
 class FakeLLM(ThreadingHTTPServer):
@@ -198,3 +199,41 @@ def test_a_link_or_image_to_an_outside_host_never_reaches_the_user(client: TestC
     response, seen = _seen(client, route)
     assert response.status_code == 200 and "98.3" in seen
     assert "evil.example" not in response.text
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_reply_ignoring_max_tokens_is_refused_and_the_response_stays_small(client: TestClient, fake_llm: FakeLLM,
+                                                                             route: str) -> None:
+    sentence = "调解成功率为98.3%[1]。"
+    fake_llm.reply = sentence * (HUGE_BYTES // len(sentence.encode()))
+    response, seen = _seen(client, route)
+    assert response.status_code == 200 and "98.3" in seen
+    assert len(response.content) < 64 * 1024
+
+
+def test_the_reply_cap_stops_reading_at_the_limit() -> None:
+    from service.llm import CappedTransport, ReplyTooLarge
+
+    pulled = []
+
+    def endless() -> Iterator[bytes]:
+        while True:
+            pulled.append(1)
+            yield b"x" * 1024
+
+    transport = CappedTransport(8 * 1024, httpx.MockTransport(lambda request: httpx.Response(200, content=endless())))
+    with httpx.Client(transport=transport) as http, pytest.raises(ReplyTooLarge):
+        http.get("http://llm.invalid/v1/chat/completions")
+    assert len(pulled) == 9  # 8 KiB read, and the one chunk that went over
+
+
+def test_a_compressed_reply_is_refused_since_its_size_is_unknown_until_inflated() -> None:
+    from service.llm import CappedTransport, ReplyTooLarge
+
+    def gzipped(request: httpx.Request) -> httpx.Response:
+        assert request.headers["Accept-Encoding"] == "identity"
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"")
+
+    with httpx.Client(transport=CappedTransport(8 * 1024, httpx.MockTransport(gzipped))) as http:
+        with pytest.raises(ReplyTooLarge):
+            http.get("http://llm.invalid/v1/chat/completions")
