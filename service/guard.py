@@ -8,7 +8,7 @@ import re
 from reportqa.figures import Stated, stated_numbers
 
 from .metrics import GUARD_REJECTIONS
-from .schemas import Answer
+from .schemas import Answer, Citation
 
 log = logging.getLogger(__name__)
 _MARKER = re.compile(r"\[(\d{1,3})\]")  # a summary may cite more than 99 passages
@@ -75,9 +75,11 @@ def unsupported_numbers(text: str, sources: list[str]) -> list[str]:
     return bad
 
 
-def cited_sources(answer: Answer) -> list[str]:
-    """The texts an answer may take numbers from: its quotes and the titles of their reports."""
-    return [c.quote for c in answer.citations] + [c.title or "" for c in answer.citations]
+def cited_sources(citations: list[Citation]) -> list[str]:
+    """The texts an answer may take numbers from: its quotes, the titles of their reports, and the
+    reports' years (an answer may say 2019年 for a report filed as 2019 whose title omits it)."""
+    return ([c.quote for c in citations] + [c.title or "" for c in citations]
+            + [f"{c.year}年" for c in citations if c.year])
 
 
 def enforce_traceable(answer: Answer) -> Answer:
@@ -85,7 +87,7 @@ def enforce_traceable(answer: Answer) -> Answer:
     reduced to the cited quote itself (and the slip is logged, since it is a bug)."""
     if not answer.found:
         return answer
-    bad = unsupported_numbers(f"{answer.answer or ''}\n{answer.text}", cited_sources(answer))
+    bad = unsupported_numbers(f"{answer.answer or ''}\n{answer.text}", cited_sources(answer.citations))
     if not bad:
         return answer
     log.error("answer to %r stated numbers without a source: %s", answer.question, bad)

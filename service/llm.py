@@ -21,7 +21,7 @@ from reportqa.config import Settings
 from reportqa.prompts import load_prompt, render
 
 from .answer import ExtractiveAnswerer, not_found
-from .guard import strip_links, unsupported_numbers
+from .guard import cited_sources, strip_links, unsupported_numbers
 from .retrieval import Filters, ScoredChunk
 from .schemas import Answer, Citation
 
@@ -146,8 +146,8 @@ class LLMAnswerer:
             answer = not_found(question, "")
             return answer.model_copy(update={"mode": "llm"})
         cited = [hits[n - 1] for n in dict.fromkeys(int(m) for m in _MARKER.findall(reply)) if 1 <= n <= len(hits)]
-        sources = [h.chunk.text for h in cited] + [h.doc.metadata.title or "" for h in cited]
-        bad = unsupported_numbers(reply, sources)
+        citations = [_chunk_citation(h) for h in cited]
+        bad = unsupported_numbers(reply, cited_sources(citations))
         if bad or not cited:
             why = "numbers not found in the cited passages, listed in unsupported_numbers" if bad else "no passage cited"
             log.info("number guard rejected the LLM answer (%s)", why)
@@ -156,4 +156,4 @@ class LLMAnswerer:
                                   bad or None)
         text = _MARKER.sub("", reply).strip()
         return Answer(question=question, found=True, answer=text, text=text, figure=None,
-                      citations=[_chunk_citation(h) for h in cited], mode="llm", confidence=0.5)
+                      citations=citations, mode="llm", confidence=0.5)

@@ -237,3 +237,13 @@ def test_a_compressed_reply_is_refused_since_its_size_is_unknown_until_inflated(
     with httpx.Client(transport=CappedTransport(8 * 1024, httpx.MockTransport(gzipped))) as http:
         with pytest.raises(ReplyTooLarge):
             http.get("http://llm.invalid/v1/chat/completions")
+
+
+def test_the_year_a_cited_report_is_filed_under_backs_the_year_an_answer_says() -> None:
+    from service.guard import cited_sources
+    from service.schemas import Citation
+
+    citation = Citation(doc_id="d1", title="金杨新村街道法治政府建设情况的报告", issuer="金杨新村街道", year=2019,
+                        section_path=[], char_start=0, char_end=17, quote="成功调处各类矛盾纠纷 987 起")
+    assert unsupported_numbers("2019年成功调处纠纷987起[1]", cited_sources([citation])) == []
+    assert unsupported_numbers("2020年成功调处纠纷987起[1]", cited_sources([citation])) == ["2020年"]
