@@ -145,16 +145,16 @@ def test_the_guard_names_each_kind_of_wrong_figure(reply: str, wrong: str) -> No
 
 
 @pytest.mark.parametrize("said, source", [
-    ("调解成功率为98.3%[1]。", SOURCE),
-    ("共调处九百八十七起", SOURCE),
-    ("2019年成功调处纠纷987件", SOURCE),  # 件/起/宗 count the same cases
-    ("标的金额200000元以上", SOURCE),  # 20 万 folded; 以上 as the source says
-    ("约98.3%", SOURCE),
-    ("罚款268700元", "罚款 26.87 万元"),
-    ("受理投诉二十六项", "受理投诉 26 项"),
-    ("增长百分之十二点五", "同比增长 12.5%"),
-    ("下降-3.2%", "同比下降 -3.2%"),
-    ("约三分之一的案件", "约占三分之一"),
+    pytest.param("调解成功率为98.3%[1]。", SOURCE, id="same-percentage"),
+    pytest.param("共调处九百八十七起", SOURCE, id="chinese-numerals"),
+    pytest.param("2019年成功调处纠纷987件", SOURCE, id="jian-and-qi-count-the-same-cases"),
+    pytest.param("标的金额200000元以上", SOURCE, id="wan-folded-and-yishang-as-the-source-says"),
+    pytest.param("约98.3%", SOURCE, id="about-the-same-value"),
+    pytest.param("罚款268700元", "罚款 26.87 万元", id="wan-yuan-folded"),
+    pytest.param("受理投诉二十六项", "受理投诉 26 项", id="chinese-count"),
+    pytest.param("增长百分之十二点五", "同比增长 12.5%", id="chinese-percentage"),
+    pytest.param("下降-3.2%", "同比下降 -3.2%", id="same-sign"),
+    pytest.param("约三分之一的案件", "约占三分之一", id="same-fraction"),
 ])
 def test_a_grounded_figure_passes_the_guard(said: str, source: str) -> None:
     assert unsupported_numbers(said, [source]) == []
