@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(None, description="API key of the endpoint (if it needs one).")
     llm_timeout_s: float = Field(30.0, gt=0, description="Seconds before an LLM call is abandoned.")
     llm_max_tokens: int = Field(256, ge=16, le=4096)
+    llm_max_reply_kb: int = Field(
+        64, ge=4, le=10240,
+        description="Most of an LLM reply read, in KiB; a larger one (an endpoint ignoring max_tokens) is refused. "
+        "4096 tokens, the most llm_max_tokens allows, are at most 36 KiB of JSON: Chinese escaped as \\uXXXX "
+        "is 6 bytes a character at about 1.5 characters a token.",
+    )
     default_mode: Literal["extractive", "llm"] = Field("extractive", description="Answer mode when a request names none.")
     auth: Literal["auto", "on", "off"] = Field(
         "auto", description="API keys: 'on' requires them, 'off' is open local mode, 'auto' is on once any key exists."

@@ -4,7 +4,9 @@ One module for answering, summaries and the eval. It reads Arabic numbers with s
 and separators ("268738 元", "98.3 %", "1,234", "99·5 9%"), Chinese numerals with a
 counter (二十六项, 两名), 万/亿 multipliers, ranges (2 到 3 名), approximations (20余次,
 60%以上) and negative statements (未发生行政诉讼 = 0). Every figure keeps its span in
-the original text, so whatever the service says can be cited.
+the original text, so whatever the service says can be cited. `stated_numbers` reads, for
+the number guard, every number a text states: bare ones too, years and durations, Chinese
+decimals and shares (九十八点三, 百分之九十九点九, 三分之二), signs and qualifiers (接近).
 """
 
 from __future__ import annotations
@@ -186,21 +188,97 @@ def _clean(value: float) -> float:
     return round(value, 6)
 
 
-def numbers_in(text: str) -> list[float]:
-    """Every number written in `text` (Arabic or Chinese with a counter), 万/亿 folded in.
+# What the number guard reads besides the figures above: a year or a duration is a number an
+# answer can get wrong too (连续987年), so 年/月/日 count as units here (not for extract_figures,
+# where 2019年 is a date, not a figure).
+_STATED_UNITS = sorted(UNITS + ["年", "个月", "月", "日", "周", "岁", "倍"], key=len, reverse=True)
+_CN_ALL = _CN_NUM + "万亿"
+_CN_DIGIT = "零〇一二三四五六七八九"
+_CN_RUN = rf"[{_CN_ALL}]+(?:点[{_CN_DIGIT}]+)?"
+_CN_SECTION = ("(?:[一二两三四五六七八九]?千)?(?:[零〇]?[一二两三四五六七八九]?百)?"
+               "(?:[零〇]?[一二两三四五六七八九]?十)?(?:[零〇]?[一二两三四五六七八九])?")
+_CN_WELL_FORMED = re.compile(
+    rf"(?:(?P<yi>{_CN_SECTION})亿)?(?:(?P<wan>{_CN_SECTION})万)?(?P<rest>{_CN_SECTION})(?:点(?P<frac>[{_CN_DIGIT}]+))?"
+)
+_CN_YEAR = re.compile(rf"[{_CN_DIGIT}]{{4}}")  # 二〇一九(年)
+_STATED = re.compile(
+    rf"(?P<before>大约|大概|约|接近|将近|超过|逾|不到|不足)?(?P<sign>[-负])?\s?"
+    rf"(?:(?P<den>[{_CN_ALL}]+)分之(?P<part>{_ARABIC}|{_CN_RUN})"
+    rf"|(?P<num>{_ARABIC})(?:\s*(?:到|至|-|~)\s*(?P<num2>{_ARABIC}))?"
+    rf"|(?P<cn>{_CN_RUN}))"
+    rf"\s?(?P<approx>余|多)?\s?(?P<mult>[万亿])?\s?(?P<approx2>余|多)?\s?"
+    rf"(?P<unit>{'|'.join(re.escape(u) for u in _STATED_UNITS)})?(?P<tail>以上|以下|左右|余|多)?"
+)
+_SHARE_UNITS = {100: "%", 1000: "‰"}
 
-    Used by the number guard: a number an answer states must be among the numbers of
-    the passages it cites.
-    """
-    values = []
-    for f in extract_figures(text):
-        if not f.negative:
-            values.append(f.value)
-            if f.value_max is not None:
-                values.append(f.value_max)
+
+@dataclass(frozen=True)
+class Stated:
+    """A number as a sentence states it, for the number guard: the signed value (万/亿 folded in),
+    its unit ('' when bare; % for 百分之, ‰ for 千分之, 分之 for other fractions), its qualifier."""
+
+    value: float
+    unit: str
+    raw: str
+    qualifier: str | None = None  # 约 / 接近 / 超过 / 余 / 以上 / 左右 …
+
+
+def chinese_value(raw: str) -> float | None:
+    """九十八点三 -> 98.3, 两千 -> 2000, 一万二千 -> 12000; None unless a well-formed numeral
+    (十四五, 七八 and 千方百计's 千 are words, not numbers)."""
+    m = _CN_WELL_FORMED.fullmatch(raw)
+    if not m or not raw or raw[0] in "点万亿" or any(m.group(g) == "" for g in ("yi", "wan") if m.group(g) is not None):
+        return None
+    value = 0.0
+    for group, factor in (("yi", 100_000_000), ("wan", 10_000), ("rest", 1)):
+        part = m.group(group)
+        if part:
+            value += (parse_chinese_number(part) or 0) * factor
+    if m.group("frac"):
+        value += float("0." + "".join(str(_CN_DIGITS[ch]) for ch in m.group("frac")))
+    return _clean(value)
+
+
+def _stated_value(raw: str, unit: str) -> float | None:
+    """An Arabic or Chinese number's value; a lone Chinese numeral only with a counter (三项, not 三农),
+    and never 一 + counter, which is an article (一起, 一项) far more often than a count."""
+    if raw[0].isdigit():
+        return parse_arabic(raw)
+    if len(raw) == 1:
+        return None if not unit or raw in "一十百千万亿" else chinese_value(raw)
+    if unit == "年" and _CN_YEAR.fullmatch(raw):
+        return float("".join(str(_CN_DIGITS[ch]) for ch in raw))
+    return chinese_value(raw)
+
+
+def stated_numbers(text: str) -> list[Stated]:
+    """Every number `text` states, with or without a unit, in Arabic or Chinese numerals, as shares
+    (百分之九十九点九, 三分之二), with its sign (-98.3%) and qualifier (接近百分之百): what the number
+    guard compares between an answer and the passages it cites. Ordinals (第三) are not numbers."""
     norm = normalize(text).text
-    for m in re.finditer(_ARABIC, norm):
-        if m.start() > 0 and (norm[m.start() - 1].isdigit() or norm[m.start() - 1] in ".·"):
-            continue
-        values.append(parse_arabic(m.group(0)))
-    return [v for v in values if math.isfinite(v)]
+    stated: list[Stated] = []
+    for m in _STATED.finditer(norm):
+        before = norm[m.start() - 1] if m.start() > 0 else " "
+        if before == "第" or not (m.group("before") or m.group("sign")) and (before.isdigit() or before in ".·"):
+            continue  # an ordinal, or the rest of a number read already
+        unit = m.group("unit") or ""
+        if m.group("den"):
+            den = chinese_value(m.group("den"))
+            part = parse_arabic(m.group("part")) if m.group("part")[0].isdigit() else chinese_value(m.group("part"))
+            if not den or part is None:
+                continue
+            unit = _SHARE_UNITS.get(int(den), "分之")
+            values = [part if unit != "分之" else _clean(part / den)]
+        else:
+            first = _stated_value(m.group("num") or m.group("cn"), unit)
+            if first is None:
+                continue
+            factor = _MULT[m.group("mult")] if m.group("mult") else 1
+            values = [_clean(first * factor)]
+            if m.group("num2"):
+                values.append(_clean(parse_arabic(m.group("num2")) * factor))
+        sign = -1.0 if m.group("sign") and not before.isdigit() else 1.0  # 2019-12 is a range, not -12
+        qualifier = m.group("before") or m.group("approx") or m.group("approx2") or m.group("tail")
+        raw = m.group(0).strip()
+        stated += [Stated(sign * v, unit, raw, qualifier) for v in values if math.isfinite(v)]
+    return stated

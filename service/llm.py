@@ -3,21 +3,30 @@
 Passages go to the model numbered [1]..[n]; its [n] markers become citations. Every
 number in the model's answer must appear (normalised) in a passage it cites, or the
 answer is refused and the extractive one is returned, saying why. Timeouts and
-errors of the endpoint fall back the same way.
+errors of the endpoint fall back the same way. Every reply passes two checks on its way in,
+whatever asks (answers, chat condensing, summaries): its body is read up to
+`llm_max_reply_kb` and no further, and links and images it writes are taken out.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, cast
+
+import httpx
 
 from reportqa.config import Settings
 from reportqa.prompts import load_prompt, render
 
 from .answer import ExtractiveAnswerer, not_found
-from .guard import unsupported_numbers
+from .guard import cited_sources, strip_links, unsupported_numbers
 from .retrieval import Filters, ScoredChunk
 from .schemas import Answer, Citation
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +34,60 @@ _MARKER = re.compile(r"\[(\d{1,2})\]")
 _NOT_FOUND = re.compile(r"未找到|没有找到|无法回答|没有相关")
 
 
+class ReplyTooLarge(Exception):
+    """The endpoint sent more than `llm_max_reply_kb` (it ignored max_tokens), or a compressed body,
+    whose size is not known before it is inflated."""
+
+
+class _CappedStream(httpx.SyncByteStream):
+    def __init__(self, stream: httpx.SyncByteStream, limit: int) -> None:
+        self.stream, self.limit = stream, limit
+
+    def __iter__(self) -> Iterator[bytes]:
+        read = 0
+        for chunk in self.stream:
+            read += len(chunk)
+            if read > self.limit:
+                raise ReplyTooLarge(f"the LLM reply is larger than {self.limit // 1024} KiB")
+            yield chunk
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+class CappedTransport(httpx.BaseTransport):
+    """Reads at most `limit` bytes of each response, so an endpoint that ignores max_tokens cannot
+    fill memory or the answer. Bodies come uncompressed: a cap on gzip bytes would not bound them."""
+
+    def __init__(self, limit: int, inner: httpx.BaseTransport | None = None) -> None:
+        self.limit = limit
+        self.inner = inner or httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.headers["Accept-Encoding"] = "identity"
+        response = self.inner.handle_request(request)
+        if response.headers.get("Content-Encoding", "identity").lower() != "identity":
+            response.close()
+            raise ReplyTooLarge("the LLM endpoint compressed its reply though asked not to")
+        stream = _CappedStream(cast(httpx.SyncByteStream, response.stream), self.limit)
+        return httpx.Response(response.status_code, headers=response.headers, stream=stream,
+                              extensions=response.extensions)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _without_links(message: BaseMessage) -> BaseMessage:
+    return message.model_copy(update={"content": strip_links(str(message.content))})
+
+
 def build_chat_model(settings: Settings):  # noqa: ANN201 - langchain's type is an implementation detail
-    """A langchain chat model for the configured OpenAI-compatible endpoint."""
+    """A langchain chat model for the configured OpenAI-compatible endpoint: its replies read up
+    to `llm_max_reply_kb`, their links and images taken out before anything else sees them."""
+    from langchain_core.runnables import RunnableLambda
     from langchain_openai import ChatOpenAI
 
-    return ChatOpenAI(
+    model = ChatOpenAI(
         base_url=settings.llm_base_url,
         model=settings.llm_model,
         api_key=settings.llm_api_key or "not-needed",
@@ -39,7 +97,9 @@ def build_chat_model(settings: Settings):  # noqa: ANN201 - langchain's type is 
         # Sent as `max_tokens` in the body: langchain's own field goes out as
         # `max_completion_tokens`, which llama.cpp, vLLM and Ollama servers ignore.
         extra_body={"max_tokens": settings.llm_max_tokens},
+        http_client=httpx.Client(transport=CappedTransport(settings.llm_max_reply_kb * 1024)),
     )
+    return model | RunnableLambda(_without_links)
 
 
 def _passage_block(hits: list[ScoredChunk]) -> str:
@@ -86,14 +146,14 @@ class LLMAnswerer:
             answer = not_found(question, "")
             return answer.model_copy(update={"mode": "llm"})
         cited = [hits[n - 1] for n in dict.fromkeys(int(m) for m in _MARKER.findall(reply)) if 1 <= n <= len(hits)]
-        sources = [h.chunk.text for h in cited] + [h.doc.metadata.title or "" for h in cited]
-        bad = unsupported_numbers(reply, sources)
+        citations = [_chunk_citation(h) for h in cited]
+        bad = unsupported_numbers(reply, cited_sources(citations))
         if bad or not cited:
-            why = "numbers not found in the cited passages: " + ", ".join(bad) if bad else "no passage cited"
+            why = "numbers not found in the cited passages, listed in unsupported_numbers" if bad else "no passage cited"
             log.info("number guard rejected the LLM answer (%s)", why)
             return self._fallback(question, top_k, filters,
                                   f"the LLM answer was rejected by the number guard ({why}); extractive answer returned",
                                   bad or None)
         text = _MARKER.sub("", reply).strip()
         return Answer(question=question, found=True, answer=text, text=text, figure=None,
-                      citations=[_chunk_citation(h) for h in cited], mode="llm", confidence=0.5)
+                      citations=citations, mode="llm", confidence=0.5)

@@ -238,7 +238,7 @@ def test_guard_rejections_are_counted(client: TestClient) -> None:
     from service.guard import unsupported_numbers
 
     before = _sample(client.get("/metrics").text, "reportqa_guard_rejections_total")
-    assert unsupported_numbers("共调解纠纷99起", ["共调解纠纷12起"]) == ["99"]
+    assert unsupported_numbers("共调解纠纷99起", ["共调解纠纷12起"]) == ["99起"]
     assert unsupported_numbers("共调解纠纷12起", ["共调解纠纷12起"]) == []
     assert _sample(client.get("/metrics").text, "reportqa_guard_rejections_total") - before == 1
 

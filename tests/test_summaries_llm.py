@@ -51,14 +51,14 @@ def test_a_grounded_llm_briefing_is_kept_and_cited(engine, seed_text: str) -> No
 
 def test_an_invented_figure_is_removed_and_reported(engine, seed_text: str) -> None:  # noqa: ANN001
     summary = _summarize(engine, INVENTED + GROUNDED)
-    assert summary.mode == "llm" and summary.unsupported_numbers == ["99.9", "7777"]
+    assert summary.mode == "llm" and summary.unsupported_numbers == ["99.9%", "7777起"]
     assert "number guard removed" in summary.note and "99.9" not in summary.text and "7777" not in summary.text
     assert check_summary(summary.text, [seed_text], []).unsupported == []
 
 
 def test_only_invented_figures_bring_back_the_extractive_summary(engine, seed_text: str) -> None:  # noqa: ANN001
     summary = _summarize(engine, INVENTED)
-    assert summary.mode == "extractive" and summary.unsupported_numbers == ["99.9", "7777"]
+    assert summary.mode == "extractive" and summary.unsupported_numbers == ["99.9%", "7777起"]
     assert "extractive summary returned" in summary.note and summary.reports[0].headline
     assert check_summary(summary.text, [seed_text], []).unsupported == []
 
@@ -71,7 +71,7 @@ def test_llm_sections_are_mapped_per_section_and_guarded(engine, seed_text: str)
                         Settings(llm_base_url="http://unused"), model)
     kept = [[s.text for s in section.sentences] for section in summary.reports[0].sections]
     assert kept == [[], ["法治政府建设的宣传力度还需进一步提高。"], ["坚持每两周召开党工委会议。"], ["进一步强化执法人员能力培训。"]]
-    assert summary.unsupported_numbers == ["99.9"] and check_summary(summary.text, [seed_text], []).unsupported == []
+    assert summary.unsupported_numbers == ["99.9%"] and check_summary(summary.text, [seed_text], []).unsupported == []
 
 
 def test_a_dead_endpoint_falls_back_with_a_note(seed_index: Path) -> None:

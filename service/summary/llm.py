@@ -19,11 +19,11 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
 from reportqa.config import Settings
-from reportqa.figures import numbers_in
+from reportqa.figures import stated_numbers
 from reportqa.prompts import load_prompt
 
 from ..answer import bigrams
-from ..guard import same_number
+from ..guard import backs
 from ..llm import build_chat_model
 from .citations import CitationBook
 from .document import DocumentView, Sentence
@@ -51,17 +51,17 @@ class SentenceChecker:
     def __init__(self, view: DocumentView, sentences: list[Sentence]) -> None:
         self.view = view
         self.sentences = sentences
-        self.numbers = [numbers_in(s.text) for s in sentences]
+        self.numbers = [stated_numbers(s.text) for s in sentences]
         self.grams = [bigrams(s.text) for s in sentences]
 
     def check(self, text: str) -> tuple[Quote | None, list[str]]:
         """(the cited quote, []) when supported; (None, numbers no single report sentence states)
         when a number is not traceable; (None, []) when no sentence supports the words."""
-        said = list(dict.fromkeys(numbers_in(text)))
-        holding = [i for i, have in enumerate(self.numbers) if all(any(same_number(v, h) for h in have) for v in said)]
+        said = stated_numbers(text)
+        holding = [i for i, have in enumerate(self.numbers) if all(any(backs(h, s) for h in have) for s in said)]
         if said and not holding:
-            return None, [f"{v:g}" for v in said if not any(same_number(v, h) for have in self.numbers for h in have)] or [
-                f"{v:g}" for v in said]
+            raws = list(dict.fromkeys(s.raw for s in said))
+            return None, [s.raw for s in said if not any(backs(h, s) for have in self.numbers for h in have)] or raws
         grams = bigrams(text)
         if not grams:
             return None, []
