@@ -47,6 +47,7 @@ run: ingest
 	$(VENV)/bin/reportqa serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
 test: install llm-server browser
+	$(VENV)/bin/lint-imports
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest
 
 bench: install browser

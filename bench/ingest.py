@@ -31,8 +31,8 @@ def _peak_mb() -> float:
 
 
 def run_reportqa(corpus: Path, model: str, batch: int) -> dict:
+    from core.config import Settings
     from ingest.pipeline import ingest_paths
-    from reportqa.config import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(index_dir=Path(tmp) / "index", embedding_model=model, embedding_batch_size=batch)

@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.lexical import tokenize
-from ingest.pipeline import discover, get_embedder, load_report, prepare
-from ingest.store import IndexWriter, PendingReport
-from reportqa.config import Settings
-from reportqa.models import Chunk, Report, ReportMetadata
+from core.config import Settings
+from core.embedding import get_embedder
+from core.lexical import tokenize
+from core.models import Chunk, Report, ReportMetadata
+from ingest.pipeline import discover, load_report, prepare
+from ingest.writer import IndexWriter, PendingReport
 
 from .synthetic import STREETS, material
 
@@ -152,7 +153,7 @@ def build(index_dir: Path, n_chunks: int, settings: Settings, real: list[Pending
 
 def convert(index_dir: Path, settings: Settings, ann: str) -> None:
     """A new version of the same index with another kind of vector index (nothing re-embedded)."""
-    from ingest.store import open_index
+    from core.index import open_index
 
     snapshot = open_index(index_dir)
     model_id, dim = snapshot.embedding_model, int(snapshot.manifest["embedding_dim"])

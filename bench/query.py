@@ -38,12 +38,12 @@ import psutil  # noqa: E402
 
 from bench import large_index  # noqa: E402
 from bench.common import load_snapshot, machine_line  # noqa: E402
+from core.config import Settings  # noqa: E402
+from core.embedding import get_embedder  # noqa: E402
+from core.index import FORMAT_VERSION, IndexSnapshot, current_version_dir, open_index  # noqa: E402
+from core.lexical import tokenize  # noqa: E402
 from eval.gold import GoldQuestion, evidence_span, load_gold  # noqa: E402
 from eval.scoring import score_answer  # noqa: E402
-from ingest.lexical import tokenize  # noqa: E402
-from ingest.pipeline import get_embedder  # noqa: E402
-from ingest.store import FORMAT_VERSION, IndexSnapshot, current_version_dir, open_index  # noqa: E402
-from reportqa.config import Settings  # noqa: E402
 
 log = logging.getLogger("bench.query")
 GOLD = [ROOT / "eval" / "gold" / "gold_seed.jsonl", ROOT.parent / "shared" / "corpus" / "devreal" / "gold_devreal.jsonl"]

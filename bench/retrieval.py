@@ -15,11 +15,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.config import Settings  # noqa: E402
+from core.embedding import get_embedder  # noqa: E402
+from core.index import IndexSnapshot, open_index  # noqa: E402
+from core.lexical import tokenize  # noqa: E402
 from eval.gold import evidence_span, load_gold  # noqa: E402
-from ingest.lexical import tokenize  # noqa: E402
-from ingest.pipeline import get_embedder, ingest_paths  # noqa: E402
-from ingest.store import IndexSnapshot, open_index  # noqa: E402
-from reportqa.config import Settings  # noqa: E402
+from ingest.pipeline import ingest_paths  # noqa: E402
 from service.retrieval import Retriever  # noqa: E402
 
 log = logging.getLogger("bench.retrieval")

@@ -26,11 +26,11 @@ sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from core.config import Settings  # noqa: E402
 from ingest.errors import ReportReadError  # noqa: E402
 from ingest.pipeline import ingest_paths  # noqa: E402
 from ingest.readers import read_file  # noqa: E402
 from ingest.safety import FileLimits  # noqa: E402
-from reportqa.config import Settings  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.audit import AuditEntry, AuditLog  # noqa: E402
 from service.keys import KeyStore, add_key  # noqa: E402

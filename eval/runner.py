@@ -16,9 +16,10 @@ from typing import Any
 
 import httpx
 
-from ingest.pipeline import get_embedder, ingest_paths
-from ingest.store import IndexSnapshot
-from reportqa.config import Settings
+from core.config import Settings
+from core.embedding import get_embedder
+from core.index import IndexSnapshot
+from ingest.pipeline import ingest_paths
 from service.answering import answer_question
 from service.index_holder import Engine, IndexHolder
 from service.llm import LLMAnswerer

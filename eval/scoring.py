@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.normalize import normalize_str
+from core.normalize import normalize_str
 from service.guard import same_number, unsupported_numbers
 
 from .gold import GoldQuestion

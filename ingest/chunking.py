@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from reportqa.models import Chunk, Report, Section
+from core.models import Chunk, Report, Section
+from core.normalize import NormalizedText, normalize, split_sentences
 
-from .normalize import NormalizedText, normalize
 from .sections import iter_sections, parse_sections
 
-_TERMINATORS = set("。!?;")
-_CLOSERS = set("\"')]}」』》")
 _SOFT_BREAKS = set(",")
 MAX_CAPTION_CHARS = 60
 
@@ -27,41 +25,6 @@ class _Segment:
     start: int
     end: int
     path: list[str]
-
-
-def split_sentences(norm: NormalizedText, start: int, end: int) -> list[tuple[int, int]]:
-    """Sentence spans (original offsets) of the original range [start, end).
-
-    A sentence ends at 。!?; (either width, with trailing quotes) or at a line break.
-    """
-    n_start = norm.from_original(start)
-    n_end = norm.from_original(end)
-    spans: list[tuple[int, int]] = []
-    text = norm.text
-    s = n_start
-    i = n_start
-    while i < n_end:
-        ch = text[i]
-        if ch in _TERMINATORS or ch == "\n":
-            j = i + 1
-            while ch != "\n" and j < n_end and text[j] in _CLOSERS:
-                j += 1
-            _append_trimmed(norm, spans, s, j)
-            s = i = j
-            continue
-        i += 1
-    _append_trimmed(norm, spans, s, n_end)
-    return spans
-
-
-def _append_trimmed(norm: NormalizedText, spans: list[tuple[int, int]], s: int, e: int) -> None:
-    text = norm.text
-    while s < e and text[s].isspace():
-        s += 1
-    while e > s and text[e - 1].isspace():
-        e -= 1
-    if e > s:
-        spans.append(norm.to_original(s, e))
 
 
 def _split_long(norm: NormalizedText, span: tuple[int, int], max_chars: int) -> list[tuple[int, int]]:

@@ -18,8 +18,8 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from reportqa.config import Settings
-from reportqa.models import Report
+from core.config import Settings
+from core.models import Report
 
 from .errors import IngestCancelled, ReportReadError
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 
-from reportqa.models import ReportMetadata
-
-from .normalize import normalize_str
+from core.models import ReportMetadata
+from core.normalize import normalize_str
 
 _FIELDS = {
     "索引号": "index_number",

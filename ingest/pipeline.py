@@ -19,20 +19,21 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from reportqa.config import Settings
-from reportqa.models import Report
+from core.config import Settings
+from core.embedding import Embedder, get_embedder
+from core.index import UPLOAD_SOURCE, current_version_dir, open_index
+from core.lexical import load_tokenizer, tokenize
+from core.models import Report
+from core.normalize import normalize
+from ingest.writer import IndexWriter, PendingReport
 
 from .chunking import chunk_report
-from .embedding import Embedder, load_embedder
 from .errors import IngestCancelled, ReportReadError
 from .isolation import read_isolated
-from .lexical import load_tokenizer, tokenize
 from .metadata import apply_overrides, extract_metadata
-from .normalize import normalize
 from .readers import SUPPORTED_SUFFIXES, read_file
 from .safety import FileLimits
 from .sections import parse_sections
-from .store import UPLOAD_SOURCE, IndexWriter, PendingReport, current_version_dir, open_index
 
 log = logging.getLogger(__name__)
 
@@ -144,17 +145,6 @@ def _embed_all(pending: list[PendingReport], embedder: Embedder, batch: int, pro
     for p in pending:
         p.vectors = vectors[offset : offset + len(p.chunks)]
         offset += len(p.chunks)
-
-
-def get_embedder(settings: Settings) -> Embedder:
-    """The configured embedding model."""
-    return load_embedder(
-        settings.embedding_model,
-        settings.embedding_query_prefix,
-        settings.embedding_passage_prefix,
-        settings.embedding_batch_size,
-        settings.embedding_threads,
-    )
 
 
 @dataclass

@@ -256,7 +256,8 @@ RIGHT_EDGE_SLACK = 15.0  # points: a line ending this close to the right margin 
 def _unwrap(lines: list[dict]) -> list[tuple[float, str]]:
     """Join a PDF's visual lines back into paragraphs: a line that runs to the right margin
     without ending a sentence continues on the next line, unless that line is a heading."""
-    from .normalize import normalize_str
+    from core.normalize import normalize_str
+
     from .sections import starts_with_heading
 
     right_edge = max((ln["x1"] for ln in lines), default=0.0)

@@ -18,7 +18,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 
-from reportqa.config import Settings
+from core.config import Settings
 
 from .errors import ReportReadError
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 
-from reportqa.models import Section
-
-from .normalize import NormalizedText, normalize
+from core.models import Section
+from core.normalize import NormalizedText, normalize
 
 _CN = "一二三四五六七八九十百零〇两"
 # Rank orders heading kinds from outermost to innermost; a heading closes every open

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from reportqa.config import get_settings
+from core.config import get_settings
 
 app = typer.Typer(help="reportqa: cited answers and summaries over Chinese government work reports.",
                   no_args_is_help=True, add_completion=False)
@@ -27,7 +27,7 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _settings_for(index: Optional[Path]):  # noqa: ANN202 - reportqa.config.Settings
+def _settings_for(index: Optional[Path]):  # noqa: ANN202 - core.config.Settings
     """The settings with --index in place of REPORTQA_INDEX_DIR (the default state folder follows it)."""
     settings = get_settings()
     return settings.model_copy(update={"index_dir": index}) if index else settings
@@ -51,15 +51,15 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Add new reports, replace changed ones and skip unchanged ones; exit 1 if any file failed."""
+    from core.index import IndexStoreError
     from ingest.pipeline import ingest_paths
-    from ingest.store import IndexError_
     from service.audit import cli_actor, record_cli_change
 
     settings = get_settings()
     try:
         summary = ingest_paths(paths, settings, index or settings.index_dir, issuer, year, rebuild,
                                progress=not as_json, actor=cli_actor())
-    except IndexError_ as exc:
+    except IndexStoreError as exc:
         _fail(str(exc))
     if summary.count("added") or summary.count("replaced"):
         record_cli_change(_settings_for(index).state_path, "reportqa ingest", {
@@ -83,12 +83,12 @@ def ingest(
 @app.command()
 def documents(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """List the indexed reports."""
-    from ingest.store import IndexError_, open_index
+    from core.index import IndexStoreError, open_index
 
     settings = get_settings()
     try:
         snapshot = open_index(index or settings.index_dir)
-    except IndexError_ as exc:
+    except IndexStoreError as exc:
         _fail(str(exc))
     docs = [d.to_dict() for d in snapshot.documents()]
     if as_json:
@@ -106,8 +106,8 @@ def documents(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
 def remove(doc_id: Annotated[str, typer.Argument(help="The doc_id shown by `reportqa documents`.")],
            index: IndexOpt = None) -> None:
     """Delete one report from the index."""
+    from core.index import IndexStoreError
     from ingest.pipeline import remove_document
-    from ingest.store import IndexError_
     from service.audit import cli_actor, record_cli_change
 
     settings = get_settings()
@@ -115,7 +115,7 @@ def remove(doc_id: Annotated[str, typer.Argument(help="The doc_id shown by `repo
         manifest = remove_document(doc_id, settings, index or settings.index_dir, actor=cli_actor())
     except KeyError:
         _fail(f"no report with doc_id {doc_id} in the index")
-    except IndexError_ as exc:
+    except IndexStoreError as exc:
         _fail(str(exc))
     record_cli_change(_settings_for(index).state_path, "reportqa remove",
                       {"action": "remove", "doc_id": doc_id, "index_version": manifest["version"]})
@@ -133,7 +133,7 @@ def ask(
     """Answer a question from the indexed reports, with citations."""
     from pydantic import ValidationError
 
-    from ingest.pipeline import get_embedder
+    from core.embedding import get_embedder
     from service.answering import answer_question
     from service.deps import load_engine
     from service.errors import RequestError
@@ -234,7 +234,7 @@ def eval_command(
 
 def _service(index: Optional[Path]):  # noqa: ANN202 - (settings, engine, llm_factory, chat_model)
     """What the chat and summarize commands share with the API: the engine and the LLM, if configured."""
-    from ingest.pipeline import get_embedder
+    from core.embedding import get_embedder
     from service.deps import load_engine
     from service.errors import RequestError
     from service.index_holder import IndexHolder
@@ -345,12 +345,12 @@ def keys_create(
     index: IndexOpt = None,
 ) -> None:
     """Create an API key and print it once (only its hash is kept)."""
-    from service.keys import KeyError_, add_key, new_key, settings_entry
+    from service.keys import KeyFileError, add_key, new_key, settings_entry
 
     settings = _settings_for(index)
     try:
         key, record = new_key(role, name) if env else add_key(settings.keys_path, role, name)
-    except KeyError_ as exc:
+    except KeyFileError as exc:
         _fail(str(exc))
     typer.echo(key)
     if env:
@@ -365,12 +365,12 @@ def keys_list(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """List the keys (ids, names, roles, created/revoked; never the keys)."""
     from dataclasses import asdict
 
-    from service.keys import KeyError_, parse_settings_entries, read_keys_file
+    from service.keys import KeyFileError, parse_settings_entries, read_keys_file
 
     settings = _settings_for(index)
     try:
         records = [*parse_settings_entries(settings.api_keys), *read_keys_file(settings.keys_path)]
-    except KeyError_ as exc:
+    except KeyFileError as exc:
         _fail(str(exc))
     if as_json:
         typer.echo(json.dumps([{k: v for k, v in asdict(r).items() if k != "sha256"} for r in records], indent=2))
@@ -384,11 +384,11 @@ def keys_list(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
 def keys_revoke(key: Annotated[str, typer.Argument(help="The key id (or name) shown by `reportqa keys list`.")],
                 index: IndexOpt = None) -> None:
     """Revoke a key in the keys file; a running server refuses it from its next request."""
-    from service.keys import KeyError_, revoke_key
+    from service.keys import KeyFileError, revoke_key
 
     try:
         record = revoke_key(_settings_for(index).keys_path, key)
-    except KeyError_ as exc:
+    except KeyFileError as exc:
         _fail(str(exc))
     typer.echo(f"revoked {record.key_id} ({record.role}, '{record.name}')")
 
@@ -403,7 +403,7 @@ def audit(
     as_json: JsonOpt = False,
 ) -> None:
     """List the audit log: who asked what and when, what was cited, every admin change."""
-    from ingest.store import recover
+    from ingest.writer import recover
     from service.audit import AuditLog, entry_dict, parse_since
 
     try:
@@ -427,7 +427,8 @@ def audit(
 def check(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """Check the index: clean a killed writer's leftovers (and log the changes it did not), then FAISS ids =
     chunk rows = BM25 docs, counts right."""
-    from ingest.store import IndexError_, open_index, recover
+    from core.index import IndexStoreError, open_index
+    from ingest.writer import recover
     from service.audit import AuditLog
 
     settings = _settings_for(index)
@@ -435,7 +436,7 @@ def check(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     recover(index_dir, then=lambda: AuditLog(settings.state_path).recover_changes(index_dir))
     try:
         snapshot = open_index(index_dir)
-    except IndexError_ as exc:
+    except IndexStoreError as exc:
         _fail(str(exc))
     problems = snapshot.check_integrity()
     m = snapshot.manifest

@@ -12,13 +12,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.normalize import normalize_str
-from ingest.store import DocumentRecord
-from reportqa.figures import Figure, extract_figures
-from reportqa.models import Chunk
-from reportqa.prompts import render
+from core.figures import Figure, extract_figures
+from core.index import DocumentRecord
+from core.models import Chunk
+from core.normalize import normalize_str
+from core.prompts import render
 
-from .query import QueryHints, asks_for_figure, expected_unit, place_context, rate_heads, unknown_places
+from .query import (
+    QueryHints,
+    asks_for_figure,
+    expected_unit,
+    place_context,
+    rate_heads,
+    unknown_places,
+)
 from .retrieval import Filters, Retriever, ScoredChunk
 from .schemas import Answer, Citation, FigureOut
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from reportqa.config import Settings
+from core.config import Settings
 
 from .errors import RequestError
 from .guard import enforce_traceable

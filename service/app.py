@@ -8,17 +8,28 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from reportqa.config import Settings
-from reportqa.version import __version__
+from core.config import Settings
+from core.version import __version__
 
 from .audit import AuditLog
 from .auth import Gate, require_reader
 from .errors import RequestError
 from .index_holder import Engine, IndexHolder
-from .middleware import ServiceMiddleware
 from .jobs import JobRegistry
-from .routes import admin, ask, documents, health, jobs, monitoring, web
-from .routes import chat, me, openai_compat, summaries
+from .middleware import ServiceMiddleware
+from .routes import (
+    admin,
+    ask,
+    chat,
+    documents,
+    health,
+    jobs,
+    me,
+    monitoring,
+    openai_compat,
+    summaries,
+    web,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +44,8 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 def create_app(settings: Settings) -> FastAPI:
     """An app serving the index at settings.index_dir."""
-    from ingest.pipeline import get_embedder
-    from ingest.store import recover
+    from core.embedding import get_embedder
+    from ingest.writer import recover
 
     from .llm import LLMAnswerer, build_chat_model
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from ingest.store import version_manifests
+from core.index import version_manifests
 
 log = logging.getLogger(__name__)
 AUDIT_FILE = "audit.sqlite"

@@ -29,7 +29,7 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from reportqa.config import Settings
+from core.config import Settings
 
 from .deps import LOCAL, Principal
 from .keys import KeyStore

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from fastapi import Request
 
-from ingest.store import IndexError_, IndexNotFoundError, ModelMismatchError
-from reportqa.config import Settings
+from core.config import Settings
+from core.index import IndexNotFoundError, IndexStoreError, ModelMismatchError
 
 from .errors import RequestError
 from .index_holder import Engine, IndexHolder
@@ -41,7 +41,7 @@ def load_engine(holder: IndexHolder) -> Engine:
         return holder.get()
     except (IndexNotFoundError, ModelMismatchError) as exc:
         raise RequestError(409, str(exc)) from exc
-    except IndexError_ as exc:
+    except IndexStoreError as exc:
         raise RequestError(503, str(exc)) from exc
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from reportqa.figures import Stated, stated_numbers
+from core.figures import Stated, stated_numbers
 
 from .metrics import GUARD_REJECTIONS
 from .schemas import Answer, Citation

@@ -11,8 +11,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.embedding import Embedder
-from ingest.store import CURRENT, IndexSnapshot, open_index
+from core.embedding import Embedder
+from core.index import CURRENT, IndexSnapshot, open_index
 
 from .answer import ExtractiveAnswerer
 from .retrieval import Retriever

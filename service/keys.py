@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 _UNREAD = object()
 
 
-class KeyError_(ValueError):
+class KeyFileError(ValueError):
     """A keys file or a key setting that cannot be used (the message says why)."""
 
 
@@ -58,7 +58,7 @@ def _now() -> str:
 
 def _check_role(role: str) -> Role:
     if role not in ROLES:
-        raise KeyError_(f"unknown role '{role}': use one of {', '.join(ROLES)}")
+        raise KeyFileError(f"unknown role '{role}': use one of {', '.join(ROLES)}")
     return role  # type: ignore[return-value]
 
 
@@ -75,12 +75,12 @@ def settings_entry(record: KeyRecord) -> str:
 
 
 def parse_settings_entries(entries: list[str]) -> list[KeyRecord]:
-    """Records from `NAME:ROLE:SHA256` entries; raises KeyError_ naming a malformed one."""
+    """Records from `NAME:ROLE:SHA256` entries; raises KeyFileError naming a malformed one."""
     records = []
     for entry in entries:
         parts = entry.strip().split(":")
         if len(parts) != 3 or len(parts[2]) != 64 or any(c not in "0123456789abcdef" for c in parts[2].lower()):
-            raise KeyError_(f"REPORTQA_API_KEYS entry must be NAME:ROLE:SHA256 (64 hex digits), got '{parts[0]}:…'")
+            raise KeyFileError(f"REPORTQA_API_KEYS entry must be NAME:ROLE:SHA256 (64 hex digits), got '{parts[0]}:…'")
         name, role, digest = parts
         records.append(KeyRecord(f"env-{name}", name, _check_role(role), digest.lower(), "", None, "settings"))
     return records
@@ -96,7 +96,7 @@ def read_keys_file(path: Path) -> list[KeyRecord]:
         data = json.loads(text)
         return [KeyRecord(**{**item, "origin": "file"}) for item in data.get("keys", [])]
     except (json.JSONDecodeError, TypeError, AttributeError) as exc:
-        raise KeyError_(f"the keys file {path} is broken: {exc}") from exc
+        raise KeyFileError(f"the keys file {path} is broken: {exc}") from exc
 
 
 def _write_keys_file(path: Path, records: list[KeyRecord]) -> None:
@@ -124,9 +124,9 @@ def revoke_key(path: Path, key_id_or_name: str) -> KeyRecord:
     records = read_keys_file(path)
     hits = [r for r in records if key_id_or_name in (r.key_id, r.name) and r.active]
     if not hits:
-        raise KeyError_(f"no active key with id or name '{key_id_or_name}' in {path}")
+        raise KeyFileError(f"no active key with id or name '{key_id_or_name}' in {path}")
     if len(hits) > 1:
-        raise KeyError_(f"'{key_id_or_name}' names {len(hits)} keys: revoke by key id")
+        raise KeyFileError(f"'{key_id_or_name}' names {len(hits)} keys: revoke by key id")
     revoked = KeyRecord(**{**asdict(hits[0]), "revoked_at": _now()})
     _write_keys_file(path, [revoked if r is hits[0] else r for r in records])
     return revoked
@@ -158,7 +158,7 @@ class KeyStore:
                 return
             try:
                 records = [*self._from_settings, *read_keys_file(self.path)]
-            except KeyError_:
+            except KeyFileError:
                 if self._stamp is _UNREAD:
                     raise  # at start-up: refuse to start on a broken keys file
                 log.exception("keeping the keys read before; the keys file changed and cannot be read")

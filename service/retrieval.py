@@ -21,11 +21,11 @@ from typing import Protocol
 
 import numpy as np
 
-from ingest.embedding import Embedder
-from ingest.lexical import tokenize
-from ingest.normalize import normalize_str
-from ingest.store import DocumentRecord, IndexSnapshot
-from reportqa.models import Chunk
+from core.embedding import Embedder
+from core.index import DocumentRecord, IndexSnapshot
+from core.lexical import tokenize
+from core.models import Chunk
+from core.normalize import normalize_str
 
 from .query import PlaceIndex, QueryHints, place_names, understand
 

@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from reportqa.config import Settings  # noqa: E402
+from core.config import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "data" / "samples" / "jinyang_2019_fazhi.txt"

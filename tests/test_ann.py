@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.pipeline import get_embedder, ingest_paths, remove_document
-from ingest import store
-from ingest.store import IndexWriter, current_version_dir, open_index
-from reportqa.config import Settings
+from core import index as index_format
+from core.config import Settings
+from core.embedding import get_embedder
+from core.index import current_version_dir, open_index
+from ingest.pipeline import ingest_paths, remove_document
+from ingest.writer import IndexWriter
 from service.retrieval import Filters, Retriever
 
 QUESTION = "金杨新村街道2019年的调解成功率是多少?"
@@ -76,7 +78,7 @@ def test_a_removal_keeps_the_index_kind_and_an_unknown_kind_is_refused(seed_copy
 
 
 def test_lexical_search_restricted_to_allowed_ids_ranks_inside_them(seed_index: Path) -> None:
-    from ingest.lexical import tokenize
+    from core.lexical import tokenize
 
     snapshot = open_index(seed_index)
     tokens = tokenize(QUESTION)
@@ -88,7 +90,7 @@ def test_lexical_search_restricted_to_allowed_ids_ranks_inside_them(seed_index: 
 
 
 @pytest.mark.parametrize("ann", ["flat", "hnsw", "ivf"])
-@pytest.mark.parametrize("subset_max", [store.SUBSET_SEARCH_MAX, 0], ids=["stored vectors", "filtered scan"])
+@pytest.mark.parametrize("subset_max", [index_format.SUBSET_SEARCH_MAX, 0], ids=["stored vectors", "filtered scan"])
 def test_search_among_a_few_ids_is_exact_on_every_index_kind(
     ann: str, subset_max: int, seed_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -96,7 +98,7 @@ def test_search_among_a_few_ids_is_exact_on_every_index_kind(
     scan of the index) rank them as exact search does, with exact scores; unknown ids are skipped."""
     exact = open_index(seed_copy)
     ingest_paths([], Settings(index_dir=seed_copy, ann=ann), progress=False)
-    monkeypatch.setattr(store, "SUBSET_SEARCH_MAX", subset_max)
+    monkeypatch.setattr(index_format, "SUBSET_SEARCH_MAX", subset_max)
     snapshot = open_index(seed_copy)
     vector = get_embedder(Settings()).embed_queries([QUESTION])[0]
     expected = exact.dense_search(vector, 10)[2:7]

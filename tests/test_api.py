@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from fastapi.testclient import TestClient
 
-from conftest import ROOT
-from reportqa.config import Settings
+from core.config import Settings
 from service.app import create_app
 from service.query import PlaceIndex, unknown_places
 

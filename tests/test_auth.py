@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from core.config import Settings, get_settings
 from reportqa.cli import app as cli
-from reportqa.config import Settings, get_settings
 from service.app import create_app
 from service.keys import add_key, hash_key, revoke_key
 
@@ -320,12 +320,12 @@ def test_the_openai_client_authenticates_with_a_reportqa_key_and_is_audited(secu
 
 
 def test_a_broken_keys_file_keeps_the_last_good_keys_and_blocks_start_up(secured) -> None:
-    from service.keys import KeyError_
+    from service.keys import KeyFileError
 
     client, settings, _, admin, _ = secured
     settings.keys_path.write_text("{not json", encoding="utf-8")
     assert client.get("/documents", headers=admin).status_code == 200  # still the keys read before
-    with pytest.raises(KeyError_, match="keys file .* is broken"):
+    with pytest.raises(KeyFileError, match="keys file .* is broken"):
         create_app(settings)
 
 
@@ -361,7 +361,6 @@ def _keys_cli(index: Path, *args: str) -> None:
 def test_a_running_server_that_loses_its_last_key_closes_for_everyone(lose_the_key: str, index_copy: Path) -> None:
     """auto mode: the server started with one admin key; once it is gone nobody is an admin."""
     import httpx
-
     from conftest import served
 
     settings = Settings(index_dir=index_copy, state_dir=index_copy.parent / "state", auth="auto")

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import served, variant_2020
-from reportqa.config import Settings
+
+from core.config import Settings
 from service.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from reportqa.config import Settings
+from core.config import Settings
 from service.app import create_app
 from service.chat.followup import rewrite
 

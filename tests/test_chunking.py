@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from core.models import Report
 from ingest.chunking import chunk_report
 from ingest.metadata import extract_metadata
 from ingest.sections import parse_sections
-from reportqa.models import Report
 
 
 def _report(text: str) -> Report:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import served
-from ingest.store import VERSIONS, open_index
-from reportqa.config import Settings
+
+from core.config import Settings
+from core.index import VERSIONS, open_index
 from service.app import create_app
 
 READERS = 4
@@ -101,7 +101,8 @@ def test_answers_stay_exact_while_reports_are_added_and_removed(live_server) -> 
 def test_requests_keep_the_old_version_while_a_new_one_loads(tmp_path: Path, seed_index: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import service.index_holder as index_holder
-    from ingest.pipeline import get_embedder, ingest_paths
+    from core.embedding import get_embedder
+    from ingest.pipeline import ingest_paths
 
     index = Path(shutil.copytree(seed_index, tmp_path / "index"))
     settings = Settings(index_dir=index)

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import get_embedder, ingest_paths
-from ingest.store import TMP_MARK, VERSIONS, open_index, recover
-from reportqa.config import Settings
+from core.config import Settings
+from core.embedding import get_embedder
+from core.index import TMP_MARK, VERSIONS, open_index
+from ingest.pipeline import ingest_paths
+from ingest.writer import recover
 from service.answering import answer_question
 from service.index_holder import IndexHolder
 from service.schemas import AskRequest
@@ -115,12 +117,12 @@ def test_check_and_server_start_clean_leftovers_and_report_problems(tmp_path: Pa
 
 KILL_AFTER_SWITCH = """
 import os, signal, sys
-import ingest.store as store
-switch = store._switch_current
+import ingest.writer as writer
+switch = writer._switch_current
 def switch_then_die(*args):
     switch(*args)
     os.kill(os.getpid(), signal.SIGKILL)
-store._switch_current = switch_then_die
+writer._switch_current = switch_then_die
 from reportqa.cli import app
 app()
 """

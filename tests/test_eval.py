@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SEED
+
+from core.config import Settings
 from eval.faithfulness import check_summary
 from eval.gold import GoldQuestion, load_gold
 from eval.runner import run_eval
 from eval.scoring import citation_hits, normalize_figure, score_answer, unsupported_in
-from reportqa.config import Settings
 
 GOLD_FILE = ROOT / "eval" / "gold" / "gold_seed.jsonl"
 RATE = GoldQuestion("g1", "a.txt", "调解成功率是多少?", "98.3 %", 98.3, "%", "调解成功率 98.3 %")

@@ -11,11 +11,11 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from core.config import Settings
+from core.index import open_index
 from ingest.errors import ReportReadError
 from ingest.pipeline import ingest_paths
 from ingest.readers import read_file
-from ingest.store import open_index
-from reportqa.config import Settings
 
 LIMIT = 10 * 1024 * 1024
 LINES = [

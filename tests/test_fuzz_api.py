@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from reportqa.config import Settings
+from core.config import Settings
 from service.app import create_app
 
 

@@ -8,11 +8,11 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.figures import extract_figures, stated_numbers
+from core.models import Report
+from core.normalize import normalize, normalize_char, normalize_str
 from ingest.chunking import chunk_report
-from ingest.normalize import normalize, normalize_char, normalize_str
 from ingest.sections import iter_sections, parse_sections
-from reportqa.figures import extract_figures, stated_numbers
-from reportqa.models import Report
 
 # Report-like pieces (headings, numerals, units, full-width forms, odd spaces) mixed with any text.
 PIECES = ["一、", "二、", "十一、", "(一)", "（二）", "( 三 )", "1.", "2、", "12.", "(1)", "（3）", "第一章", "第十二条",

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from reportqa.config import Settings
+from core.config import Settings
 from service.app import create_app
 from service.guard import unsupported_numbers
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-import ingest.store as store
+from core.config import Settings
+from core.index import ModelMismatchError, current_version_dir, open_index
+from ingest import writer
 from ingest.pipeline import ingest_paths, remove_document
-from ingest.store import ModelMismatchError, current_version_dir, open_index
-from reportqa.config import Settings
 
 
 def _ingest(settings: Settings, *paths: Path):
@@ -37,8 +37,8 @@ def test_seed_metadata_and_a_consistent_index(settings: Settings, seed_dir: Path
 
 
 def test_dense_and_lexical_search_find_the_mediation_passage(settings: Settings, seed_dir: Path) -> None:
-    from ingest.lexical import tokenize
-    from ingest.pipeline import get_embedder
+    from core.embedding import get_embedder
+    from core.lexical import tokenize
 
     _ingest(settings, seed_dir)
     snap = open_index(settings.index_dir)
@@ -135,7 +135,7 @@ def test_failure_in_the_middle_of_a_write_leaves_the_previous_index(
     def explode(*_args: object) -> None:
         raise OSError("disk full (injected)")
 
-    monkeypatch.setattr(store, "_write_lexical", explode)
+    monkeypatch.setattr(writer, "_write_lexical", explode)
     with pytest.raises(OSError, match="injected"):
         _ingest(settings, seed_dir)
     assert current_version_dir(settings.index_dir) == before
@@ -151,7 +151,7 @@ def test_index_refuses_another_embedding_model(settings: Settings, seed_dir: Pat
     with pytest.raises(ModelMismatchError, match="rebuild"):
         _ingest(other, seed_dir)
     snap = open_index(settings.index_dir)
-    from ingest.pipeline import get_embedder
+    from core.embedding import get_embedder
 
     with pytest.raises(ModelMismatchError, match="re-index"):
         snap.require_model(get_embedder(other).model_id)

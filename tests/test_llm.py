@@ -11,15 +11,14 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from ingest.pipeline import get_embedder
-from reportqa.config import Settings
+from core.config import Settings
+from core.embedding import get_embedder
 from service.app import create_app
-from service.index_holder import IndexHolder
 from service.guard import unsupported_numbers
+from service.index_holder import IndexHolder
 from service.llm import LLMAnswerer
 
 QUESTION = "金杨新村街道2019年的调解成功率是多少?"

@@ -7,9 +7,9 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-
 from conftest import served
-from reportqa.config import Settings
+
+from core.config import Settings
 from service.app import create_app
 
 QUESTION = "金杨新村街道2019年的调解成功率是多少?"

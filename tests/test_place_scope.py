@@ -14,15 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SEED
 from fastapi.testclient import TestClient
 
 import service.retrieval
-from conftest import SEED
-from ingest.pipeline import content_id, get_embedder, load_report, prepare
-from ingest.lexical import tokenize
-from ingest.store import IndexWriter
-from reportqa.config import Settings
-from reportqa.models import Report
+from core.config import Settings
+from core.embedding import get_embedder
+from core.lexical import tokenize
+from core.models import Report
+from ingest.pipeline import content_id, load_report, prepare
+from ingest.writer import IndexWriter
 from service.app import create_app
 
 QUESTION = "2019年金杨新村街道的调解成功率是多少?"

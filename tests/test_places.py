@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from ingest.store import DocumentRecord
-from reportqa.models import ReportMetadata
-from reportqa.prompts import render
+from core.index import DocumentRecord
+from core.models import ReportMetadata
+from core.prompts import render
 from service.query import PlaceIndex, place_names, understand, unknown_places
 
 UNKNOWN = {

@@ -11,10 +11,10 @@ from docx import Document
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from core.config import Settings
 from eval.faithfulness import check_summary
 from eval.gold import load_gold
 from reportqa.cli import app as cli
-from reportqa.config import Settings
 from service.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
+from core.config import Settings
+from core.embedding import get_embedder
 from eval.faithfulness import check_summary
-from ingest.pipeline import get_embedder
-from reportqa.config import Settings
 from service.app import create_app
 from service.index_holder import IndexHolder
 from service.summary.build import summarize

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from reportqa.config import Settings
+from core.config import Settings
 from service.app import create_app
 from service.audit import AuditLog
 

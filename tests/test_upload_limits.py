@@ -24,13 +24,13 @@ from hypothesis import strategies as st
 from reportlab.pdfgen import canvas
 from typer.testing import CliRunner
 
+from core.config import Settings
 from ingest.errors import IngestCancelled, ReportReadError
 from ingest.isolation import read_isolated
 from ingest.pipeline import IngestControl
 from ingest.readers import read_file
 from ingest.safety import FileLimits, check_content, sniff
 from reportqa.cli import app as cli
-from reportqa.config import Settings
 from service.app import create_app
 from service.audit import AuditLog
 

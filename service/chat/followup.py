@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from ingest.normalize import normalize_str
-from reportqa.prompts import load_prompt, render
+from core.normalize import normalize_str
+from core.prompts import load_prompt, render
 
 from ..query import place_mentions
 

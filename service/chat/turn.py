@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reportqa.config import Settings
+from core.config import Settings
 
 from ..answering import answer_question
 from ..errors import RequestError

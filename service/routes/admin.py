@@ -17,11 +17,11 @@ from typing import Annotated, Any, BinaryIO
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 
+from core.config import Settings
+from core.index import UPLOAD_SOURCE, IndexStoreError
 from ingest.errors import IngestCancelled, ReportReadError
 from ingest.pipeline import FileOutcome, IngestSummary, ingest_paths, remove_document
 from ingest.safety import looks_like_html, sniff
-from ingest.store import UPLOAD_SOURCE, IndexError_
-from reportqa.config import Settings
 
 from ..auth import require_admin
 from ..deps import get_holder, get_principal, get_settings, load_engine
@@ -168,7 +168,7 @@ def _ingest(staged: dict[Path, tuple[int, str]], settings: Settings, issuer: str
                             sources={p: UPLOAD_SOURCE + name for p, (_, name) in staged.items()},
                             replaces={p: replace for p in staged} if replace else None, control=job.control,
                             actor=job.key_id)
-    except IndexError_ as exc:
+    except IndexStoreError as exc:
         raise RequestError(409, str(exc)) from exc
 
 
@@ -189,7 +189,7 @@ def delete_document(
         manifest = remove_document(doc_id, settings, actor=get_principal(request).key_id)
     except KeyError as exc:
         raise RequestError(404, f"unknown doc_id: {doc_id}") from exc
-    except IndexError_ as exc:
+    except IndexStoreError as exc:
         raise RequestError(409, str(exc)) from exc
     request.state.audit_change = {"action": "remove", "doc_id": doc_id, "index_version": manifest["version"]}
     holder.get()

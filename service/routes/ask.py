@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from reportqa.config import Settings
+from core.config import Settings
 
 from ..answering import answer_question
 from ..deps import get_engine, get_llm_factory, get_settings

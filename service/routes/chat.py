@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from reportqa.config import Settings
+from core.config import Settings
 
 from ..chat.schemas import MAX_TURNS, ChatRequest
 from ..chat.store import ConversationStore

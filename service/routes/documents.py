@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from ingest.store import DocumentRecord
+from core.index import DocumentRecord
 
 from ..deps import get_engine, get_principal
 from ..errors import RequestError

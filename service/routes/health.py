@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from ingest.store import IndexError_
-from reportqa.config import Settings
+from core.config import Settings
+from core.index import IndexStoreError
 
 from ..deps import get_holder, get_settings
 from ..index_holder import IndexHolder
@@ -36,7 +36,7 @@ def health(request: Request, holder: IndexHolder = Depends(get_holder),
     common = {**_llm_status(request, settings), "auth": request.app.state.gate.required()}
     try:
         m = holder.get().snapshot.manifest
-    except IndexError_ as exc:
+    except IndexStoreError as exc:
         return {"status": "no_index", "detail": str(exc), **common}
     return {"status": "ok", "index_version": m["version"], "documents": m["n_documents"],
             "chunks": m["n_chunks"], "embedding_model": m["embedding_model"], **common}

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from reportqa.config import Settings
+from core.config import Settings
 
 from ..answering import answer_question
 from ..chat.followup import rewrite

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from reportqa.config import Settings
+from core.config import Settings
 
 from ..deps import get_engine, get_settings
 from ..index_holder import Engine

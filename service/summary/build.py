@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from reportqa.config import Settings
+from core.config import Settings
 
 from ..errors import RequestError
 from ..guard import unsupported_numbers

@@ -10,7 +10,7 @@ import math
 
 import networkx as nx
 
-from ingest.lexical import tokenize
+from core.lexical import tokenize
 
 
 def _words(text: str) -> set[str]:

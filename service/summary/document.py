@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from ingest.chunking import split_sentences
-from ingest.normalize import NormalizedText, normalize
-from ingest.store import DocumentRecord
-from reportqa.figures import Figure, extract_figures
+from core.figures import Figure, extract_figures
+from core.index import DocumentRecord
+from core.normalize import NormalizedText, normalize, split_sentences
 
 from ..schemas import Citation
-
 
 WHOLE_TEXT = "全文"
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from ..schemas import Citation
 from .centrality import most_central, textrank
 from .citations import CitationBook
 from .document import DocumentView, Sentence
-from ..schemas import Citation
 from .key_figures import KeyFigure, display_value, key_figures
 from .schemas import CitedText, FigureRow, ReportSummary, SectionSummary
 

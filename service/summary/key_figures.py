@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from reportqa.figures import Figure
+from core.figures import Figure
 
 from ..schemas import Citation
 from .document import DocumentView

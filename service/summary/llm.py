@@ -18,9 +18,9 @@ from typing import Any
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from reportqa.config import Settings
-from reportqa.figures import stated_numbers
-from reportqa.prompts import load_prompt
+from core.config import Settings
+from core.figures import stated_numbers
+from core.prompts import load_prompt
 
 from ..answer import bigrams
 from ..guard import backs

