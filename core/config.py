@@ -11,9 +11,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Runtime configuration. Read from the environment (REPORTQA_*) or a .env file."""
+    """Runtime configuration, read from the environment (REPORTQA_*). The CLI and server also read a
+    .env file (`get_settings`); settings built in code (tests, library callers) do not, so a developer's
+    .env never leaks into them."""
 
-    model_config = SettingsConfigDict(env_prefix="REPORTQA_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="REPORTQA_", extra="ignore")
 
     index_dir: Path = Field(Path("index"), description="Where the index lives on disk.")
     state_dir: Path | None = Field(
@@ -82,6 +84,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    prompts_dir: Path = Field(Path(__file__).resolve().parent.parent / "prompts",
+                              description="Where the sentence and prompt templates are read from.")
 
     @property
     def state_path(self) -> Path:
@@ -96,5 +100,5 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings from the environment, read once per process."""
-    return Settings()
+    """Settings from the environment and ./.env, read once per process."""
+    return Settings(_env_file=".env")  # type: ignore[call-arg] - pydantic-settings' init-only option

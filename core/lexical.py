@@ -58,11 +58,6 @@ class LexicalIndex:
         self.ids = ids
 
     @classmethod
-    def build(cls, token_lists: list[list[str]], ids: np.ndarray) -> LexicalIndex:
-        vocab = Vocabulary()
-        return cls.build_from_ids([vocab.ids(toks) for toks in token_lists], vocab, ids)
-
-    @classmethod
     def build_from_ids(cls, token_ids: list[list[int]], vocab: dict[str, int], ids: np.ndarray) -> LexicalIndex:
         """The index from token ids and their vocabulary (no token strings held per document).
         An empty document still gets a slot (one placeholder token) so positions line up with ids."""

@@ -6,16 +6,10 @@ they are stripped before the template is used with str.format.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "prompts"
-
-
-def prompts_dir() -> Path:
-    """The templates folder (REPORTQA_PROMPTS_DIR overrides the bundled one)."""
-    return Path(os.environ.get("REPORTQA_PROMPTS_DIR", DEFAULT_DIR))
+from .config import get_settings
 
 
 @lru_cache(maxsize=64)
@@ -28,7 +22,7 @@ def _load(folder: Path, name: str) -> str:
 
 def load_prompt(name: str) -> str:
     """The template called `name` (prompts/NAME.md), comments stripped."""
-    return _load(prompts_dir(), name)
+    return _load(get_settings().prompts_dir, name)
 
 
 def render(name: str, **values: object) -> str:

@@ -105,7 +105,7 @@ class ConversationStore:
         rows = self._select("WHERE c.id = ?", (conversation_id,), owner)
         return rows[0] if rows else None
 
-    def list(self, owner: str | None = None, limit: int = 100, offset: int = 0) -> list[Conversation]:
+    def conversations(self, owner: str | None = None, limit: int = 100, offset: int = 0) -> list[Conversation]:
         """Most recently active first; `owner=None` lists everyone's."""
         return self._select("", (), owner, f"ORDER BY c.updated_at DESC LIMIT {int(limit)} OFFSET {int(offset)}")
 
@@ -124,12 +124,6 @@ class ConversationStore:
             rows = conn.execute("SELECT * FROM turns WHERE conversation_id = ? ORDER BY ordinal", (conversation_id,))
             return [Turn(r["ordinal"], r["message"], r["rewritten"], json.loads(r["answer"]), r["created_at"])
                     for r in rows]
-
-    def last_turn(self, conversation_id: str) -> Turn | None:
-        with self._connect() as conn:
-            r = conn.execute("SELECT * FROM turns WHERE conversation_id = ? ORDER BY ordinal DESC LIMIT 1",
-                             (conversation_id,)).fetchone()
-        return Turn(r["ordinal"], r["message"], r["rewritten"], json.loads(r["answer"]), r["created_at"]) if r else None
 
     def add_turn(self, conversation_id: str, message: str, rewritten: str, answer: dict[str, Any]) -> Turn:
         """Append a turn (ordinals count from 1) in one transaction."""

@@ -79,7 +79,7 @@ def list_conversations(
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """The caller's conversations (an admin's: everyone's), most recently active first."""
-    return {"conversations": [c.to_dict() for c in store.list(visible_owner(principal), limit, offset)]}
+    return {"conversations": [c.to_dict() for c in store.conversations(visible_owner(principal), limit, offset)]}
 
 
 @router.get("/conversations/{conversation_id}")
