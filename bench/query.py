@@ -177,7 +177,7 @@ def stage_split(index_dir: Path, settings: Settings, questions: list[str]) -> di
         tokens = tokenize(q)
         engine.snapshot.lexical.search(tokens, CANDIDATES)
         t3 = time.perf_counter()
-        scope = retriever.place_scope(retriever.hints(q), CANDIDATES)
+        scope = retriever.place_scope(retriever.parse(q), CANDIDATES)
         if scope is not None:
             engine.snapshot.dense_search(vector, CANDIDATES, scope)
             engine.snapshot.lexical.search(tokens, CANDIDATES, scope)

@@ -17,15 +17,9 @@ from core.index import DocumentRecord
 from core.models import Chunk
 from core.normalize import normalize_str
 from core.prompts import render
+from core.vocabulary import ASKED_COUNTERS, DATE, YEAR
 
-from .query import (
-    QueryHints,
-    asks_for_figure,
-    expected_unit,
-    place_context,
-    rate_heads,
-    unknown_places,
-)
+from .question import Question
 from .retrieval import Filters, Retriever, ScoredChunk
 from .schemas import Answer, Citation, FigureOut
 
@@ -38,11 +32,9 @@ ANSWER_CHUNKS = 8
 MAX_SUBJECT_CHARS = 24
 
 _QUESTION_WORDS = re.compile(
-    r"(?:多少|几)\s*(?:人次|户次|场次|件次|万元|元|起|件|项|次|名|个|场|处|户|家|天|宗|份|条|篇|类|人|期|批|所|套|台|辆)?"
+    r"(?:多少|几)\s*(?:" + "|".join(map(re.escape, ASKED_COUNTERS)) + ")?"
     r"|是什么|是多少|有哪些|哪些|什么|请问|一共|共计|总共|分别|达到了|达到|了|吗|呢|是|的|有|为|\?|？"
 )
-_YEAR = re.compile(r"(?:19|20)\d{2}\s*年度?")
-_DATE = re.compile(r"(?:截至|截止|到)?(?:(?:19|20)\d{2}\s*年)?\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 _TERMINATORS = "。!?;"
 _RUNS = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9.]+")
 CONTEXT_CHARS = 80
@@ -65,13 +57,13 @@ def bigrams(text: str) -> set[str]:
     return grams
 
 
-def question_core(question: str, place_names: set[str]) -> set[str]:
+def question_core(question: Question) -> set[str]:
     """The question's content bigrams: without years, the places it names and question words."""
-    q = normalize_str(question)
-    for name in sorted(place_names, key=len, reverse=True):
+    q = question.normalized
+    for name in sorted(question.place_words, key=len, reverse=True):
         q = q.replace(name, " ")
-    q = _DATE.sub(" ", q)
-    q = _YEAR.sub(" ", q)
+    q = DATE.sub(" ", q)
+    q = YEAR.sub(" ", q)
     q = _QUESTION_WORDS.sub(" ", q)
     # A lone Chinese character left between removed words (年, 日, 共) is noise, not evidence.
     return {g for g in bigrams(q) if len(g) > 1 or g.isascii()}
@@ -89,13 +81,12 @@ class _Candidate:
         return _sentence_citation(self.hit.doc, self.hit, self.figure.char_start, self.figure.char_end)
 
 
-def _other_year(candidate: _Candidate, years: set[int]) -> bool:
+def _other_year(candidate: _Candidate, years: frozenset[int]) -> bool:
     """Is the candidate from a report of a year the question did not ask, without its sentence naming one it did?"""
     doc_year = candidate.hit.doc.metadata.year
     if not years or doc_year is None or doc_year in years:
         return False
-    quote = normalize_str(candidate.citation.quote)
-    return not any(re.search(rf"{y}\s*年", quote) for y in years)
+    return not years & {int(y) for y in YEAR.findall(normalize_str(candidate.citation.quote))}
 
 
 class ExtractiveAnswerer:
@@ -104,46 +95,51 @@ class ExtractiveAnswerer:
     def __init__(self, retriever: Retriever) -> None:
         self.retriever = retriever
 
-    def answer(self, question: str, top_k: int = 5, filters: Filters | None = None) -> Answer:
-        hints = self.retriever.hints(question)
-        unknown = unknown_places(question, self.retriever.places) if not (filters and filters.active) else []
-        if unknown and not hints.place_docs:
-            return not_found(question, f"(没有{'、'.join(unknown)}的报告)")
-        hits = self.retriever.retrieve(question, max(top_k, ANSWER_CHUNKS), filters, hints)
+    def passages(self, question: Question, top_k: int, filters: Filters | None) -> list[ScoredChunk]:
+        """The passages an answer is drawn from: at least ANSWER_CHUNKS, best first (their first
+        top_k are those `retrieve` gives for top_k, so the LLM path reads the same)."""
+        return self.retriever.retrieve(question, max(top_k, ANSWER_CHUNKS), filters)
+
+    def answer(self, question: str | Question, top_k: int = 5, filters: Filters | None = None,
+               hits: list[ScoredChunk] | None = None) -> Answer:
+        """The answer to `question`, from `hits` when the caller retrieved its `passages` already."""
+        question = self.retriever.parse(question)
+        if question.unknown_places and not question.place_docs and not (filters and filters.active):
+            return not_found(question.text, f"(没有{'、'.join(question.unknown_places)}的报告)")
+        hits = self.passages(question, top_k, filters) if hits is None else hits
         if not hits:
-            return not_found(question, "")
-        matched_names = {n for d in hints.place_docs for n in self.retriever.names_by_doc[d]}
-        core = question_core(question, matched_names | place_context(question, self.retriever.places))
-        meta = self._metadata_answer(question, hits, hints)
+            return not_found(question.text, "")
+        core = question_core(question)
+        meta = self._metadata_answer(question, hits)
         if meta is not None:
             return meta
-        if asks_for_figure(question):
-            return self._figure_answer(question, hits, hints, core)
+        if question.asks_for_figure:
+            return self._figure_answer(question, hits, core)
         return self._text_answer(question, hits, core)
 
     # --- figures ------------------------------------------------------------------
 
-    def _figure_answer(self, question: str, hits: list[ScoredChunk], hints: QueryHints, core: set[str]) -> Answer:
-        unit = expected_unit(question)
-        candidates = self._candidates(hits, hints, core, unit, rate_heads(question))
+    def _figure_answer(self, question: Question, hits: list[ScoredChunk], core: set[str]) -> Answer:
+        unit = question.expected_unit
+        candidates = self._candidates(hits, question, core)
         if not candidates:
-            return not_found(question, "")
+            return not_found(question.text, "")
         # A figure from a report of another year answers a question about that year only when
         # its own sentence names the year asked ("2020年" asked of a 2019 report: not found).
-        in_year = [c for c in candidates if not _other_year(c, hints.years)]
+        in_year = [c for c in candidates if not _other_year(c, question.years)]
         if not in_year:
-            asked = "、".join(f"{y}年" for y in sorted(hints.years))
-            return not_found(question, f"(没有{asked}的这项数字)")
+            asked = "、".join(f"{y}年" for y in sorted(question.years))
+            return not_found(question.text, f"(没有{asked}的这项数字)")
         best = max(in_year, key=lambda c: c.score)
         if best.score < MIN_FIGURE_SCORE:
-            return not_found(question, "")
+            return not_found(question.text, "")
         fig, hit = best.figure, best.hit
         doc = hit.doc
         citation = best.citation
         subject = _subject(fig, doc, citation.quote)
         figure_unit = fig.unit or (unit or "") if fig.negative else fig.unit
         return Answer(
-            question=question,
+            question=question.text,
             found=True,
             answer=fig.raw,
             text=render("answer_figure", title=doc.metadata.title or doc.file_name, subject=subject,
@@ -153,9 +149,8 @@ class ExtractiveAnswerer:
             confidence=round(min(1.0, best.score / 2.5), 3),
         )
 
-    def _candidates(
-        self, hits: list[ScoredChunk], hints: QueryHints, core: set[str], unit: str | None, rates: set[str]
-    ) -> list[_Candidate]:
+    def _candidates(self, hits: list[ScoredChunk], question: Question, core: set[str]) -> list[_Candidate]:
+        unit, rates = question.expected_unit, question.rate_heads
         top = max(h.score for h in hits)
         out = []
         for hit in hits:
@@ -174,32 +169,31 @@ class ExtractiveAnswerer:
                 coverage, score = _score(fig, near, doc_context, core, unit)
                 if coverage < MIN_FIGURE_COVERAGE:
                     continue
-                score += _agreement(hit, hints) + 0.3 * hit.score / top
+                score += _agreement(hit, question) + 0.3 * hit.score / top
                 out.append(_Candidate(fig, hit, score, coverage))
         return out
 
     # --- header fields ------------------------------------------------------------
 
-    def _metadata_answer(self, question: str, hits: list[ScoredChunk], hints: QueryHints) -> Answer | None:
-        q = normalize_str(question)
+    def _metadata_answer(self, question: Question, hits: list[ScoredChunk]) -> Answer | None:
         for field, (label, pattern) in _META_FIELDS.items():
-            if not pattern.search(q):
+            if not pattern.search(question.normalized):
                 continue
-            doc = _best_doc(hits, hints)
+            doc = _best_doc(hits, question)
             value = getattr(doc.metadata, field)
             if not value:
-                return not_found(question, f"(该报告没有写明{label})")
+                return not_found(question.text, f"(该报告没有写明{label})")
             full = self.retriever.snapshot.document(doc.doc_id)
             assert full is not None and full.text is not None
             start = full.text.find(str(value))
             if start < 0:
-                return not_found(question, f"(报告正文中找不到{label})")
+                return not_found(question.text, f"(报告正文中找不到{label})")
             line_start = full.text.rfind("\n", 0, start) + 1
             line_end = full.text.find("\n", start)
             line_end = len(full.text) if line_end < 0 else line_end
             citation = _citation(doc, [], line_start, line_end, full.text[line_start:line_end])
             return Answer(
-                question=question,
+                question=question.text,
                 found=True,
                 answer=str(value),
                 text=render("answer_metadata", title=doc.metadata.title or doc.file_name, field=label, value=value),
@@ -210,9 +204,9 @@ class ExtractiveAnswerer:
 
     # --- other questions ----------------------------------------------------------
 
-    def _text_answer(self, question: str, hits: list[ScoredChunk], core: set[str]) -> Answer:
+    def _text_answer(self, question: Question, hits: list[ScoredChunk], core: set[str]) -> Answer:
         if not core:
-            return not_found(question, "")
+            return not_found(question.text, "")
         heading = self._heading_answer(question, hits, core)
         if heading is not None:
             return heading
@@ -226,12 +220,12 @@ class ExtractiveAnswerer:
                 scored.append((coverage - 0.05 * rank, start, end, hit))
         scored.sort(key=lambda s: -s[0])
         if not scored or scored[0][0] < MIN_TEXT_COVERAGE:
-            return not_found(question, "")
+            return not_found(question.text, "")
         chosen = sorted(scored[:2], key=lambda s: s[1]) if scored[1:2] and scored[1][3].doc is scored[0][3].doc else scored[:1]
         citations = [_citation(s[3].doc, s[3].chunk.section_path, s[1], s[2], self._text_of(s[3], s[1], s[2])) for s in chosen]
         doc = chosen[0][3].doc
         return Answer(
-            question=question,
+            question=question.text,
             found=True,
             answer="".join(c.quote for c in citations),
             text=render("answer_text", title=doc.metadata.title or doc.file_name, sentences="".join(c.quote for c in citations)),
@@ -239,7 +233,7 @@ class ExtractiveAnswerer:
             confidence=round(min(1.0, scored[0][0]), 3),
         )
 
-    def _heading_answer(self, question: str, hits: list[ScoredChunk], core: set[str]) -> Answer | None:
+    def _heading_answer(self, question: Question, hits: list[ScoredChunk], core: set[str]) -> Answer | None:
         """'主要问题有哪些' -> the sub-headings of the section about 主要问题."""
         doc = hits[0].doc
         full = self.retriever.snapshot.document(doc.doc_id)
@@ -262,7 +256,7 @@ class ExtractiveAnswerer:
             citations.append(_citation(doc, [best["heading"]], start, end, full.text[start:end]))
         listing = ";".join(c.quote for c in citations)
         return Answer(
-            question=question,
+            question=question.text,
             found=True,
             answer=listing,
             text=render("answer_text", title=doc.metadata.title or doc.file_name, sentences=listing + "。"),
@@ -276,9 +270,9 @@ class ExtractiveAnswerer:
         return hit.chunk.text[start - base : end - base]
 
 
-def _best_doc(hits: list[ScoredChunk], hints: QueryHints) -> DocumentRecord:
+def _best_doc(hits: list[ScoredChunk], question: Question) -> DocumentRecord:
     for hit in hits:
-        if not hints.place_docs or hit.doc.doc_id in hints.place_docs:
+        if not question.place_docs or hit.doc.doc_id in question.place_docs:
             return hit.doc
     return hits[0].doc
 
@@ -305,13 +299,13 @@ def _score(fig: Figure, near: set[str], doc_context: set[str], core: set[str], u
     return coverage, score
 
 
-def _agreement(hit: ScoredChunk, hints: QueryHints) -> float:
+def _agreement(hit: ScoredChunk, question: Question) -> float:
     """Bonus or malus for the report's place and year against those the question names."""
     bonus = 0.0
-    if hints.place_docs:
-        bonus += 0.3 if hit.doc.doc_id in hints.place_docs else -0.5
-    if hints.years and hit.doc.metadata.year is not None:
-        bonus += 0.2 if hit.doc.metadata.year in hints.years else -0.3
+    if question.place_docs:
+        bonus += 0.3 if hit.doc.doc_id in question.place_docs else -0.5
+    if question.years and hit.doc.metadata.year is not None:
+        bonus += 0.2 if hit.doc.metadata.year in question.years else -0.3
     return bonus
 
 
@@ -336,7 +330,7 @@ def _shift(fig: Figure, offset: int) -> Figure:
 def _subject(fig: Figure, doc: DocumentRecord, quote: str) -> str:
     """What the figure measures, led by the report's year when a cited text states that year."""
     metric = re.sub(r"\s+", "", normalize_str(fig.metric or fig.after))
-    metric = _YEAR.sub("", metric)
+    metric = YEAR.sub("", metric)
     if len(metric) > MAX_SUBJECT_CHARS:
         tail = metric.rsplit("》", 1)[-1]
         metric = tail if 2 <= len(tail) <= MAX_SUBJECT_CHARS else metric[-MAX_SUBJECT_CHARS:]

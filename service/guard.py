@@ -6,12 +6,12 @@ import logging
 import re
 
 from core.figures import Stated, stated_numbers
+from core.vocabulary import CITATION_MARKER
 
 from .metrics import GUARD_REJECTIONS
 from .schemas import Answer, Citation
 
 log = logging.getLogger(__name__)
-_MARKER = re.compile(r"\[(\d{1,3})\]")  # a summary may cite more than 99 passages
 
 
 # Counter words the reports use for the same count (件/起/宗 of cases, 项/份, 人/名 of people) and
@@ -68,7 +68,7 @@ def unsupported_numbers(text: str, sources: list[str]) -> list[str]:
     [n] citation markers are not numbers of the answer.
     """
     allowed = [n for source in sources for n in stated_numbers(source)]
-    said = stated_numbers(_MARKER.sub(" ", text))
+    said = stated_numbers(CITATION_MARKER.sub(" ", text))
     bad = list(dict.fromkeys(s.raw for s in said if not any(backs(a, s) for a in allowed)))
     if bad:
         GUARD_REJECTIONS.inc()

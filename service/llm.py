@@ -19,9 +19,11 @@ import httpx
 
 from core.config import Settings
 from core.prompts import load_prompt, render
+from core.vocabulary import CITATION_MARKER
 
 from .answer import ExtractiveAnswerer, not_found
 from .guard import cited_sources, strip_links, unsupported_numbers
+from .question import Question
 from .retrieval import Filters, ScoredChunk
 from .schemas import Answer, Citation
 
@@ -30,7 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_MARKER = re.compile(r"\[(\d{1,2})\]")
 _NOT_FOUND = re.compile(r"未找到|没有找到|无法回答|没有相关")
 
 
@@ -124,36 +125,39 @@ class LLMAnswerer:
         self.extractive = extractive
         self.chat = chat_model or build_chat_model(settings)
 
-    def _fallback(self, question: str, top_k: int, filters: Filters | None, note: str,
-                  unsupported: list[str] | None = None) -> Answer:
-        answer = self.extractive.answer(question, top_k, filters)
+    def _fallback(self, question: Question, top_k: int, filters: Filters | None, hits: list[ScoredChunk],
+                  note: str, unsupported: list[str] | None = None) -> Answer:
+        answer = self.extractive.answer(question, top_k, filters, hits)
         return answer.model_copy(update={"note": note, "unsupported_numbers": unsupported})
 
-    def answer(self, question: str, top_k: int = 5, filters: Filters | None = None) -> Answer:
-        hits = self.extractive.retriever.retrieve(question, top_k, filters)
+    def answer(self, question: str | Question, top_k: int = 5, filters: Filters | None = None) -> Answer:
+        """The model's answer from the top_k passages, or the extractive one from the same retrieval."""
+        question = self.extractive.retriever.parse(question)
+        retrieved = self.extractive.passages(question, top_k, filters)
+        hits = retrieved[:top_k]
         if not hits:
-            return not_found(question, "")
+            return not_found(question.text, "")
         messages = [
             ("system", load_prompt("llm_answer")),
-            ("human", render("llm_answer_user", passages=_passage_block(hits), question=question)),
+            ("human", render("llm_answer_user", passages=_passage_block(hits), question=question.text)),
         ]
         try:
             reply = str(self.chat.invoke(messages).content).strip()
         except Exception as exc:  # any endpoint failure (timeout, refused, bad reply) falls back
             log.warning("LLM call failed: %s: %s", type(exc).__name__, exc)
-            return self._fallback(question, top_k, filters, f"LLM unavailable ({type(exc).__name__}); answered extractively")
+            return self._fallback(question, top_k, filters, retrieved, f"LLM unavailable ({type(exc).__name__}); answered extractively")
         if not reply or _NOT_FOUND.search(reply):
-            answer = not_found(question, "")
+            answer = not_found(question.text, "")
             return answer.model_copy(update={"mode": "llm"})
-        cited = [hits[n - 1] for n in dict.fromkeys(int(m) for m in _MARKER.findall(reply)) if 1 <= n <= len(hits)]
+        cited = [hits[n - 1] for n in dict.fromkeys(int(m) for m in CITATION_MARKER.findall(reply)) if 1 <= n <= len(hits)]
         citations = [_chunk_citation(h) for h in cited]
         bad = unsupported_numbers(reply, cited_sources(citations))
         if bad or not cited:
             why = "numbers not found in the cited passages, listed in unsupported_numbers" if bad else "no passage cited"
             log.info("number guard rejected the LLM answer (%s)", why)
-            return self._fallback(question, top_k, filters,
+            return self._fallback(question, top_k, filters, retrieved,
                                   f"the LLM answer was rejected by the number guard ({why}); extractive answer returned",
                                   bad or None)
-        text = _MARKER.sub("", reply).strip()
-        return Answer(question=question, found=True, answer=text, text=text, figure=None,
+        text = CITATION_MARKER.sub("", reply).strip()
+        return Answer(question=question.text, found=True, answer=text, text=text, figure=None,
                       citations=citations, mode="llm", confidence=0.5)

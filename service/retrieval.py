@@ -27,7 +27,8 @@ from core.lexical import tokenize
 from core.models import Chunk
 from core.normalize import normalize_str
 
-from .query import PlaceIndex, QueryHints, place_names, understand
+from .query import PlaceIndex, place_names
+from .question import Question
 
 RRF_K = 60
 CANDIDATES = 50
@@ -110,35 +111,35 @@ class Retriever:
         self.names_by_doc = {doc_id: place_names(d) for doc_id, d in self.documents.items()}
         self.places = PlaceIndex(self.names_by_doc)
 
-    def hints(self, question: str) -> QueryHints:
-        return understand(question, self.places)
+    def parse(self, question: str | Question) -> Question:
+        """The question read against this index's places (as it is when read already)."""
+        return question if isinstance(question, Question) else Question.parse(question, self.places)
 
-    def retrieve(self, question: str, top_k: int = 5, filters: Filters | None = None,
-                 hints: QueryHints | None = None) -> list[ScoredChunk]:
-        """The top_k chunks for `question`, best first (`hints`: the question's, when the caller has them)."""
+    def retrieve(self, question: str | Question, top_k: int = 5, filters: Filters | None = None) -> list[ScoredChunk]:
+        """The top_k chunks for `question`, best first."""
+        question = self.parse(question)
         filters = filters or Filters()
         allowed = self._allowed_ids(filters)
         if allowed is not None and not allowed.size:
             return []
         n = max(CANDIDATES, top_k * 4)
-        query_vector = self.embedder.embed_queries([question])[0]
-        tokens = tokenize(question)
-        hints = self.hints(question) if hints is None else hints
+        query_vector = self.embedder.embed_queries([question.text])[0]
+        tokens = tokenize(question.text)
         dense = self.search.dense(query_vector, n, allowed)
         lexical = self.search.lexical(tokens, n, allowed)
-        scope = None if filters.active else self.place_scope(hints, n)
+        scope = None if filters.active else self.place_scope(question, n)
         if scope is None:
-            return self._fuse(_ranked(dense), _ranked(lexical), hints, top_k)
+            return self._fuse(_ranked(dense), _ranked(lexical), question, top_k)
         return self._fuse(_then(dense, self.search.dense(query_vector, n, scope), n),
-                          _then(lexical, self.search.lexical(tokens, n, scope), n), hints, top_k)
+                          _then(lexical, self.search.lexical(tokens, n, scope), n), question, top_k)
 
-    def place_scope(self, hints: QueryHints, n: int) -> np.ndarray | None:
+    def place_scope(self, question: Question, n: int) -> np.ndarray | None:
         """Chunk ids of the reports of the place the question names (of its year, when it names
         one and some are), or None when no search of their own is needed or worth it."""
-        docs = list(hints.place_docs)
+        docs = list(question.place_docs)
         if not docs or len(self.documents) == len(docs) or int(self.snapshot.manifest["n_chunks"]) <= n:
             return None  # every chunk is a global candidate already
-        in_year = [d for d in docs if self.documents[d].metadata.year in hints.years]
+        in_year = [d for d in docs if self.documents[d].metadata.year in question.years]
         docs = in_year or docs
         if sum(self.documents[d].n_chunks for d in docs) > PLACE_SCOPE_MAX_CHUNKS:
             return None
@@ -152,7 +153,8 @@ class Retriever:
         return np.asarray(self.snapshot.chunk_ids_of(doc_ids) if doc_ids else [], dtype=np.int64)
 
     def _fuse(
-        self, dense: list[tuple[int, int, float]], lexical: list[tuple[int, int, float]], hints: QueryHints, top_k: int
+        self, dense: list[tuple[int, int, float]], lexical: list[tuple[int, int, float]], question: Question,
+        top_k: int
     ) -> list[ScoredChunk]:
         dense_rank = {cid: r for r, cid, _ in dense}
         dense_score = {cid: score for _, cid, score in dense}
@@ -166,9 +168,9 @@ class Retriever:
             if doc_id is None:
                 continue
             score = sum(1.0 / (RRF_K + 1 + ranks[cid]) for ranks in (dense_rank, lexical_rank) if cid in ranks)
-            if doc_id in hints.place_docs:
+            if doc_id in question.place_docs:
                 score += PLACE_BOOST
-            if hints.years and self.documents[doc_id].metadata.year in hints.years:
+            if question.years and self.documents[doc_id].metadata.year in question.years:
                 score += YEAR_BOOST
             scores.append((cid, score))
         scores.sort(key=lambda s: -s[1])

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from core.config import Settings
 from service.app import create_app
-from service.query import PlaceIndex, unknown_places
+from service.query import PlaceIndex
+from service.question import Question
 
 GOLD = [json.loads(line) for line in (ROOT / "eval" / "gold" / "gold_seed.jsonl").read_text(encoding="utf-8").splitlines()]
 FIGURES = {
@@ -111,7 +112,7 @@ def test_words_that_only_look_like_places_do_not_refuse(client: TestClient) -> N
 ])
 def test_unknown_places_are_street_town_or_county_names_no_report_is_from(question: str, unknown: list[str]) -> None:
     places = PlaceIndex({"seed": {"金杨新村街道", "金杨新村"}})
-    assert unknown_places(question, places) == unknown
+    assert list(Question.parse(question, places).unknown_places) == unknown
 
 
 def test_document_number_and_problem_questions_are_answered_from_the_text(client: TestClient) -> None:

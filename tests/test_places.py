@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from core.index import DocumentRecord
 from core.models import ReportMetadata
 from core.prompts import render
-from service.query import PlaceIndex, place_names, understand, unknown_places
+from service.query import PlaceIndex, place_names
+from service.question import Question
 
 UNKNOWN = {
     "街道": ["潍坊新村街道", "金龙街道", "白云路街道", "新华街道"],
@@ -64,7 +65,8 @@ def _report(title: str, issuer: str | None = None) -> DocumentRecord:
                                       "2024年四川全省粮食产量是多少?"])
 def test_a_province_with_an_indexed_report_is_known_with_or_without_its_suffix(question: str) -> None:
     places = PlaceIndex({"sichuan": place_names(_report("2025年四川省政府工作报告", "四川省人民政府"))})
-    assert unknown_places(question, places) == [] and set(understand(question, places).place_docs) == {"sichuan"}
+    parsed = Question.parse(question, places)
+    assert parsed.unknown_places == () and set(parsed.place_docs) == {"sichuan"}
 
 
 def test_a_street_is_named_by_its_endings_but_not_by_a_two_character_fragment() -> None:
@@ -81,10 +83,12 @@ def test_a_street_is_named_by_its_endings_but_not_by_a_two_character_fragment() 
 ])
 def test_an_indexed_place_in_front_of_an_unknown_one_does_not_answer_for_it(question: str, unknown: list[str]) -> None:
     places = PlaceIndex({"pudong": {"浦东新区", "上海市"}, "sichuan": {"四川省", "四川"}})
-    assert unknown_places(question, places) == unknown and understand(question, places).place_docs == {}
+    parsed = Question.parse(question, places)
+    assert list(parsed.unknown_places) == unknown and parsed.place_docs == {}
 
 
 def test_a_known_place_beside_an_unknown_one_is_still_the_place_asked_about() -> None:
     places = PlaceIndex({"seed": place_names(_report("金杨新村街道关于2019年度法治政府建设情况的报告", "金杨新村街道"))})
     question = "2019年金桥镇和金杨新村街道共调解多少件?"
-    assert unknown_places(question, places) == ["金桥镇"] and set(understand(question, places).place_docs) == {"seed"}
+    parsed = Question.parse(question, places)
+    assert parsed.unknown_places == ("金桥镇",) and set(parsed.place_docs) == {"seed"}

@@ -16,6 +16,7 @@ from typing import Literal
 
 from core.normalize import normalize_str
 from core.prompts import load_prompt, render
+from core.vocabulary import FOLLOW_UP_PLACE_SUFFIXES, YEAR, YEAR_LOOSE
 
 from ..query import place_mentions
 
@@ -23,9 +24,7 @@ log = logging.getLogger(__name__)
 
 RewriteKind = Literal["standalone", "year", "place", "topic", "where", "llm"]
 
-_YEAR = re.compile(r"((?:19|20)\d{2})\s*年?(?:度)?")
-_YEAR_IN_QUESTION = re.compile(r"((?:19|20)\d{2})\s*年(?:度)?")
-_PLACE = re.compile(r"^[\u4e00-\u9fff]{2,12}(?:街道|镇|乡|区|县|市|街|村)$")
+_PLACE = re.compile(r"^[\u4e00-\u9fff]{2,12}(?:" + "|".join(FOLLOW_UP_PLACE_SUFFIXES) + ")$")
 _LEAD = re.compile(r"^(?:那么|那|还有|换成|如果是|要是|改成|再问一下|再问|请问)\s*")
 _TRAIL = re.compile(r"(?:的情况|情况|怎么样|如何|又是多少|是多少|呢|吗|的)+$")
 _AT = re.compile(r"^(?:在|到|换到|对于)")
@@ -84,12 +83,12 @@ def rewrite(message: str, previous: str | None, places: set[str]) -> Rewrite:
     core = _core(message)
     if core is None or len(core) > 40:
         return Rewrite(message, "standalone")
-    years = _YEAR.findall(core)
-    rest = _AT.sub("", _YEAR.sub("", core).strip(" 的"))
+    years = YEAR_LOOSE.findall(core)
+    rest = _AT.sub("", YEAR_LOOSE.sub("", core).strip(" 的"))
     new_place = rest if rest and (_PLACE.match(rest) or rest in places or place_mentions(rest) == [rest]) else None
     if new_place:
         rest = ""
-    prev_year = _YEAR_IN_QUESTION.search(previous)
+    prev_year = YEAR.search(previous)
     prev_place = _place_in(previous, places)
     if rest:
         year = f"{years[0]}年" if years else (f"{prev_year.group(1)}年" if prev_year else "")
@@ -98,7 +97,7 @@ def rewrite(message: str, previous: str | None, places: set[str]) -> Rewrite:
         return Rewrite(f"{year}{place}{'的' if year or place else ''}{rest}{ending}?", "topic")
     question, kind = previous, "standalone"
     if years:
-        question = _YEAR_IN_QUESTION.sub(f"{years[0]}年", question) if prev_year else f"{years[0]}年{question}"
+        question = YEAR.sub(f"{years[0]}年", question) if prev_year else f"{years[0]}年{question}"
         kind = "year"
     if new_place:
         question = question.replace(prev_place, new_place) if prev_place else f"{new_place}{question}"

@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 
 from core.figures import Figure
+from core.vocabulary import YEAR
 
 from ..schemas import Citation
 from .document import DocumentView
 
-_YEAR = re.compile(r"(?:19|20)\d{2}\s*年度?")
 _SPACE = re.compile(r"\s+")
 _EDGE = re.compile(r"^[的和与及、,,::]+|[的和与及、,,::]+$")
 _QUOTES = re.compile(r"[\"“”'‘’]")
@@ -56,7 +56,7 @@ def display_value(figure: Figure, metric: str) -> str:
 
 def metric_key(metric: str) -> str:
     """The metric without its year and spaces: what two reports' figures must share to be compared."""
-    return _EDGE.sub("", _YEAR.sub("", _SPACE.sub("", metric)))
+    return _EDGE.sub("", YEAR.sub("", _SPACE.sub("", metric)))
 
 
 def key_figures(view: DocumentView) -> list[KeyFigure]:

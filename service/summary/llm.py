@@ -21,6 +21,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from core.config import Settings
 from core.figures import stated_numbers
 from core.prompts import load_prompt
+from core.vocabulary import CITATION_MARKER
 
 from ..answer import bigrams
 from ..guard import backs
@@ -37,7 +38,6 @@ MAP_CHARS = 1500  # section text sent to the model (small local models have smal
 MIN_SUPPORT = 0.3  # share of a sentence's character bigrams its cited report sentence must hold
 MIN_SENTENCE_CHARS = 4
 _SENTENCE_END = re.compile(r"(?<=[。!?!?;;])")
-_MARKER = re.compile(r"\[\d{1,3}\]")
 
 
 def _chain(name: str, chat_model: Any):  # noqa: ANN202 - a langchain Runnable
@@ -72,7 +72,7 @@ class SentenceChecker:
 
 
 def _sentences(reply: str) -> list[str]:
-    text = _MARKER.sub("", reply).replace("\n", "")
+    text = CITATION_MARKER.sub("", reply).replace("\n", "")
     return [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) >= MIN_SENTENCE_CHARS]
 
 

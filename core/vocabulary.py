@@ -1,0 +1,31 @@
+"""The words reportqa reads questions and reports by, declared once: years and dates, the counters a
+question asks in, place suffixes and citation markers. Patterns that differ in meaning keep separate names."""
+
+from __future__ import annotations
+
+import re
+
+from core.figures import COUNTERS
+
+_YEAR_DIGITS = r"(?:19|20)\d{2}"
+# A year as a text writes it (2019年, 2019年度); group 1 is the year. 年 is required: a bare 2019 in a
+# question or report is as often a count or a number as a year.
+YEAR = re.compile(rf"({_YEAR_DIGITS})\s*年度?")
+# A year in an elliptical follow-up, where 年 may be left out ("那2020呢?"); group 1 is the year.
+YEAR_LOOSE = re.compile(rf"({_YEAR_DIGITS})\s*年?度?")
+# A day, with its year when written, and the 截至 before it (截至2019年12月31日): when, not what.
+DATE = re.compile(rf"(?:截至|截止|到)?(?:{_YEAR_DIGITS}\s*年)?\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日")
+
+# The counters a question asks a figure in (多少起, 几项): the figure extractor's units, and 万元 for 元.
+ASKED_COUNTERS = sorted([*COUNTERS, "万元"], key=len, reverse=True)
+ASKED_COUNTER = re.compile(r"(?:多少|几)\s*(" + "|".join(map(re.escape, ASKED_COUNTERS)) + ")")
+
+# Streets, towns and townships: in no gazetteer, known by their suffix alone.
+TOWN_SUFFIXES = ("街道", "镇", "乡")
+# The suffixes a follow-up's new place may end in ("金桥镇呢?", "浦东新区呢?"): towns, counties, cities, villages.
+FOLLOW_UP_PLACE_SUFFIXES = (*TOWN_SUFFIXES, "区", "县", "市", "街", "村")
+# The suffix of an administrative name of any level, at the end of the name (四川省 -> 四川).
+ADMIN_SUFFIX = re.compile(r"(?:[壮回]族|维吾尔)?自治区$|特别行政区$|街道$|[省市区县镇乡旗盟]$")
+
+# A citation marker [n] in a model's reply; three digits, since a summary may cite more than 99 passages.
+CITATION_MARKER = re.compile(r"\[(\d{1,3})\]")

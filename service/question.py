@@ -1,0 +1,81 @@
+"""A question read once: everything the retriever and the answerers need to know about it, parsed at
+the top of a request and passed down, so no later stage reads or normalises the raw string again."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.normalize import normalize_str
+from core.vocabulary import ASKED_COUNTER, YEAR
+
+from .query import PlaceIndex, place_chains
+
+_RATE = re.compile(r"率|[意晓与成盖]度|比例|百分|占比|权重|同比|环比|增长|上升|下降")
+_RATE_HEAD = re.compile(r"([\u4e00-\u9fff])(率|度)")
+_NOT_RATES = {"频率", "效率", "概率"}
+_MONEY = re.compile(r"金额|罚款|罚金|罚没|资金|经费|收入|支出|多少钱|多少元|万元")
+_FIGURE_CUE = re.compile(r"多少|几|率|比例|金额|数量|总数|总额|规模")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question as asked and as read: its years and places only boost, never exclude;
+    its unit and rates decide which figures may answer it."""
+
+    text: str  # as asked: what the embedder, the tokenizer, the model and the answer see
+    normalized: str
+    years: frozenset[int]
+    place_docs: dict[str, int]  # doc_id -> length of the matched name; the longest matches only
+    unknown_places: tuple[str, ...]  # places named that no indexed report is from
+    place_words: frozenset[str]  # names of the places it is about: where, not what, so no evidence
+    expected_unit: str | None  # 多少起 -> 起, 成功率 -> %, 金额 -> 元; None when unsaid
+    rate_heads: frozenset[str]  # the rates asked, as bigrams (满意率 -> 意率): another rate is no answer
+    asks_for_figure: bool
+
+    @classmethod
+    def parse(cls, text: str, places: PlaceIndex) -> Question:
+        """Read `text` against the places of the indexed reports.
+
+        A known place named in front of an unknown one (浦东新区唐镇) is not the place asked about: the
+        most specific place of each run of names decides, and a run that ends in an unknown one is
+        masked before the reports' names are looked up (longest match wins)."""
+        q = normalize_str(text)
+        chains = place_chains(q)
+        known = [chain for chain in chains if places.known(q[slice(*chain[-1])])]
+        masked = q
+        for chain in chains:
+            if chain not in known:
+                masked = masked[: chain[0][0]] + " " * (chain[-1][1] - chain[0][0]) + masked[chain[-1][1] :]
+        matches = places.mentioned(masked)
+        if matches:
+            longest = max(matches.values())
+            matches = {d: n for d, n in matches.items() if n == longest}
+        matched_names = {n for d in matches for n in places.names_by_doc[d]}
+        context = {q[slice(*span)] for chain in known for span in chain}
+        return cls(
+            text=text,
+            normalized=q,
+            years=frozenset(int(y) for y in YEAR.findall(q)),
+            place_docs=matches,
+            unknown_places=tuple(q[slice(*chain[-1])] for chain in chains if chain not in known),
+            place_words=frozenset(matched_names | context),
+            expected_unit=_expected_unit(q),
+            rate_heads=_rate_heads(q),
+            asks_for_figure=bool(_FIGURE_CUE.search(q)),
+        )
+
+
+def _expected_unit(q: str) -> str | None:
+    m = ASKED_COUNTER.search(q)
+    if m:
+        return "元" if m.group(1) == "万元" else m.group(1)
+    if _MONEY.search(q):
+        return "元"
+    return "%" if _RATE.search(q) else None
+
+
+def _rate_heads(q: str) -> frozenset[str]:
+    if not _RATE.search(q):
+        return frozenset()
+    return frozenset(m.group(0) for m in _RATE_HEAD.finditer(q) if m.group(0) not in _NOT_RATES)

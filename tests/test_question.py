@@ -1,0 +1,43 @@
+"""A question is read once into a Question: what the retriever and the answerers know of it."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.vocabulary import CITATION_MARKER, YEAR, YEAR_LOOSE
+from service.query import PlaceIndex
+from service.question import Question
+
+PLACES = PlaceIndex({"seed": {"金杨新村街道", "金杨新村"}, "pudong": {"浦东新区", "上海市"}})
+
+
+def test_a_question_names_its_years_places_unit_and_rates_once() -> None:
+    q = Question.parse("上海市浦东新区金杨新村街道2019年调解成功率是多少?", PLACES)
+    assert q.years == {2019} and q.place_docs == {"seed": 6} and q.unknown_places == ()
+    assert {"上海市", "浦东新区", "金杨新村街道", "金杨新村"} <= q.place_words
+    assert q.expected_unit == "%" and q.rate_heads == {"功率"} and q.asks_for_figure
+
+
+@pytest.mark.parametrize("question, unit", [
+    ("2019年成功调处了多少起矛盾纠纷?", "起"),
+    ("罚款金额是多少?", "元"),
+    ("共投入多少万元?", "元"),
+    ("新建了多少栋安置房?", "栋"),  # every counter the figure extractor reads can be asked
+    ("法治宣传的主要做法有哪些?", None),
+])
+def test_the_unit_a_question_asks_is_one_the_figure_extractor_reads(question: str, unit: str | None) -> None:
+    assert Question.parse(question, PLACES).expected_unit == unit
+
+
+def test_a_place_no_report_is_from_is_unknown_and_matches_no_report() -> None:
+    q = Question.parse("金桥镇2020年受理多少件?", PLACES)
+    assert q.unknown_places == ("金桥镇",) and q.place_docs == {} and not q.place_words
+
+
+def test_a_year_needs_its_nian_except_in_an_elliptical_follow_up() -> None:
+    assert YEAR.findall("2019年度报告与2020年, 共2021件") == ["2019", "2020"]
+    assert YEAR_LOOSE.findall("那2020呢") == ["2020"]
+
+
+def test_a_citation_marker_has_up_to_three_digits() -> None:
+    assert CITATION_MARKER.findall("[1] [12] [123] [1234]") == ["1", "12", "123"]
