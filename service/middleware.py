@@ -5,10 +5,10 @@ It sits outside the routers, so it sees every route, including those other modul
   whether or not the client sent Content-Length;
 - request counts and latencies go to Prometheus by route template (never raw paths);
 - answers are counted found / not found;
-- API requests are written to the audit log with the caller's key id, and what the route
-  recorded on `request.state`: the question asked and the doc ids cited (`record_answer`),
-  the admin change (`request.state.audit_change`). Bodies are never re-parsed here: the
-  route already holds those facts as values.
+- API requests are written to the audit log with the caller's key id and what the route
+  recorded on `request.state`: the question asked (`record_question`), the doc ids cited and
+  whether an answer was found (`record_answer`), the admin change (`audit_change`). Bodies are
+  never re-parsed here: the route already holds those facts as values.
 - the response carries `X-Index-Version` when the request used an index version.
 """
 
