@@ -4,10 +4,11 @@ It sits outside the routers, so it sees every route, including those other modul
 - the request body is cut off at `max_body_kb` (`max_upload_mb` for uploads) with a 413,
   whether or not the client sent Content-Length;
 - request counts and latencies go to Prometheus by route template (never raw paths);
-- answers (any JSON or SSE body with `found` / `citations`) are counted found / not found;
-- API requests are written to the audit log with the caller's key id, the question asked
-  (from the request body), the doc ids cited (from the response) and the admin change a
-  route described on `request.state.audit_change`;
+- answers are counted found / not found;
+- API requests are written to the audit log with the caller's key id and what the route
+  recorded on `request.state`: the question asked (`record_question`), the doc ids cited and
+  whether an answer was found (`record_answer`), the admin change (`audit_change`). Bodies are
+  never re-parsed here: the route already holds those facts as values.
 - the response carries `X-Index-Version` when the request used an index version.
 """
 
@@ -16,21 +17,42 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .audit import AuditEntry, AuditLog
 from .metrics import ANSWERS, LATENCY, REQUESTS
+from .schemas import Citation
 
 log = logging.getLogger(__name__)
 
 UPLOAD_PATH = "/documents"
 NOT_AUDITED = {"/", "/health", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-CAPTURE_BYTES = 256 * 1024  # enough for any question and any answer's citations
 INDEX_VERSION_HEADER = b"x-index-version"
+
+
+@dataclass(frozen=True)
+class AnswerFacts:
+    """What an answering route tells the audit log and the metrics about its answer."""
+
+    cited: list[str]
+    found: bool | None
+
+
+def record_question(request: Request, question: str) -> None:
+    """Note the question on `request.state` as soon as it is read, so the audit row has it even when
+    answering fails."""
+    request.state.audit_question = question
+
+
+def record_answer(request: Request, citations: Iterable[Citation], found: bool | None = None) -> None:
+    """Note on `request.state` which reports the answer cited and whether one was found (None: the
+    route answers with no found/not found, as /summaries), for the audit row and the metrics."""
+    request.state.answer_facts = AnswerFacts(sorted({c.doc_id for c in citations}), found)
 
 
 class BodyTooLarge(HTTPException):
@@ -57,9 +79,7 @@ class ServiceMiddleware:
             return
         started = time.perf_counter()
         limit = self.upload_limit if scope["method"] == "POST" and scope["path"] == UPLOAD_PATH else self.body_limit
-        request_body = bytearray()
-        response_body = bytearray()
-        response: dict[str, Any] = {"status": 500, "started": False, "capture": False}
+        response: dict[str, Any] = {"status": 500, "started": False}
         received = 0
 
         async def limited_receive() -> Message:
@@ -70,23 +90,16 @@ class ServiceMiddleware:
                 received += len(chunk)
                 if received > limit:
                     raise BodyTooLarge(limit)
-                if len(request_body) < CAPTURE_BYTES:
-                    request_body.extend(chunk[: CAPTURE_BYTES - len(request_body)])
             return message
 
         async def observing_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 response.update(status=message["status"], started=True)
                 headers = list(message.get("headers", []))
-                ctype = dict(headers).get(b"content-type", b"")
-                response["capture"] = ctype.startswith((b"application/json", b"text/event-stream"))
                 version = scope.get("state", {}).get("index_version")
                 if version is not None:
                     headers.append((INDEX_VERSION_HEADER, str(version).encode()))
                 message = {**message, "headers": headers}
-            elif message["type"] == "http.response.body" and response["capture"]:
-                if len(response_body) < CAPTURE_BYTES:
-                    response_body.extend(message.get("body", b"")[: CAPTURE_BYTES - len(response_body)])
             await send(message)
 
         declared = dict(scope.get("headers", [])).get(b"content-length")
@@ -101,22 +114,20 @@ class ServiceMiddleware:
                 await _send_json(send, 413, {"detail": exc.detail})
             response["status"] = 413
         finally:
-            self._observe(scope, response["status"], time.perf_counter() - started, bytes(request_body),
-                          bytes(response_body))
+            self._observe(scope, response["status"], time.perf_counter() - started)
 
-    def _observe(self, scope: Scope, status: int, seconds: float, request_body: bytes, response_body: bytes) -> None:
+    def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         method = scope["method"]
         REQUESTS.labels(method, template, str(status)).inc()
         LATENCY.labels(method, template).observe(seconds)
-        payloads = list(_json_payloads(response_body)) if response_body else []
-        found = [p["found"] for p in payloads if isinstance(p.get("found"), bool)]
-        if found and status == 200:
-            ANSWERS.labels(template, "found" if found[-1] else "not_found").inc()
+        state = scope.get("state", {})
+        facts: AnswerFacts = state.get("answer_facts") or AnswerFacts([], None)
+        if facts.found is not None and status == 200:
+            ANSWERS.labels(template, "found" if facts.found else "not_found").inc()
         if template in NOT_AUDITED or template == "unmatched" or template.startswith("/static"):
             return
-        state = scope.get("state", {})
         principal = state.get("principal")
         entry = AuditEntry(
             key_id=principal.key_id if principal else "anonymous",
@@ -124,8 +135,8 @@ class ServiceMiddleware:
             method=method,
             route=template,
             status=status,
-            question=_question(request_body),
-            cited=sorted({d for p in payloads for d in _cited(p)}),
+            question=state.get("audit_question"),
+            cited=facts.cited,
             change=state.get("audit_change"),
         )
         try:
@@ -140,47 +151,3 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
     await send({"type": "http.response.body", "body": data})
 
-
-def _json_payloads(body: bytes) -> Iterator[dict[str, Any]]:
-    """The JSON object of a response, or each `data:` object of a server-sent event stream."""
-    text = body.decode("utf-8", "replace")
-    candidates = [line[5:].strip() for line in text.splitlines() if line.startswith("data:")] or [text]
-    for candidate in candidates:
-        try:
-            value = json.loads(candidate)
-        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
-            continue
-        if isinstance(value, dict):
-            yield value
-
-
-def _cited(value: Any) -> Iterator[str]:
-    """Every doc_id inside any `citations` list, however deep."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "citations" and isinstance(item, list):
-                yield from (c["doc_id"] for c in item if isinstance(c, dict) and isinstance(c.get("doc_id"), str))
-            else:
-                yield from _cited(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _cited(item)
-
-
-def _question(body: bytes) -> str | None:
-    """What was asked: `question`, `message`, or the last user message of an OpenAI chat request."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    for key in ("question", "message"):
-        if isinstance(data.get(key), str):
-            return data[key][:2000]
-    messages = data.get("messages")
-    if isinstance(messages, list):
-        users = [m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "user"]
-        if users and isinstance(users[-1], str):
-            return users[-1][:2000]
-    return None

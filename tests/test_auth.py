@@ -406,18 +406,43 @@ def test_open_mode_answers_only_this_machine(auth: str, index_copy: Path) -> Non
 
 def test_hostile_bodies_are_still_audited(secured) -> None:
     """A body nested deeper than the JSON parser's stack, and a lone surrogate in the question,
-    used to make the audit row fail to build or to store, so the request went unlogged."""
+    used to make the audit row fail to build or to store, so the request went unlogged. A body
+    that fails validation is logged with no question; a text part of an OpenAI message is not
+    validated as a string, so its surrogate reaches the route and the log."""
     from service.audit import AuditLog
 
     client, settings, reader, _, _ = secured
+    headers = {**reader, "content-type": "application/json"}
     deep = '{"question": "调解成功率", "filters": ' + "[" * 150_000 + "]" * 150_000 + "}"
     bodies = [deep, '{"question": "\\ud800 2019年金杨新村街道的调解成功率是多少?"}']
-    statuses = [client.post("/ask", content=body.encode(), headers={**reader, "content-type": "application/json"},
-                            ).status_code for body in bodies]
-    assert all(status < 500 for status in statuses), statuses
+    statuses = [client.post("/ask", content=body.encode(), headers=headers).status_code for body in bodies]
+    part = '{"type": "text", "text": "\\ud800 2019年金杨新村街道的调解成功率是多少?"}'
+    chat = client.post("/v1/chat/completions", headers=headers,
+                       content=f'{{"model": "reportqa", "messages": [{{"role": "user", "content": [{part}]}}]}}'.encode())
+    assert all(status < 500 for status in [*statuses, chat.status_code]), (statuses, chat.text)
     entries = [e for e in AuditLog(settings.state_path).entries() if e.route == "/ask"]
     assert [e.status for e in entries] == statuses and entries[1].key_id == "env-amy"
-    assert entries[1].question is not None and entries[1].question.endswith("2019年金杨新村街道的调解成功率是多少?")
+    assert [e.question for e in entries] == [None, None]
+    [asked] = [e for e in AuditLog(settings.state_path).entries() if e.route == "/v1/chat/completions"]
+    assert asked.status == chat.status_code and asked.question.endswith("2019年金杨新村街道的调解成功率是多少?")
+
+
+def test_chat_and_summaries_record_what_was_asked_and_cited_and_answers_are_counted(secured) -> None:
+    """Routes note their facts on request.state; the middleware reads no body."""
+    from service.audit import AuditLog
+
+    client, settings, reader, _, _ = secured
+    before = client.get("/metrics", headers=reader).text
+    assert client.post("/chat", json={"message": MEDIATION}, headers=reader).status_code == 200
+    assert client.post("/summaries", json={"doc_ids": ["653d1b1cc4aa4282"]}, headers=reader).status_code == 200
+    assert client.post("/chat", json={"message": "  "}, headers=reader).status_code == 422
+    after = client.get("/metrics", headers=reader).text
+    rows = [(e.route, e.status, e.question, e.cited) for e in AuditLog(settings.state_path).entries()
+            if e.route in ("/chat", "/summaries")]
+    assert rows == [("/chat", 200, MEDIATION, ["653d1b1cc4aa4282"]), ("/summaries", 200, None, ["653d1b1cc4aa4282"]),
+                    ("/chat", 422, None, [])]
+    assert _sample(after, "reportqa_answers_total", route="/chat", found="found") - _sample(
+        before, "reportqa_answers_total", route="/chat", found="found") == 1
 
 
 def test_an_upload_that_changes_nothing_claims_no_index_version_in_the_audit_log(secured) -> None:

@@ -95,8 +95,9 @@ def test_page_is_served_with_its_assets_and_no_external_urls(page: sync_api.Page
     html = page.content().replace("http://www.w3.org/2000/svg", "")  # the favicon's SVG namespace
     assert "http://" not in html.replace(base_url, "") and "https://" not in html
     assert "default-src 'self'" in response.headers["content-security-policy"]
-    for asset in ("/static/app.js", "/static/app.css"):
-        assert page.request.get(asset).ok
+    assert page.locator('script[type="module"][src="/static/main.js"]').count() == 1
+    for asset in ("main.js", "api.js", "dom.js", "ask.js", "reader.js", "reports.js", "briefings.js", "app.css"):
+        assert page.request.get(f"/static/{asset}").ok, asset
 
 
 def test_ask_shows_the_figure_and_the_cited_passage(page: sync_api.Page, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -51,6 +52,21 @@ def test_a_stream_delivers_the_same_answer_in_chunks(client: openai.OpenAI) -> N
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == whole
     last = chunks[-1]
     assert last.choices[0].finish_reason == "stop" and "98.3 %" in last.citations[0]["quote"]
+
+
+def test_the_last_chunk_carries_the_answers_fields_as_the_plain_completion_does(base_url: str) -> None:
+    """The web page reads these instead of parsing the footnoted content."""
+    fields = ("text", "answer", "figure", "found", "note", "citations", "rewritten_question")
+    body = {"model": "reportqa", "messages": [{"role": "user", "content": QUESTION}]}
+    plain = httpx.post(f"{base_url}/chat/completions", json=body, timeout=60).json()
+    with httpx.stream("POST", f"{base_url}/chat/completions", json={**body, "stream": True}, timeout=60) as stream:
+        events = [line[6:] for line in stream.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    last = json.loads(events[-2])
+    assert {f: last[f] for f in fields} == {f: plain[f] for f in fields}
+    assert last["found"] and last["figure"]["value"] == 98.3 and last["note"] is None
+    assert last["text"] in plain["choices"][0]["message"]["content"].replace("[1]", "") and "来源" not in last["text"]
+    assert all(f not in json.loads(e) for e in events[:-2] for f in fields)
 
 
 def test_a_follow_up_in_the_messages_is_resolved(client: openai.OpenAI) -> None:

@@ -1,7 +1,9 @@
 """Answers in OpenAI's chat-completion shapes: one completion, or the chunks of a stream.
 
 Citations go twice: as numbered footnotes in the content (title, section, quote), which any
-chat front-end shows, and as an extra `citations` field for clients that read it.
+chat front-end shows, and as structured extra fields for clients that read them (the web page):
+the plain completion and the last chunk of a stream carry `text`, `answer`, `figure`, `found`,
+`note`, `citations` and `rewritten_question`, so no client has to parse the prose back.
 """
 
 from __future__ import annotations
@@ -35,9 +37,10 @@ def content_of(answer: Answer) -> str:
 
 
 def _extras(answer: Answer, question: str) -> dict[str, Any]:
-    return {"citations": [c.model_dump() for c in answer.citations], "rewritten_question": question,
-            "found": answer.found, "answer": answer.answer,
-            "figure": answer.figure.model_dump() if answer.figure else None}
+    """The answer as fields: the sentence without markers or footnotes, the figure, the note."""
+    return {"text": answer.text, "answer": answer.answer, "figure": answer.figure.model_dump() if answer.figure else None,
+            "found": answer.found, "note": answer.note, "citations": [c.model_dump() for c in answer.citations],
+            "rewritten_question": question}
 
 
 def completion(answer: Answer, model: str, question: str) -> dict[str, Any]:
@@ -57,7 +60,7 @@ def completion(answer: Answer, model: str, question: str) -> dict[str, Any]:
 
 def stream_events(answer: Answer, model: str, question: str) -> Iterator[str]:
     """Server-sent events: a role chunk, content chunks, a final chunk with finish_reason and
-    the citations, then `data: [DONE]`."""
+    the answer's fields (as the plain completion has them), then `data: [DONE]`."""
     base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk",
             "created": int(time.time()), "model": model}
 

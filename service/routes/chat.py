@@ -15,6 +15,7 @@ from ..chat.turn import History, TurnOptions, answer_turn
 from ..deps import Principal, get_engine, get_llm_factory, get_principal, get_settings
 from ..errors import RequestError
 from ..index_holder import Engine
+from ..middleware import record_answer, record_question
 
 router = APIRouter(tags=["chat"])
 TITLE_CHARS = 60
@@ -52,6 +53,7 @@ def chat(
 ) -> dict[str, Any]:
     """Answer a message in a conversation; follow-ups (那2020年呢?) are resolved against earlier turns
     and the question actually answered comes back as `rewritten_question`."""
+    record_question(request, body.message)
     history = History()
     conversation = None
     if body.conversation_id:
@@ -63,6 +65,7 @@ def chat(
         history = _history(store, conversation.id)
     resolved, answer = answer_turn(engine, body.message, history, TurnOptions(body.filters, body.mode, body.top_k),
                                    settings, llm_factory, request.app.state.chat_model)
+    record_answer(request, answer.citations, answer.found)
     if conversation is None:
         conversation = store.create(principal.key_id, body.message[:TITLE_CHARS])
     payload = answer.public()

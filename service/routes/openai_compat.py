@@ -23,6 +23,7 @@ from ..chat.turn import History, TurnOptions, answer_turn, places_of
 from ..deps import get_engine, get_llm_factory, get_settings
 from ..errors import RequestError
 from ..index_holder import Engine
+from ..middleware import record_answer, record_question
 from ..schemas import MAX_QUESTION_CHARS, AskRequest
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -91,10 +92,12 @@ def chat_completions(
     if body.model not in MODEL_MODES:
         raise RequestError(404, f"unknown model: {body.model} (available: {', '.join(_model_ids(settings))})")
     question = _last_question(body.messages)
+    record_question(request, question)
     options = TurnOptions(filters=body.filters, mode=MODEL_MODES[body.model])
     history = _history(body.messages, engine, options, settings, llm_factory)
     resolved, answer = answer_turn(engine, question, history, options, settings, llm_factory,
                                    request.app.state.chat_model)
+    record_answer(request, answer.citations, answer.found)
     if body.stream:
         return StreamingResponse(stream_events(answer, body.model, resolved.question), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

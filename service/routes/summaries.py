@@ -10,6 +10,7 @@ from core.config import Settings
 
 from ..deps import get_engine, get_settings
 from ..index_holder import Engine
+from ..middleware import record_answer
 from ..summary.build import summarize
 from ..summary.render import docx_bytes
 from ..summary.schemas import Summary, SummaryRequest
@@ -29,6 +30,7 @@ def summaries(
     `briefing`, `key_figures` or `sections`; several reports add a comparison table.
     `format` picks JSON (default), Markdown (`md`) or Word (`docx`)."""
     summary = summarize(engine, body, settings, request.app.state.chat_model)
+    record_answer(request, summary.citations)
     if body.format == "md":
         return Response(summary.text, media_type="text/markdown; charset=utf-8")
     if body.format == "docx":
