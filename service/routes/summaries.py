@@ -3,14 +3,12 @@ Markdown or a Word document."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
-from core.config import Settings
-
-from ..deps import get_engine, get_settings
-from ..index_holder import Engine
-from ..summary.build import summarize
+from ..deps import get_engine, get_view
+from ..engine import Engine
+from ..index_holder import IndexView
 from ..summary.render import docx_bytes
 from ..summary.schemas import Summary, SummaryRequest
 
@@ -21,14 +19,13 @@ DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 @router.post("/summaries", response_model=Summary)
 def summaries(
     body: SummaryRequest,
-    request: Request,
     engine: Engine = Depends(get_engine),
-    settings: Settings = Depends(get_settings),
+    view: IndexView = Depends(get_view),
 ) -> Response:
     """Summarise the reports named by `doc_ids` (or allowed by `filters`, or all) in a style:
     `briefing`, `key_figures` or `sections`; several reports add a comparison table.
     `format` picks JSON (default), Markdown (`md`) or Word (`docx`)."""
-    summary = summarize(engine, body, settings, request.app.state.chat_model)
+    summary = engine.summarize(body, view)
     if body.format == "md":
         return Response(summary.text, media_type="text/markdown; charset=utf-8")
     if body.format == "docx":
