@@ -12,13 +12,11 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from core.config import Settings
-
 from ..chat.followup import rewrite
 from ..chat.openai_format import completion, stream_events
 from ..chat.schemas import MAX_HISTORY_CHARS, ChatCompletionRequest, ChatMessage
 from ..chat.turn import History, TurnOptions, places_of
-from ..deps import get_engine, get_settings, get_view
+from ..deps import get_engine, get_view
 from ..engine import Engine
 from ..errors import RequestError
 from ..index_holder import IndexView
@@ -28,16 +26,16 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL_MODES: dict[str, str | None] = {"reportqa": None, "reportqa-extractive": "extractive", "reportqa-llm": "llm"}
 
 
-def _model_ids(settings: Settings) -> list[str]:
-    return [m for m, mode in MODEL_MODES.items() if mode != "llm" or settings.llm_base_url]
+def _model_ids(engine: Engine) -> list[str]:
+    return [m for m, mode in MODEL_MODES.items() if mode != "llm" or engine.chat_model is not None]
 
 
 @router.get("/models")
-def models(settings: Settings = Depends(get_settings)) -> dict[str, Any]:
+def models(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
     """The models reportqa answers as: `reportqa` (the default mode), `reportqa-extractive`,
     and `reportqa-llm` when an LLM endpoint is configured."""
     return {"object": "list",
-            "data": [{"id": m, "object": "model", "created": 0, "owned_by": "reportqa"} for m in _model_ids(settings)]}
+            "data": [{"id": m, "object": "model", "created": 0, "owned_by": "reportqa"} for m in _model_ids(engine)]}
 
 
 def _last_question(messages: list[ChatMessage]) -> str:
@@ -81,12 +79,11 @@ def chat_completions(
     body: ChatCompletionRequest,
     engine: Engine = Depends(get_engine),
     view: IndexView = Depends(get_view),
-    settings: Settings = Depends(get_settings),
 ) -> Any:
     """Answer the last user message (follow-ups resolved against the earlier ones), with numbered
     footnotes in the content and a `citations` field; `stream: true` sends OpenAI's SSE chunks."""
     if body.model not in MODEL_MODES:
-        raise RequestError(404, f"unknown model: {body.model} (available: {', '.join(_model_ids(settings))})")
+        raise RequestError(404, f"unknown model: {body.model} (available: {', '.join(_model_ids(engine))})")
     question = _last_question(body.messages)
     options = TurnOptions(filters=body.filters, mode=MODEL_MODES[body.model])
     history = _history(body.messages, engine, view, options)
