@@ -161,35 +161,35 @@ def pct(values: list[float], q: float) -> float:
 
 def stage_split(index_dir: Path, settings: Settings, questions: list[str]) -> dict[str, float]:
     """Median ms per request in each stage, measured in-process on the live version."""
-    from service.index_holder import IndexHolder
+    from service.engine import Engine
     from service.retrieval import CANDIDATES
 
-    engine = IndexHolder(index_dir, get_embedder(settings)).get()
-    retriever = engine.retriever
+    view = Engine.open(settings.model_copy(update={"index_dir": index_dir})).view()
+    retriever = view.retriever
     stages: dict[str, list[float]] = {"query embedding": [], "dense search": [], "lexical search": [],
                                       "place search": [], "whole answer": []}
     for q in questions:
         t0 = time.perf_counter()
         vector = retriever.embedder.embed_queries([q])[0]
         t1 = time.perf_counter()
-        engine.snapshot.dense_search(vector, CANDIDATES)
+        view.snapshot.dense_search(vector, CANDIDATES)
         t2 = time.perf_counter()
         tokens = tokenize(q)
-        engine.snapshot.lexical.search(tokens, CANDIDATES)
+        view.snapshot.lexical.search(tokens, CANDIDATES)
         t3 = time.perf_counter()
         scope = retriever.place_scope(retriever.parse(q), CANDIDATES)
         if scope is not None:
-            engine.snapshot.dense_search(vector, CANDIDATES, scope)
-            engine.snapshot.lexical.search(tokens, CANDIDATES, scope)
+            view.snapshot.dense_search(vector, CANDIDATES, scope)
+            view.snapshot.lexical.search(tokens, CANDIDATES, scope)
         t4 = time.perf_counter()
-        engine.extractive.answer(q)
+        view.extractive.answer(q)
         t5 = time.perf_counter()
         for name, dt in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
             stages[name].append(dt * 1000)
     medians = {k: statistics.median(v) for k, v in stages.items()}
     searched = sum(medians[s] for s in ("query embedding", "dense search", "lexical search", "place search"))
     medians["composition"] = max(0.0, medians["whole answer"] - searched)
-    engine.snapshot.close()
+    view.snapshot.close()
     return medians
 
 

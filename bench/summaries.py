@@ -20,12 +20,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import load_snapshot, machine_line  # noqa: E402
 from core.config import Settings  # noqa: E402
-from core.embedding import get_embedder  # noqa: E402
 from eval.faithfulness import check_summary  # noqa: E402
 from eval.gold import load_gold  # noqa: E402
 from ingest.pipeline import ingest_paths  # noqa: E402
-from service.index_holder import IndexHolder  # noqa: E402
-from service.summary.build import summarize  # noqa: E402
+from service.engine import Engine  # noqa: E402
 from service.summary.schemas import SummaryRequest  # noqa: E402
 
 DEVREAL = ROOT.parent / "shared" / "corpus" / "devreal"
@@ -46,17 +44,18 @@ def main() -> None:
         settings = Settings(index_dir=index)
         if args.index is None:
             ingest_paths([args.docs], settings, progress=False)
-        engine = IndexHolder(index, get_embedder(settings)).get()
+        engine = Engine.open(settings)
+        view = engine.view()
         gold = load_gold(args.gold) if args.gold.is_file() else []
         rows, totals = [], {s: [0.0, 0, 0, 0] for s in STYLES}  # seconds, unsupported, covered, gold
-        for doc_id, doc in sorted(engine.retriever.documents.items(), key=lambda d: d[1].source):
-            text = engine.snapshot.document(doc_id).text
+        for doc_id, doc in sorted(view.retriever.documents.items(), key=lambda d: d[1].source):
+            text = view.snapshot.document(doc_id).text
             name = Path(doc.source).name
             doc_gold = [q for q in gold if q.doc == name]
             cells = [name]
             for style in STYLES:
                 start = time.perf_counter()
-                summary = summarize(engine, SummaryRequest(doc_ids=[doc_id], style=style, max_chars=args.max_chars), settings)
+                summary = engine.summarize(SummaryRequest(doc_ids=[doc_id], style=style, max_chars=args.max_chars), view)
                 seconds = time.perf_counter() - start
                 check = check_summary(summary.text, [text], doc_gold)
                 report = summary.reports[0]
@@ -77,7 +76,7 @@ def main() -> None:
                              f"{len(check.covered) + len(check.missed)}{extra}")
             rows.append(cells)
         start = time.perf_counter()
-        everything = summarize(engine, SummaryRequest(style="key_figures"), settings)
+        everything = engine.summarize(SummaryRequest(style="key_figures"), view)
         compare_seconds = time.perf_counter() - start
     print(f"| report | {' | '.join(STYLES)} |")
     print("|---|" + "---|" * len(STYLES))

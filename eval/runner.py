@@ -17,12 +17,10 @@ from typing import Any
 import httpx
 
 from core.config import Settings
-from core.embedding import get_embedder
 from core.index import IndexSnapshot
 from ingest.pipeline import ingest_paths
-from service.answering import answer_question
-from service.index_holder import Engine, IndexHolder
-from service.llm import LLMAnswerer
+from service.engine import Engine
+from service.index_holder import IndexView
 from service.schemas import AskRequest
 
 from .gold import GoldQuestion, evidence_span, load_gold
@@ -70,8 +68,8 @@ def evidence_rank(snapshot: IndexSnapshot, ids: list[int], doc_id: str, span: tu
 class Asker:
     """Puts a question to the service: in-process (the /ask code path) or over HTTP."""
 
-    def __init__(self, engine: Engine, settings: Settings, mode: str, url: str | None) -> None:
-        self.engine, self.settings, self.mode, self.url = engine, settings, mode, url
+    def __init__(self, engine: Engine, view: IndexView, mode: str, url: str | None) -> None:
+        self.engine, self.view, self.mode, self.url = engine, view, mode, url
         self.http = httpx.Client(base_url=url, timeout=120) if url else None
 
     def ask(self, question: str) -> dict[str, Any]:
@@ -80,14 +78,12 @@ class Asker:
             response.raise_for_status()
             return response.json()
         request = AskRequest(question=question, mode=self.mode)  # type: ignore[arg-type]
-        answer = answer_question(self.engine, request, self.settings,
-                                 lambda eng: LLMAnswerer(self.settings, eng.extractive))
-        return answer.public()
+        return self.engine.ask(request, self.view).public()
 
 
-def broken_gold_rows(gold: list[GoldQuestion], engine: Engine) -> list[dict[str, str]]:
+def broken_gold_rows(gold: list[GoldQuestion], view: IndexView) -> list[dict[str, str]]:
     """Rows whose document is not indexed or whose evidence is not in it: reported, not scored."""
-    by_name = {Path(d.source).name: d.doc_id for d in engine.retriever.documents.values()}
+    by_name = {Path(d.source).name: d.doc_id for d in view.retriever.documents.values()}
     broken = []
     for q in gold:
         if not q.answerable:
@@ -95,28 +91,28 @@ def broken_gold_rows(gold: list[GoldQuestion], engine: Engine) -> list[dict[str,
         if q.doc not in by_name:
             broken.append({"id": q.id, "why": f"document {q.doc!r} is not among the indexed reports"})
             continue
-        text = engine.snapshot.document(by_name[q.doc]).text or ""
+        text = view.snapshot.document(by_name[q.doc]).text or ""
         if q.evidence is None or evidence_span(text, q.evidence) is None:
             broken.append({"id": q.id, "why": "evidence does not occur in its document"})
     return broken
 
 
-def run_questions(gold: list[GoldQuestion], engine: Engine, asker: Asker) -> list[QuestionResult]:
-    by_name = {Path(d.source).name: d.doc_id for d in engine.retriever.documents.values()}
+def run_questions(gold: list[GoldQuestion], view: IndexView, asker: Asker) -> list[QuestionResult]:
+    by_name = {Path(d.source).name: d.doc_id for d in view.retriever.documents.values()}
     results = []
     for q in gold:
         doc_id = by_name.get(q.doc or "")
         span = None
         if doc_id and q.evidence:
-            span = evidence_span(engine.snapshot.document(doc_id).text or "", q.evidence)
+            span = evidence_span(view.snapshot.document(doc_id).text or "", q.evidence)
         started = time.perf_counter()
         answer = asker.ask(q.question)
         latency = (time.perf_counter() - started) * 1000
         verdict = score_answer(q, answer)
         rank = None
         if doc_id and span:
-            hits = engine.retriever.retrieve(q.question, RETRIEVAL_DEPTH)
-            rank = evidence_rank(engine.snapshot, [h.id for h in hits], doc_id, span)
+            hits = view.retriever.retrieve(q.question, RETRIEVAL_DEPTH)
+            rank = evidence_rank(view.snapshot, [h.id for h in hits], doc_id, span)
         reason = verdict.reason
         if not verdict.correct and q.answerable and rank is None:
             reason = f"retrieval_miss/{reason}"
@@ -165,8 +161,10 @@ def run_eval(
     index_dir: Path | None = None,
     mode: str = "extractive",
     url: str | None = None,
-) -> tuple[dict[str, Any], list[QuestionResult], Engine]:
-    """Score every gold question; builds a temporary index over `docs` unless `index_dir` is given."""
+) -> tuple[dict[str, Any], list[QuestionResult], IndexView]:
+    """Score every gold question; builds a temporary index over `docs` unless `index_dir` is given.
+
+    Returns the summary, the per-question results and the index view they were scored on."""
     gold = load_gold(gold_path)
     if index_dir is None:
         index_dir = Path(tempfile.mkdtemp(prefix="reportqa-eval-")) / "index"
@@ -174,9 +172,10 @@ def run_eval(
         for failed in summary.failed:
             if not failed.path.endswith(".jsonl"):
                 log.warning("not indexed: %s: %s", failed.path, failed.reason)
-    engine = IndexHolder(index_dir, get_embedder(settings)).get()
-    broken = broken_gold_rows(gold, engine)
+    engine = Engine.open(settings.model_copy(update={"index_dir": index_dir}))
+    view = engine.view()
+    broken = broken_gold_rows(gold, view)
     broken_ids = {b["id"] for b in broken}
     scored = [q for q in gold if q.id not in broken_ids]
-    results = run_questions(scored, engine, Asker(engine, settings, mode, url))
-    return summarize(results, broken), results, engine
+    results = run_questions(scored, view, Asker(engine, view, mode, url))
+    return summarize(results, broken), results, view

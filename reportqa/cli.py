@@ -33,6 +33,13 @@ def _settings_for(index: Optional[Path]):  # noqa: ANN202 - core.config.Settings
     return settings.model_copy(update={"index_dir": index}) if index else settings
 
 
+def _engine(index: Optional[Path]):  # noqa: ANN202 - service.engine.Engine, imported lazily
+    """The engine the API serves, opened over --index: ask, chat and summarize go through it."""
+    from service.engine import Engine
+
+    return Engine.open(_settings_for(index))
+
+
 @app.callback()
 def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
     level = logging.DEBUG if verbose else getattr(logging, get_settings().log_level.upper(), logging.INFO)
@@ -133,22 +140,15 @@ def ask(
     """Answer a question from the indexed reports, with citations."""
     from pydantic import ValidationError
 
-    from core.embedding import get_embedder
-    from service.answering import answer_question
-    from service.deps import load_engine
     from service.errors import RequestError
-    from service.index_holder import IndexHolder
-    from service.llm import LLMAnswerer
     from service.schemas import AskRequest
 
-    settings = get_settings()
     try:
         request = AskRequest(question=question, mode=mode, top_k=top_k)
     except ValidationError as exc:
         _fail("; ".join(str(e["msg"]) for e in exc.errors()))
     try:
-        engine = load_engine(IndexHolder(index or settings.index_dir, get_embedder(settings)))
-        answer = answer_question(engine, request, settings, lambda eng: LLMAnswerer(settings, eng.extractive))
+        answer = _engine(index).ask(request)
     except RequestError as exc:
         _fail(exc.message)
     if as_json:
@@ -214,9 +214,9 @@ def eval_command(
         _fail(f"--gold {gold} is not a file")
     settings = get_settings()
     try:
-        summary, results, engine = run_eval(docs, gold, settings, index, mode, url)
+        summary, results, view = run_eval(docs, gold, settings, index, mode, url)
         if baselines:
-            summary["baselines"] = run_baselines(load_gold(gold), engine)
+            summary["baselines"] = run_baselines(load_gold(gold), view)
     except (RequestError, ValueError) as exc:
         _fail(str(exc))
     if out:
@@ -230,23 +230,6 @@ def eval_command(
     if min_accuracy is not None and summary["answer_accuracy"] < min_accuracy:
         typer.echo(f"answer accuracy {summary['answer_accuracy']} is below --min-accuracy {min_accuracy}", err=True)
         raise typer.Exit(1)
-
-
-def _service(index: Optional[Path]):  # noqa: ANN202 - (settings, engine, llm_factory, chat_model)
-    """What the chat and summarize commands share with the API: the engine and the LLM, if configured."""
-    from core.embedding import get_embedder
-    from service.deps import load_engine
-    from service.errors import RequestError
-    from service.index_holder import IndexHolder
-    from service.llm import LLMAnswerer, build_chat_model
-
-    settings = get_settings()
-    try:
-        engine = load_engine(IndexHolder(index or settings.index_dir, get_embedder(settings)))
-    except RequestError as exc:
-        _fail(exc.message)
-    chat_model = build_chat_model(settings) if settings.llm_base_url else None
-    return settings, engine, lambda eng: LLMAnswerer(settings, eng.extractive, chat_model), chat_model
 
 
 @app.command()
@@ -263,7 +246,6 @@ def summarize(
     from pydantic import ValidationError
 
     from service.errors import RequestError
-    from service.summary.build import summarize as build_summary
     from service.summary.render import docx_bytes
     from service.summary.schemas import SummaryRequest
 
@@ -274,9 +256,8 @@ def summarize(
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     if request.format == "docx" and output is None:
         _fail("--format docx writes a Word file: name it with -o FILE")
-    settings, engine, _, chat_model = _service(index)
     try:
-        summary = build_summary(engine, request, settings, chat_model)
+        summary = _engine(index).summarize(request)
     except RequestError as exc:
         _fail(exc.message)
     if request.format == "docx":
@@ -302,10 +283,14 @@ def chat(
     from pydantic import ValidationError
 
     from service.chat.schemas import ChatRequest
-    from service.chat.turn import History, TurnOptions, answer_turn
+    from service.chat.turn import History, TurnOptions
     from service.errors import RequestError
 
-    settings, engine, llm_factory, chat_model = _service(index)
+    engine = _engine(index)
+    try:
+        view = engine.view()  # the whole conversation runs on the version it started with
+    except RequestError as exc:
+        _fail(exc.message)
     history = History()
     while True:
         try:
@@ -316,8 +301,7 @@ def chat(
             break
         try:
             request = ChatRequest(message=message, mode=mode, top_k=top_k)
-            resolved, answer = answer_turn(engine, request.message, history, TurnOptions(mode=mode, top_k=top_k),
-                                           settings, llm_factory, chat_model)
+            resolved, answer = engine.chat(request.message, history, TurnOptions(mode=mode, top_k=top_k), view)
         except ValidationError as exc:
             typer.echo(f"error: {'; '.join(str(e['msg']) for e in exc.errors())}", err=True)
             continue

@@ -13,8 +13,8 @@ from core.version import __version__
 
 from .audit import AuditLog
 from .auth import Gate, require_reader
+from .engine import Engine
 from .errors import RequestError
-from .index_holder import Engine, IndexHolder
 from .jobs import JobRegistry
 from .middleware import ServiceMiddleware
 from .routes import (
@@ -43,19 +43,11 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """An app serving the index at settings.index_dir."""
-    from core.embedding import get_embedder
+    """An app serving the index at settings.index_dir: thin routes over one `Engine.open(settings)`."""
     from ingest.writer import recover
-
-    from .llm import LLMAnswerer, build_chat_model
 
     app = FastAPI(title="reportqa", version=__version__,
                   description="Cited answers over Chinese government work reports.")
-    chat_model = build_chat_model(settings) if settings.llm_base_url else None
-
-    def llm_factory(engine: Engine) -> LLMAnswerer:
-        return LLMAnswerer(settings, engine.extractive, chat_model)
-
     app.state.settings = settings
     app.state.gate = gate = Gate(settings)
     if gate.required() and gate.keys.has_keys():
@@ -67,9 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     recover(settings.index_dir, then=lambda: audit.recover_changes(settings.index_dir))
     app.add_middleware(ServiceMiddleware, body_limit=settings.max_body_kb * 1024,
                        upload_limit=int(settings.max_upload_mb * 1024 * 1024), audit=audit)
-    app.state.holder = IndexHolder(settings.index_dir, get_embedder(settings))
-    app.state.chat_model = chat_model
-    app.state.llm_factory = llm_factory
+    app.state.engine = Engine.open(settings)
     app.state.jobs = JobRegistry()
 
     @app.exception_handler(RequestError)

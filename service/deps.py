@@ -1,22 +1,20 @@
-"""FastAPI dependencies shared by every router: the settings and the live index engine.
+"""FastAPI dependencies shared by every router: the settings, the engine and the request's index view.
 
-`create_app` puts the settings, the IndexHolder and the LLM factory on `app.state`;
-routers read them through these functions, so each router module stays independent.
+`create_app` puts the settings and the Engine on `app.state`; routers read them through these
+functions, so each router module stays independent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import Request
 
 from core.config import Settings
-from core.index import IndexNotFoundError, IndexStoreError, ModelMismatchError
 
-from .errors import RequestError
-from .index_holder import Engine, IndexHolder
+from .engine import Engine
+from .index_holder import IndexView
 
 
 @dataclass(frozen=True)
@@ -35,33 +33,19 @@ def get_principal(request: Request) -> Principal:
     return getattr(request.state, "principal", LOCAL)
 
 
-def load_engine(holder: IndexHolder) -> Engine:
-    """The current engine, or a RequestError saying why there is none."""
-    try:
-        return holder.get()
-    except (IndexNotFoundError, ModelMismatchError) as exc:
-        raise RequestError(409, str(exc)) from exc
-    except IndexStoreError as exc:
-        raise RequestError(503, str(exc)) from exc
-
-
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_holder(request: Request) -> IndexHolder:
-    return request.app.state.holder
-
-
 def get_engine(request: Request) -> Engine:
-    """The engine of the index version current when the request started; used to its end.
+    return request.app.state.engine
+
+
+def get_view(request: Request) -> IndexView:
+    """The index version current when the request started; the request uses it to its end.
 
     Its version goes back to the client as the X-Index-Version header (service/middleware.py).
     """
-    engine = load_engine(request.app.state.holder)
-    request.state.index_version = engine.snapshot.version
-    return engine
-
-
-def get_llm_factory(request: Request) -> Callable[[Engine], Any]:
-    return request.app.state.llm_factory
+    view = get_engine(request).view()
+    request.state.index_version = view.snapshot.version
+    return view

@@ -1,6 +1,6 @@
 """The live index for a running server: reloaded when a writer switches versions.
 
-Each request takes one `Engine` (snapshot + retriever + answerer) and uses it to the
+Each request takes one `IndexView` (snapshot + retriever + answerer) and uses it to the
 end, so a request that started on a version finishes on it even if the index moves on.
 """
 
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Engine:
+class IndexView:
     """Everything a request needs from one index version."""
 
     snapshot: IndexSnapshot
@@ -30,13 +30,13 @@ class Engine:
 
 
 class IndexHolder:
-    """Hands out the Engine of the index's current version, loading a new one when it changes."""
+    """Hands out the IndexView of the index's current version, loading a new one when it changes."""
 
     def __init__(self, index_dir: Path, embedder: Embedder) -> None:
         self.index_dir = index_dir
         self.embedder = embedder
         self._lock = threading.Lock()  # one loader at a time
-        self._loaded: tuple[str, Engine] | None = None  # (version folder, engine), swapped as one
+        self._loaded: tuple[str, IndexView] | None = None  # (version folder, view), swapped as one
 
     def _read_pointer(self) -> str | None:
         try:
@@ -44,8 +44,8 @@ class IndexHolder:
         except FileNotFoundError:
             return None
 
-    def get(self) -> Engine:
-        """The engine for the current version (raises IndexNotFoundError when there is no index).
+    def get(self) -> IndexView:
+        """The view of the current version (raises IndexNotFoundError when there is no index).
 
         While one request loads a new version, the others keep being served by the previous
         one instead of queueing behind the load (seconds on a large index).
@@ -61,7 +61,7 @@ class IndexHolder:
             if loaded is None or loaded[0] != pointer:
                 snapshot = open_index(self.index_dir)
                 retriever = Retriever(snapshot, self.embedder)
-                loaded = self._loaded = (snapshot.folder.name, Engine(snapshot, retriever, ExtractiveAnswerer(retriever)))
+                loaded = self._loaded = (snapshot.folder.name, IndexView(snapshot, retriever, ExtractiveAnswerer(retriever)))
                 log.info("serving index version %s", snapshot.version)
             return loaded[1]
         finally:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httpx
 
@@ -78,11 +78,22 @@ class CappedTransport(httpx.BaseTransport):
         self.inner.close()
 
 
+class ChatModel(Protocol):
+    """What reportqa calls on a chat model: `invoke` with (role, text) messages (answers, condensing
+    follow-ups) and `batch` (summaries, as the model step of a langchain `prompt | model | parser`
+    chain); replies have a `content`. The endpoint's model from `build_chat_model` and langchain's
+    fake chat models in tests both fit."""
+
+    def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any: ...  # noqa: A002 - langchain's name
+
+    def batch(self, inputs: list[Any], config: Any = None, **kwargs: Any) -> list[Any]: ...
+
+
 def _without_links(message: BaseMessage) -> BaseMessage:
     return message.model_copy(update={"content": strip_links(str(message.content))})
 
 
-def build_chat_model(settings: Settings):  # noqa: ANN201 - langchain's type is an implementation detail
+def build_chat_model(settings: Settings) -> ChatModel:
     """A langchain chat model for the configured OpenAI-compatible endpoint: its replies read up
     to `llm_max_reply_kb`, their links and images taken out before anything else sees them."""
     from langchain_core.runnables import RunnableLambda
@@ -120,10 +131,10 @@ def _chunk_citation(hit: ScoredChunk) -> Citation:
 class LLMAnswerer:
     """Answers with a chat model, guarded; falls back to the extractive answerer."""
 
-    def __init__(self, settings: Settings, extractive: ExtractiveAnswerer, chat_model: object | None = None) -> None:
+    def __init__(self, settings: Settings, extractive: ExtractiveAnswerer, chat_model: ChatModel) -> None:
         self.settings = settings
         self.extractive = extractive
-        self.chat = chat_model or build_chat_model(settings)
+        self.chat = chat_model
 
     def _fallback(self, question: Question, top_k: int, filters: Filters | None, hits: list[ScoredChunk],
                   note: str, unsupported: list[str] | None = None) -> Answer:

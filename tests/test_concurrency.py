@@ -101,13 +101,13 @@ def test_answers_stay_exact_while_reports_are_added_and_removed(live_server) -> 
 def test_requests_keep_the_old_version_while_a_new_one_loads(tmp_path: Path, seed_index: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import service.index_holder as index_holder
-    from core.embedding import get_embedder
     from ingest.pipeline import ingest_paths
+    from service.engine import Engine
 
     index = Path(shutil.copytree(seed_index, tmp_path / "index"))
     settings = Settings(index_dir=index)
-    holder = index_holder.IndexHolder(index, get_embedder(settings))
-    old = holder.get()
+    engine = Engine.open(settings)
+    old = engine.view()
     report = tmp_path / "new.txt"
     report.write_bytes(_report(1, STREETS[0]))
     ingest_paths([report], settings, progress=False)
@@ -119,13 +119,13 @@ def test_requests_keep_the_old_version_while_a_new_one_loads(tmp_path: Path, see
         return real_open(folder)
 
     monkeypatch.setattr(index_holder, "open_index", slow_open)
-    loader = threading.Thread(target=holder.get)
+    loader = threading.Thread(target=engine.view)
     loader.start()
     assert loading.wait(10)
-    assert holder.get() is old  # served at once by the previous version, not queued behind the load
+    assert engine.view() is old  # served at once by the previous version, not queued behind the load
     release.set()
     loader.join(10)
-    assert holder.get().snapshot.version == old.snapshot.version + 1
+    assert engine.view().snapshot.version == old.snapshot.version + 1
 
 
 def test_concurrent_uploads_take_turns_and_lose_nothing(live_server) -> None:

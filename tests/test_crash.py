@@ -16,12 +16,10 @@ from pathlib import Path
 import pytest
 
 from core.config import Settings
-from core.embedding import get_embedder
 from core.index import TMP_MARK, VERSIONS, open_index
 from ingest.pipeline import ingest_paths
 from ingest.writer import recover
-from service.answering import answer_question
-from service.index_holder import IndexHolder
+from service.engine import Engine
 from service.schemas import AskRequest
 
 BATCH = 12
@@ -63,7 +61,6 @@ def test_sigkill_mid_ingest_leaves_the_previous_or_the_new_version(tmp_path: Pat
     rng = random.Random(7)
     kills = []
     settings = Settings(index_dir=tmp_path / "index")
-    holder_embedder = get_embedder(settings)
     for run in range(RUNS):
         index = tmp_path / "index"
         shutil.rmtree(index, ignore_errors=True)
@@ -83,9 +80,7 @@ def test_sigkill_mid_ingest_leaves_the_previous_or_the_new_version(tmp_path: Pat
         n_docs = snapshot.manifest["n_documents"]
         assert (snapshot.version, n_docs) in {(before, 1), (before + 1, 1 + BATCH)}, (run, how, snapshot.version, n_docs)
 
-        engine = IndexHolder(index, holder_embedder).get()
-        answer = answer_question(engine, AskRequest(question="2019年金杨新村街道的调解成功率是多少?"), settings,
-                                 lambda _: None)
+        answer = Engine.open(settings).ask(AskRequest(question="2019年金杨新村街道的调解成功率是多少?"))
         assert answer.found and answer.figure is not None and answer.figure.value == pytest.approx(98.3)
         summary = ingest_paths([batch / "street_00.txt"], settings, index, progress=False)
         assert summary.count("failed") == 0 and open_index(index).check_integrity() == []

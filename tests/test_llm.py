@@ -15,11 +15,10 @@ from fastapi.testclient import TestClient
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from core.config import Settings
-from core.embedding import get_embedder
 from service.app import create_app
+from service.engine import Engine
 from service.guard import unsupported_numbers
-from service.index_holder import IndexHolder
-from service.llm import LLMAnswerer
+from service.schemas import AskRequest
 
 QUESTION = "金杨新村街道2019年的调解成功率是多少?"
 
@@ -30,10 +29,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _engine(seed_index: Path):
-    return IndexHolder(seed_index, get_embedder(Settings(index_dir=seed_index))).get()
-
-
 def test_the_guard_reads_numbers_as_the_reports_write_them() -> None:
     passage = "2019 年成功调处各类矛盾纠纷 987 起,调解成功率 98.3 %,标的金额 20 万以上。"
     assert unsupported_numbers("调解成功率为98.3%[1]。", [passage]) == []
@@ -42,22 +37,24 @@ def test_the_guard_reads_numbers_as_the_reports_write_them() -> None:
     assert unsupported_numbers("调解成功率为99.1%[1],共1000起", [passage]) == ["99.1%", "1000起"]
 
 
+def _ask_llm(seed_index: Path, reply: str):  # noqa: ANN202 - (the engine, its answer)
+    """The question in llm mode, answered by a fake chat model that replies `reply`."""
+    engine = Engine.open(Settings(index_dir=seed_index), chat_model=FakeListChatModel(responses=[reply]))
+    return engine, engine.ask(AskRequest(question=QUESTION, mode="llm"))
+
+
 def test_a_grounded_llm_answer_passes_with_its_citations(seed_index: Path) -> None:
-    engine = _engine(seed_index)
-    model = FakeListChatModel(responses=["2019年金杨新村街道的调解成功率为98.3%。[1]"])
-    answer = LLMAnswerer(Settings(llm_base_url="http://unused"), engine.extractive, model).answer(QUESTION)
+    engine, answer = _ask_llm(seed_index, "2019年金杨新村街道的调解成功率为98.3%。[1]")
     assert answer.mode == "llm" and answer.found and answer.unsupported_numbers is None
     assert "98.3%" in answer.answer and "[1]" not in answer.answer
     [citation] = answer.citations
     assert "98.3" in citation.quote
-    doc = engine.snapshot.document(citation.doc_id)
+    doc = engine.view().snapshot.document(citation.doc_id)
     assert doc.text[citation.char_start : citation.char_end] == citation.quote
 
 
 def test_an_invented_number_is_replaced_by_the_extractive_answer(seed_index: Path) -> None:
-    engine = _engine(seed_index)
-    model = FakeListChatModel(responses=["调解成功率为99.9%。[1]"])
-    answer = LLMAnswerer(Settings(llm_base_url="http://unused"), engine.extractive, model).answer(QUESTION)
+    _, answer = _ask_llm(seed_index, "调解成功率为99.9%。[1]")
     assert answer.mode == "extractive" and answer.answer == "98.3 %"
     assert answer.unsupported_numbers == ["99.9%"] and "number guard" in answer.note
 

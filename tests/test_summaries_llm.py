@@ -9,11 +9,9 @@ from fastapi.testclient import TestClient
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from core.config import Settings
-from core.embedding import get_embedder
 from eval.faithfulness import check_summary
 from service.app import create_app
-from service.index_holder import IndexHolder
-from service.summary.build import summarize
+from service.engine import Engine
 from service.summary.schemas import SummaryRequest
 
 MAPPED = "本部分介绍了法治政府建设的做法。"  # every map call (one per top-level section) gets this
@@ -21,25 +19,25 @@ GROUNDED = "2019年成功调处各类矛盾纠纷987起,调解成功率98.3%。�
 INVENTED = "调解成功率达到99.9%,全年受理纠纷7777起。"
 
 
-@pytest.fixture(scope="module")
-def engine(seed_index: Path):
-    return IndexHolder(seed_index, get_embedder(Settings(index_dir=seed_index))).get()
+def _engine(seed_index: Path, replies: list[str]) -> Engine:
+    """An engine over the seed index whose chat model is a fake replying `replies` in turn."""
+    return Engine.open(Settings(index_dir=seed_index), chat_model=FakeListChatModel(responses=replies))
 
 
 @pytest.fixture(scope="module")
-def seed_text(engine) -> str:  # noqa: ANN001
-    [doc] = engine.retriever.documents
-    return engine.snapshot.document(doc).text
+def seed_text(seed_index: Path) -> str:
+    view = Engine.open(Settings(index_dir=seed_index)).view()
+    [doc] = view.retriever.documents
+    return view.snapshot.document(doc).text
 
 
-def _summarize(engine, reduce_reply: str, style: str = "briefing", max_chars: int = 800):  # noqa: ANN001, ANN202
-    model = FakeListChatModel(responses=[MAPPED] * 4 + [reduce_reply])
-    request = SummaryRequest(style=style, mode="llm", max_chars=max_chars)
-    return summarize(engine, request, Settings(llm_base_url="http://unused"), model)
+def _summarize(seed_index: Path, reduce_reply: str, style: str = "briefing", max_chars: int = 800):  # noqa: ANN202
+    engine = _engine(seed_index, [MAPPED] * 4 + [reduce_reply])
+    return engine.summarize(SummaryRequest(style=style, mode="llm", max_chars=max_chars))
 
 
-def test_a_grounded_llm_briefing_is_kept_and_cited(engine, seed_text: str) -> None:  # noqa: ANN001
-    summary = _summarize(engine, GROUNDED)
+def test_a_grounded_llm_briefing_is_kept_and_cited(seed_index: Path, seed_text: str) -> None:
+    summary = _summarize(seed_index, GROUNDED)
     assert summary.mode == "llm" and summary.unsupported_numbers is None
     [report] = summary.reports
     texts = [h.text for h in report.headline]
@@ -49,26 +47,24 @@ def test_a_grounded_llm_briefing_is_kept_and_cited(engine, seed_text: str) -> No
     assert len(report.text) <= 800 and check_summary(summary.text, [seed_text], []).unsupported == []
 
 
-def test_an_invented_figure_is_removed_and_reported(engine, seed_text: str) -> None:  # noqa: ANN001
-    summary = _summarize(engine, INVENTED + GROUNDED)
+def test_an_invented_figure_is_removed_and_reported(seed_index: Path, seed_text: str) -> None:
+    summary = _summarize(seed_index, INVENTED + GROUNDED)
     assert summary.mode == "llm" and summary.unsupported_numbers == ["99.9%", "7777起"]
     assert "number guard removed" in summary.note and "99.9" not in summary.text and "7777" not in summary.text
     assert check_summary(summary.text, [seed_text], []).unsupported == []
 
 
-def test_only_invented_figures_bring_back_the_extractive_summary(engine, seed_text: str) -> None:  # noqa: ANN001
-    summary = _summarize(engine, INVENTED)
+def test_only_invented_figures_bring_back_the_extractive_summary(seed_index: Path, seed_text: str) -> None:
+    summary = _summarize(seed_index, INVENTED)
     assert summary.mode == "extractive" and summary.unsupported_numbers == ["99.9%", "7777起"]
     assert "extractive summary returned" in summary.note and summary.reports[0].headline
     assert check_summary(summary.text, [seed_text], []).unsupported == []
 
 
-def test_llm_sections_are_mapped_per_section_and_guarded(engine, seed_text: str) -> None:  # noqa: ANN001
+def test_llm_sections_are_mapped_per_section_and_guarded(seed_index: Path, seed_text: str) -> None:
     replies = ["2019年成功调处各类矛盾纠纷987起,调解成功率99.9%。", "法治政府建设的宣传力度还需进一步提高。",
                "坚持每两周召开党工委会议。", "进一步强化执法人员能力培训。"]
-    model = FakeListChatModel(responses=replies)
-    summary = summarize(engine, SummaryRequest(style="sections", mode="llm", max_chars=2000),
-                        Settings(llm_base_url="http://unused"), model)
+    summary = _engine(seed_index, replies).summarize(SummaryRequest(style="sections", mode="llm", max_chars=2000))
     kept = [[s.text for s in section.sentences] for section in summary.reports[0].sections]
     assert kept == [[], ["法治政府建设的宣传力度还需进一步提高。"], ["坚持每两周召开党工委会议。"], ["进一步强化执法人员能力培训。"]]
     assert summary.unsupported_numbers == ["99.9%"] and check_summary(summary.text, [seed_text], []).unsupported == []

@@ -18,6 +18,7 @@ from core.normalize import normalize_str
 from core.prompts import load_prompt, render
 from core.vocabulary import FOLLOW_UP_PLACE_SUFFIXES, YEAR, YEAR_LOOSE
 
+from ..llm import ChatModel
 from ..query import place_mentions
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def rewrite(message: str, previous: str | None, places: set[str]) -> Rewrite:
     return Rewrite(question, kind)
 
 
-def condense_with_llm(chat_model: object, message: str, history: list[tuple[str, str]], places: set[str]) -> Rewrite:
+def condense_with_llm(chat_model: ChatModel, message: str, history: list[tuple[str, str]], places: set[str]) -> Rewrite:
     """Ask the LLM to rewrite the follow-up as a standalone question (prompts/condense_question.md);
     the rules answer when the model fails or its reply is not a usable question."""
     previous = history[-1][0] if history else None
@@ -118,7 +119,7 @@ def condense_with_llm(chat_model: object, message: str, history: list[tuple[str,
     messages = [("system", load_prompt("condense_question")),
                 ("human", render("condense_question_user", history=turns, message=message))]
     try:
-        reply = str(chat_model.invoke(messages).content).strip()  # type: ignore[attr-defined]
+        reply = str(chat_model.invoke(messages).content).strip()
     except Exception as exc:  # any endpoint failure: the rules still resolve the follow-up
         log.warning("LLM condensing failed: %s: %s", type(exc).__name__, exc)
         return ruled

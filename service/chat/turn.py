@@ -18,7 +18,8 @@ from core.config import Settings
 from ..answering import answer_question
 from ..errors import RequestError
 from ..guard import enforce_traceable
-from ..index_holder import Engine
+from ..index_holder import IndexView
+from ..llm import ChatModel
 from ..schemas import Answer, AskRequest, Citation, FigureOut, FiltersIn
 from .followup import Rewrite, condense_with_llm, rewrite
 
@@ -43,28 +44,28 @@ class TurnOptions:
     top_k: int | None = None
 
 
-def places_of(engine: Engine) -> set[str]:
+def places_of(view: IndexView) -> set[str]:
     """Every place name of the indexed reports (to find the place a question names)."""
-    return set().union(*engine.retriever.names_by_doc.values()) if engine.retriever.names_by_doc else set()
+    return set().union(*view.retriever.names_by_doc.values()) if view.retriever.names_by_doc else set()
 
 
-def resolve(engine: Engine, message: str, history: History, settings: Settings, mode: str | None,
-            chat_model: object | None) -> Rewrite:
+def resolve(view: IndexView, message: str, history: History, settings: Settings, mode: str | None,
+            chat_model: ChatModel | None) -> Rewrite:
     """The standalone question for `message`: rules, or the LLM's condensing prompt in llm mode."""
-    places = places_of(engine)
+    places = places_of(view)
     if (mode or settings.default_mode) == "llm" and chat_model is not None:
         return condense_with_llm(chat_model, message, history.turns, places)
     return rewrite(message, history.previous_question, places)
 
 
-def _still_indexed(engine: Engine, cited: Citation) -> bool:
+def _still_indexed(view: IndexView, cited: Citation) -> bool:
     """Whether the current index still holds the cited span as quoted (the report may since have
     been removed or replaced, and a stored answer must not outlive its source)."""
-    record = engine.snapshot.document(cited.doc_id)
+    record = view.snapshot.document(cited.doc_id)
     return record is not None and (record.text or "")[cited.char_start:cited.char_end] == cited.quote
 
 
-def source_answer(engine: Engine, question: str, previous: dict[str, Any] | None) -> Answer:
+def source_answer(view: IndexView, question: str, previous: dict[str, Any] | None) -> Answer:
     """Where the previous answer stands: the section path of its first citation. The answer's
     `question` stays the previous question, so a later follow-up still builds on it."""
     if previous is None:
@@ -75,7 +76,7 @@ def source_answer(engine: Engine, question: str, previous: dict[str, Any] | None
         return Answer(question=question, found=False, answer=None,
                       text="上一个回答没有引用报告原文,无法指出出处。", citations=[])
     cited = Citation(**citations[0])
-    if not _still_indexed(engine, cited):
+    if not _still_indexed(view, cited):
         return Answer(question=question, found=False, answer=None, citations=[],
                       text=f"上一个回答引用的《{cited.title or cited.doc_id}》已不在索引中(已删除或替换),"
                            "无法指出出处;请重新提问。")
@@ -88,16 +89,16 @@ def source_answer(engine: Engine, question: str, previous: dict[str, Any] | None
                   mode=previous.get("mode", "extractive"), confidence=float(previous.get("confidence", 0.0)))
 
 
-def answer_turn(engine: Engine, message: str, history: History, options: TurnOptions, settings: Settings,
-                llm_factory: Callable[[Engine], Any], chat_model: object | None) -> tuple[Rewrite, Answer]:
+def answer_turn(view: IndexView, message: str, history: History, options: TurnOptions, settings: Settings,
+                chat_model: ChatModel | None) -> tuple[Rewrite, Answer]:
     """Resolve and answer one message; every answer passes the number guard."""
-    resolved = resolve(engine, message, history, settings, options.mode, chat_model)
+    resolved = resolve(view, message, history, settings, options.mode, chat_model)
     if resolved.kind == "where":
         previous = history.previous_question or resolved.question
-        return resolved, enforce_traceable(source_answer(engine, previous, history.previous_answer()))
+        return resolved, enforce_traceable(source_answer(view, previous, history.previous_answer()))
     try:
         request = AskRequest(question=resolved.question, top_k=options.top_k, filters=options.filters,
                              mode=options.mode)
     except ValidationError as exc:
         raise RequestError(422, f"the resolved question is not valid: {exc.errors()[0]['msg']}") from exc
-    return resolved, answer_question(engine, request, settings, llm_factory)
+    return resolved, answer_question(view, request, settings, chat_model)

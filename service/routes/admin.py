@@ -1,7 +1,7 @@
 """Changing the reports over HTTP (admins only): upload files, replace or remove a report.
 
 All go through the same pipeline and atomic writer as `reportqa ingest` / `remove`
-(one writer at a time under the index's file lock); the IndexHolder of every running
+(one writer at a time under the index's file lock); the engine of every running
 server switches to the new version at its next request, and requests in flight finish
 on the version they started with.
 """
@@ -24,9 +24,9 @@ from ingest.pipeline import FileOutcome, IngestSummary, ingest_paths, remove_doc
 from ingest.safety import looks_like_html, sniff
 
 from ..auth import require_admin
-from ..deps import get_holder, get_principal, get_settings, load_engine
+from ..deps import get_engine, get_principal, get_settings
+from ..engine import Engine
 from ..errors import RequestError
-from ..index_holder import IndexHolder
 from ..jobs import Job, JobRegistry
 from ..metrics import REFUSED_UPLOADS
 from .jobs import get_jobs
@@ -98,7 +98,7 @@ def upload_documents(
     replace: Annotated[str | None, Form(description="doc_id of the report the one uploaded file replaces.",
                                         pattern=r"^[0-9a-f]{16}$")] = None,
     settings: Settings = Depends(get_settings),
-    holder: IndexHolder = Depends(get_holder),
+    engine: Engine = Depends(get_engine),
     jobs: JobRegistry = Depends(get_jobs),
 ) -> JSONResponse:
     """Add or skip uploaded reports (a report is its content, not its file name), or replace one named by doc_id.
@@ -110,7 +110,7 @@ def upload_documents(
     if replace is not None:
         if len(files) != 1:
             raise RequestError(422, f"replace names one report; send exactly one file with it, not {len(files)}")
-        if load_engine(holder).snapshot.document(replace, with_text=False) is None:
+        if engine.view().snapshot.document(replace, with_text=False) is None:
             raise RequestError(404, f"unknown doc_id to replace: {replace}")
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
     results: list[dict[str, Any]] = []
@@ -151,7 +151,7 @@ def upload_documents(
                                   "files": [{k: r[k] for k in ("filename", "status", "doc_id", "replaced", "reason")}
                                             for r in results]}
     if version is not None:
-        holder.get()  # load the new version now, not on the next reader's time
+        engine.view()  # load the new version now, not on the next reader's time
     jobs.finish(job, "failed" if counts["failed"] == len(results) else "done")
     status = 422 if counts["failed"] == len(results) else 200
     body = {"index_version": version, "job_id": job.job_id, **counts, "files": results}
@@ -182,7 +182,7 @@ def delete_document(
     doc_id: str,
     request: Request,
     settings: Settings = Depends(get_settings),
-    holder: IndexHolder = Depends(get_holder),
+    engine: Engine = Depends(get_engine),
 ) -> dict[str, Any]:
     """Remove one report; the new index version no longer holds it."""
     try:
@@ -192,5 +192,5 @@ def delete_document(
     except IndexStoreError as exc:
         raise RequestError(409, str(exc)) from exc
     request.state.audit_change = {"action": "remove", "doc_id": doc_id, "index_version": manifest["version"]}
-    holder.get()
+    engine.view()  # load the new version now, not on the next reader's time
     return {"removed": doc_id, "index_version": manifest["version"], "documents": manifest["n_documents"]}

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from core.config import Settings
-
-from ..answering import answer_question
-from ..deps import get_engine, get_llm_factory, get_settings
-from ..index_holder import Engine
+from ..deps import get_engine, get_view
+from ..engine import Engine
+from ..index_holder import IndexView
 from ..middleware import record_answer, record_question
 from ..schemas import Answer, AskRequest
 
@@ -24,11 +19,10 @@ def ask(
     request: AskRequest,
     http: Request,
     engine: Engine = Depends(get_engine),
-    settings: Settings = Depends(get_settings),
-    llm_factory: Callable[[Engine], Any] = Depends(get_llm_factory),
+    view: IndexView = Depends(get_view),
 ) -> JSONResponse:
     """Answer a question with the figure and the passages it came from."""
     record_question(http, request.question)
-    answer = answer_question(engine, request, settings, llm_factory)
+    answer = engine.ask(request, view)
     record_answer(http, answer.citations, answer.found)
     return JSONResponse(answer.public())

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from core.config import Settings
-
 from ..chat.schemas import MAX_TURNS, ChatRequest
 from ..chat.store import ConversationStore
-from ..chat.turn import History, TurnOptions, answer_turn
-from ..deps import Principal, get_engine, get_llm_factory, get_principal, get_settings
+from ..chat.turn import History, TurnOptions
+from ..deps import Principal, get_engine, get_principal, get_view
+from ..engine import Engine
 from ..errors import RequestError
-from ..index_holder import Engine
+from ..index_holder import IndexView
 from ..middleware import record_answer, record_question
 
 router = APIRouter(tags=["chat"])
@@ -46,8 +44,7 @@ def chat(
     body: ChatRequest,
     request: Request,
     engine: Engine = Depends(get_engine),
-    settings: Settings = Depends(get_settings),
-    llm_factory: Callable[[Engine], Any] = Depends(get_llm_factory),
+    view: IndexView = Depends(get_view),
     store: ConversationStore = Depends(get_conversation_store),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
@@ -63,8 +60,7 @@ def chat(
         if conversation.n_turns >= MAX_TURNS:
             raise RequestError(409, f"conversation {conversation.id} has reached {MAX_TURNS} turns: start a new one")
         history = _history(store, conversation.id)
-    resolved, answer = answer_turn(engine, body.message, history, TurnOptions(body.filters, body.mode, body.top_k),
-                                   settings, llm_factory, request.app.state.chat_model)
+    resolved, answer = engine.chat(body.message, history, TurnOptions(body.filters, body.mode, body.top_k), view)
     record_answer(request, answer.citations, answer.found)
     if conversation is None:
         conversation = store.create(principal.key_id, body.message[:TITLE_CHARS])

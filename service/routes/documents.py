@@ -8,16 +8,17 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from core.index import DocumentRecord
 
-from ..deps import get_engine, get_principal
+from ..deps import get_engine, get_principal, get_view
+from ..engine import Engine
 from ..errors import RequestError
-from ..index_holder import Engine
+from ..index_holder import IndexView
 
 router = APIRouter(tags=["documents"])
 
 
-def find_document(engine: Engine, doc_id: str) -> DocumentRecord:
+def find_document(view: IndexView, doc_id: str) -> DocumentRecord:
     """The full record of one report, or a 404 naming the id."""
-    doc = engine.snapshot.document(doc_id)
+    doc = view.snapshot.document(doc_id)
     if doc is None:
         raise RequestError(404, f"unknown doc_id: {doc_id}")
     return doc
@@ -29,17 +30,17 @@ def _full_source(request: Request) -> bool:
 
 
 @router.get("/documents")
-def documents(request: Request, engine: Engine = Depends(get_engine)) -> dict[str, Any]:
+def documents(request: Request, engine: Engine = Depends(get_engine),
+              view: IndexView = Depends(get_view)) -> dict[str, Any]:
     """The indexed reports with their metadata."""
     full = _full_source(request)
-    return {"index_version": engine.snapshot.version,
-            "documents": [d.to_dict(full) for d in engine.retriever.documents.values()]}
+    return {"index_version": view.snapshot.version, "documents": [d.to_dict(full) for d in engine.documents(view)]}
 
 
 @router.get("/documents/{doc_id}")
-def document(doc_id: str, request: Request, engine: Engine = Depends(get_engine)) -> dict[str, Any]:
+def document(doc_id: str, request: Request, view: IndexView = Depends(get_view)) -> dict[str, Any]:
     """One report's metadata and section tree."""
-    return find_document(engine, doc_id).to_dict(_full_source(request))
+    return find_document(view, doc_id).to_dict(_full_source(request))
 
 
 @router.get("/documents/{doc_id}/text")
@@ -47,10 +48,10 @@ def document_text(
     doc_id: str,
     start: int | None = Query(None, ge=0),
     end: int | None = Query(None, ge=0),
-    engine: Engine = Depends(get_engine),
+    view: IndexView = Depends(get_view),
 ) -> dict[str, Any]:
     """The report's original text, or the span [start, end) of it (to show a citation in context)."""
-    text = find_document(engine, doc_id).text or ""
+    text = find_document(view, doc_id).text or ""
     s = 0 if start is None else start
     e = len(text) if end is None else end
     if s > e or e > len(text):

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from core.config import Settings
-from core.index import IndexStoreError
 
-from ..deps import get_holder, get_settings
-from ..index_holder import IndexHolder
+from ..deps import get_engine, get_settings
+from ..engine import Engine
+from ..errors import RequestError
 from ..llm_probe import LLMProbe
 
 router = APIRouter(tags=["health"])
@@ -27,7 +27,7 @@ def _llm_status(request: Request, settings: Settings) -> dict[str, Any]:
 
 
 @router.get("/health")
-def health(request: Request, holder: IndexHolder = Depends(get_holder),
+def health(request: Request, engine: Engine = Depends(get_engine),
            settings: Settings = Depends(get_settings)) -> dict[str, Any]:
     """Whether the service can answer: index version, counts, models, LLM reachable, auth on.
 
@@ -35,8 +35,8 @@ def health(request: Request, holder: IndexHolder = Depends(get_holder),
     """
     common = {**_llm_status(request, settings), "auth": request.app.state.gate.required()}
     try:
-        m = holder.get().snapshot.manifest
-    except IndexStoreError as exc:
-        return {"status": "no_index", "detail": str(exc), **common}
+        m = engine.view().snapshot.manifest
+    except RequestError as exc:
+        return {"status": "no_index", "detail": exc.message, **common}
     return {"status": "ok", "index_version": m["version"], "documents": m["n_documents"],
             "chunks": m["n_chunks"], "embedding_model": m["embedding_model"], **common}

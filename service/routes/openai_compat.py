@@ -7,22 +7,19 @@ another like /chat turns, the last one is answered. Nothing is stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from core.config import Settings
-
-from ..answering import answer_question
 from ..chat.followup import rewrite
 from ..chat.openai_format import completion, stream_events
 from ..chat.schemas import MAX_HISTORY_CHARS, ChatCompletionRequest, ChatMessage
-from ..chat.turn import History, TurnOptions, answer_turn, places_of
-from ..deps import get_engine, get_llm_factory, get_settings
+from ..chat.turn import History, TurnOptions, places_of
+from ..deps import get_engine, get_view
+from ..engine import Engine
 from ..errors import RequestError
-from ..index_holder import Engine
+from ..index_holder import IndexView
 from ..middleware import record_answer, record_question
 from ..schemas import MAX_QUESTION_CHARS, AskRequest
 
@@ -30,16 +27,16 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL_MODES: dict[str, str | None] = {"reportqa": None, "reportqa-extractive": "extractive", "reportqa-llm": "llm"}
 
 
-def _model_ids(settings: Settings) -> list[str]:
-    return [m for m, mode in MODEL_MODES.items() if mode != "llm" or settings.llm_base_url]
+def _model_ids(engine: Engine) -> list[str]:
+    return [m for m, mode in MODEL_MODES.items() if mode != "llm" or engine.chat_model is not None]
 
 
 @router.get("/models")
-def models(settings: Settings = Depends(get_settings)) -> dict[str, Any]:
+def models(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
     """The models reportqa answers as: `reportqa` (the default mode), `reportqa-extractive`,
     and `reportqa-llm` when an LLM endpoint is configured."""
     return {"object": "list",
-            "data": [{"id": m, "object": "model", "created": 0, "owned_by": "reportqa"} for m in _model_ids(settings)]}
+            "data": [{"id": m, "object": "model", "created": 0, "owned_by": "reportqa"} for m in _model_ids(engine)]}
 
 
 def _last_question(messages: list[ChatMessage]) -> str:
@@ -56,10 +53,9 @@ def _last_question(messages: list[ChatMessage]) -> str:
     return question
 
 
-def _history(messages: list[ChatMessage], engine: Engine, options: TurnOptions, settings: Settings,
-             llm_factory: Callable[[Engine], Any]) -> History:
+def _history(messages: list[ChatMessage], engine: Engine, view: IndexView, options: TurnOptions) -> History:
     """Earlier user messages resolved in order (by the rules), each with the assistant reply after it."""
-    places = places_of(engine)
+    places = places_of(view)
     turns: list[tuple[str, str]] = []
     for i, message in enumerate(messages[:-1]):
         if message.role != "user" or not message.text().strip():
@@ -74,7 +70,7 @@ def _history(messages: list[ChatMessage], engine: Engine, options: TurnOptions, 
         if not turns:
             return None
         request = AskRequest(question=turns[-1][0][:MAX_QUESTION_CHARS], filters=options.filters, mode=options.mode)
-        return answer_question(engine, request, settings, llm_factory).public()
+        return engine.ask(request, view).public()
 
     return History(turns, previous_answer)
 
@@ -84,19 +80,17 @@ def chat_completions(
     body: ChatCompletionRequest,
     request: Request,
     engine: Engine = Depends(get_engine),
-    settings: Settings = Depends(get_settings),
-    llm_factory: Callable[[Engine], Any] = Depends(get_llm_factory),
+    view: IndexView = Depends(get_view),
 ) -> Any:
     """Answer the last user message (follow-ups resolved against the earlier ones), with numbered
     footnotes in the content and a `citations` field; `stream: true` sends OpenAI's SSE chunks."""
     if body.model not in MODEL_MODES:
-        raise RequestError(404, f"unknown model: {body.model} (available: {', '.join(_model_ids(settings))})")
+        raise RequestError(404, f"unknown model: {body.model} (available: {', '.join(_model_ids(engine))})")
     question = _last_question(body.messages)
     record_question(request, question)
     options = TurnOptions(filters=body.filters, mode=MODEL_MODES[body.model])
-    history = _history(body.messages, engine, options, settings, llm_factory)
-    resolved, answer = answer_turn(engine, question, history, options, settings, llm_factory,
-                                   request.app.state.chat_model)
+    history = _history(body.messages, engine, view, options)
+    resolved, answer = engine.chat(question, history, options, view)
     record_answer(request, answer.citations, answer.found)
     if body.stream:
         return StreamingResponse(stream_events(answer, body.model, resolved.question), media_type="text/event-stream",

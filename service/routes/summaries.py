@@ -6,12 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from core.config import Settings
-
-from ..deps import get_engine, get_settings
-from ..index_holder import Engine
+from ..deps import get_engine, get_view
+from ..engine import Engine
+from ..index_holder import IndexView
 from ..middleware import record_answer
-from ..summary.build import summarize
 from ..summary.render import docx_bytes
 from ..summary.schemas import Summary, SummaryRequest
 
@@ -24,12 +22,12 @@ def summaries(
     body: SummaryRequest,
     request: Request,
     engine: Engine = Depends(get_engine),
-    settings: Settings = Depends(get_settings),
+    view: IndexView = Depends(get_view),
 ) -> Response:
     """Summarise the reports named by `doc_ids` (or allowed by `filters`, or all) in a style:
     `briefing`, `key_figures` or `sections`; several reports add a comparison table.
     `format` picks JSON (default), Markdown (`md`) or Word (`docx`)."""
-    summary = summarize(engine, body, settings, request.app.state.chat_model)
+    summary = engine.summarize(body, view)
     record_answer(request, summary.citations)
     if body.format == "md":
         return Response(summary.text, media_type="text/markdown; charset=utf-8")

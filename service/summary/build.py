@@ -8,7 +8,8 @@ from core.config import Settings
 
 from ..errors import RequestError
 from ..guard import unsupported_numbers
-from ..index_holder import Engine
+from ..index_holder import IndexView
+from ..llm import ChatModel
 from ..retrieval import Filters
 from .citations import CitationBook
 from .compare import column_labels, compare
@@ -20,9 +21,9 @@ from .schemas import MAX_DOCUMENTS, Summary, SummaryRequest
 log = logging.getLogger(__name__)
 
 
-def select_documents(engine: Engine, request: SummaryRequest) -> list[DocumentView]:
+def select_documents(view: IndexView, request: SummaryRequest) -> list[DocumentView]:
     """The reports to summarise: the ids given, those the filters allow, or all (at most MAX_DOCUMENTS)."""
-    documents = engine.retriever.documents
+    documents = view.retriever.documents
     if not documents:
         raise RequestError(409, "the index holds no reports: ingest some first")
     if request.doc_ids:
@@ -39,7 +40,7 @@ def select_documents(engine: Engine, request: SummaryRequest) -> list[DocumentVi
     if len(ids) > MAX_DOCUMENTS:
         raise RequestError(422, f"{len(ids)} reports match; summarise at most {MAX_DOCUMENTS} at once "
                                 "(name doc_ids or narrow the filters)")
-    views = [DocumentView(engine.snapshot.document(d)) for d in ids]
+    views = [DocumentView(view.snapshot.document(d)) for d in ids]
     return sorted(views, key=lambda v: (v.record.metadata.issuer or "", v.record.metadata.year or 0, v.title))
 
 
@@ -73,15 +74,19 @@ def finish(summary: Summary, views: list[DocumentView]) -> Summary:
     return summary
 
 
-def summarize(engine: Engine, request: SummaryRequest, settings: Settings, chat_model: object | None = None) -> Summary:
-    """Summarise through the requested (or default) mode; the LLM path falls back to the extractive one."""
+def summarize(view: IndexView, request: SummaryRequest, settings: Settings,
+              chat_model: ChatModel | None = None) -> Summary:
+    """Summarise through the requested (or default) mode; the LLM path falls back to the extractive one.
+
+    Mode 'llm' needs a chat model: the engine has one when an LLM endpoint is configured.
+    """
     mode = request.mode or settings.default_mode
-    if mode == "llm" and not settings.llm_base_url:
+    if mode == "llm" and chat_model is None:
         raise RequestError(400, "mode 'llm' needs an LLM endpoint: set REPORTQA_LLM_BASE_URL")
-    views = select_documents(engine, request)
+    views = select_documents(view, request)
     summary = extractive_summary(views, request)
-    if mode == "llm":
+    if mode == "llm" and chat_model is not None:
         from .llm import llm_summary
 
-        summary = llm_summary(summary, views, request, settings, chat_model)
+        summary = llm_summary(summary, views, request, chat_model)
     return finish(summary, views)

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from core.config import Settings
 from core.figures import stated_numbers
 from core.prompts import load_prompt
 from core.vocabulary import CITATION_MARKER
 
 from ..answer import bigrams
 from ..guard import backs
-from ..llm import build_chat_model
+from ..llm import ChatModel
 from .citations import CitationBook
 from .document import DocumentView, Sentence
 from .extractive import Quote, body_sentences, briefing, sections
@@ -40,7 +38,7 @@ MIN_SENTENCE_CHARS = 4
 _SENTENCE_END = re.compile(r"(?<=[。!?!?;;])")
 
 
-def _chain(name: str, chat_model: Any):  # noqa: ANN202 - a langchain Runnable
+def _chain(name: str, chat_model: ChatModel):  # noqa: ANN202 - a langchain Runnable
     prompt = ChatPromptTemplate.from_messages([("system", load_prompt(name)), ("human", load_prompt(f"{name}_user"))])
     return prompt | chat_model | StrOutputParser()
 
@@ -99,13 +97,12 @@ def _sections_text(view: DocumentView) -> list[tuple[str, str]]:
     return [(t.heading, view.text[t.start : t.end][:MAP_CHARS]) for t in view.top_sections]
 
 
-def llm_summary(extractive: Summary, views: list[DocumentView], request: SummaryRequest, settings: Settings,
-                chat_model: object | None) -> Summary:
+def llm_summary(extractive: Summary, views: list[DocumentView], request: SummaryRequest,
+                chat_model: ChatModel) -> Summary:
     """The LLM's summary in the request's style, guarded; the extractive one when it cannot be trusted."""
     if request.style == "key_figures":
         return extractive.model_copy(update={"note": "key_figures lists the reports' own figures: no LLM is used"})
-    model = chat_model or build_chat_model(settings)
-    map_chain, reduce_chain = _chain("summary_map", model), _chain("summary_reduce", model)
+    map_chain, reduce_chain = _chain("summary_map", chat_model), _chain("summary_reduce", chat_model)
     guarded, book, reports = Guarded(), CitationBook(), []
     render = REPORT_TEXT[request.style]
     try:
