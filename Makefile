@@ -46,8 +46,11 @@ run: ingest
 	$(VENV)/bin/reportqa documents --index $(INDEX)
 	$(VENV)/bin/reportqa serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
+# Layers (import-linter), lint (ruff) and types (mypy, the packages) before the tests.
 test: install llm-server browser
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest
 
 bench: install browser

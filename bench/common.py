@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psutil
 
@@ -23,6 +23,6 @@ def machine_line(load_before: tuple[float, float, float]) -> str:
     except OSError:
         pass
     after = os.getloadavg()
-    return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {cpu}, {psutil.cpu_count()} cores, "
+    return (f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {cpu}, {psutil.cpu_count()} cores, "
             f"{psutil.virtual_memory().total / 2**30:.0f} GiB; load average (1 min) {load_before[0]:.1f} before, "
             f"{after[0]:.1f} after (the cores are shared: timings are noisy above a load of 2)")

@@ -57,7 +57,7 @@ def passages(n: int) -> list[str]:
     return texts
 
 
-def _spin(stop: "multiprocessing.synchronize.Event") -> None:
+def _spin(stop: multiprocessing.synchronize.Event) -> None:
     while not stop.is_set():
         pass
 

@@ -20,7 +20,7 @@ import logging
 import pickle
 import random
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +81,7 @@ def real_reports(settings: Settings) -> list[PendingReport]:
     return pending
 
 
-@lru_cache(maxsize=None)
+@cache
 def _title_tokens(year: int) -> list[str]:
     return tokenize(f"关于{year}年度法治政府建设情况的报告")
 

@@ -122,9 +122,9 @@ def serve(index_dir: Path) -> tuple[subprocess.Popen, str, float]:
         try:
             httpx.post(f"{url}/ask", json={"question": "2019年调解成功率是多少?"}, timeout=60).raise_for_status()
             return proc, url, time.perf_counter() - started
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
             if proc.poll() is not None:
-                raise RuntimeError(f"the server on {index_dir} exited with {proc.returncode}")
+                raise RuntimeError(f"the server on {index_dir} exited with {proc.returncode}") from exc
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("server did not start")

@@ -26,7 +26,8 @@ from service.retrieval import Retriever  # noqa: E402
 log = logging.getLogger("bench.retrieval")
 SETS = {
     "seed": (ROOT / "data" / "samples", ROOT / "eval" / "gold" / "gold_seed.jsonl"),
-    "devreal": (ROOT.parent / "shared" / "corpus" / "devreal", ROOT.parent / "shared" / "corpus" / "devreal" / "gold_devreal.jsonl"),
+    "devreal": (ROOT.parent / "shared" / "corpus" / "devreal",
+                ROOT.parent / "shared" / "corpus" / "devreal" / "gold_devreal.jsonl"),
 }
 
 

@@ -101,4 +101,4 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Settings from the environment and ./.env, read once per process."""
-    return Settings(_env_file=".env")  # type: ignore[call-arg]  # pydantic-settings' init-only option
+    return Settings(_env_file=".env")

@@ -115,7 +115,10 @@ class SentenceTransformerEmbedder:
             raise ValueError(f"not a sentence-transformers model folder: {folder}")
         self.folder = folder
         self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-        self.dim = int(self._model.get_embedding_dimension())
+        dim = self._model.get_embedding_dimension()
+        if dim is None:
+            raise ValueError(f"the model in {folder} does not say its embedding dimension")
+        self.dim = int(dim)
         self.model_id = model_id
         self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
         self.batch_size = batch_size

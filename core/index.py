@@ -216,6 +216,13 @@ class IndexSnapshot:
         ).fetchone()
         return _doc_record(row, with_text=with_text) if row else None
 
+    def text_of(self, doc_id: str) -> str:
+        """The original text of a report this snapshot holds (KeyError for an id it does not)."""
+        record = self.document(doc_id)
+        if record is None:
+            raise KeyError(doc_id)
+        return record.text or ""
+
     def chunks(self, ids: list[int]) -> list[StoredChunk]:
         """Chunks by integer id, in the order asked for (unknown ids are left out)."""
         if not ids:

@@ -59,7 +59,7 @@ def gold_spans(gold: list[GoldQuestion], view: IndexView) -> dict[str, tuple[str
     spans = {}
     for q in gold:
         if q.answerable and q.doc in by_name and q.evidence:
-            span = evidence_span(view.snapshot.document(by_name[q.doc]).text or "", q.evidence)
+            span = evidence_span(view.snapshot.text_of(by_name[q.doc]), q.evidence)
             if span:
                 spans[q.id] = (by_name[q.doc], span)
     return spans
@@ -104,7 +104,7 @@ def langchain_baseline(gold: list[GoldQuestion], view: IndexView) -> dict[str, f
     splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP, add_start_index=True)
     docs = []
     for d in view.retriever.documents.values():
-        text = view.snapshot.document(d.doc_id).text or ""
+        text = view.snapshot.text_of(d.doc_id)
         docs.extend(splitter.split_documents([Document(page_content=text, metadata={"doc_id": d.doc_id})]))
     store = FAISS.from_documents(docs, _langchain_embeddings(view.retriever.embedder))
     ranked = {}

@@ -26,7 +26,8 @@ class Faithfulness:
 def check_summary(summary: str, sources: list[str], gold: list[GoldQuestion]) -> Faithfulness:
     """Compare the summary's figures with the source texts and with the sources' gold figures."""
     said = [normalize_figure(f.value, f.unit) for f in extract_figures(summary) if not f.negative]
-    covered, missed = [], []
+    covered: list[str] = []
+    missed: list[str] = []
     for q in gold:
         if not q.answerable or q.value is None or not any(q.evidence and q.evidence in s for s in sources):
             continue

@@ -77,7 +77,7 @@ class Asker:
             response = self.http.post("/ask", json={"question": question, "mode": self.mode})
             response.raise_for_status()
             return response.json()
-        request = AskRequest(question=question, mode=self.mode)  # type: ignore[arg-type]
+        request = AskRequest(question=question, mode=self.mode)
         return self.engine.ask(request, self.view).public()
 
 
@@ -91,7 +91,7 @@ def broken_gold_rows(gold: list[GoldQuestion], view: IndexView) -> list[dict[str
         if q.doc not in by_name:
             broken.append({"id": q.id, "why": f"document {q.doc!r} is not among the indexed reports"})
             continue
-        text = view.snapshot.document(by_name[q.doc]).text or ""
+        text = view.snapshot.text_of(by_name[q.doc])
         if q.evidence is None or evidence_span(text, q.evidence) is None:
             broken.append({"id": q.id, "why": "evidence does not occur in its document"})
     return broken
@@ -104,7 +104,7 @@ def run_questions(gold: list[GoldQuestion], view: IndexView, asker: Asker) -> li
         doc_id = by_name.get(q.doc or "")
         span = None
         if doc_id and q.evidence:
-            span = evidence_span(view.snapshot.document(doc_id).text or "", q.evidence)
+            span = evidence_span(view.snapshot.text_of(doc_id), q.evidence)
         started = time.perf_counter()
         answer = asker.ask(q.question)
         latency = (time.perf_counter() - started) * 1000

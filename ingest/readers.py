@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .decoding import decode_text
 from .errors import ReportReadError
@@ -37,7 +39,7 @@ def _collapse(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def table_lines(rows: list[list[str | None]]) -> list[str]:
+def table_lines(rows: Sequence[Sequence[str | None]]) -> list[str]:
     """Table rows as 'cell | cell' lines; empty rows dropped, blank lines around."""
     lines = []
     for row in rows:
@@ -230,9 +232,9 @@ def _read_pdf(path: Path, data: bytes) -> ReadResult:
     return ReadResult(text, "pdf", None, title if isinstance(title, str) else None)
 
 
-def _pdf_page_lines(page: object) -> list[str]:
+def _pdf_page_lines(page: Any) -> list[str]:  # a pdfplumber Page
     """Text outside tables and the tables themselves, top to bottom."""
-    tables = page.find_tables()  # type: ignore[attr-defined]
+    tables = page.find_tables()
     blocks: list[tuple[float, list[str]]] = []
     for table in tables:
         blocks.append((table.bbox[1], table_lines(table.extract())))
@@ -242,7 +244,7 @@ def _pdf_page_lines(page: object) -> list[str]:
         cy = (obj["top"] + obj["bottom"]) / 2
         return not any(t.bbox[0] <= cx <= t.bbox[2] and t.bbox[1] <= cy <= t.bbox[3] for t in tables)
 
-    rest = page.filter(outside) if tables else page  # type: ignore[attr-defined]
+    rest: Any = page.filter(outside) if tables else page
     for top, text in _unwrap(rest.extract_text_lines()):
         blocks.append((top, [text]))
     blocks.sort(key=lambda b: b[0])

@@ -50,7 +50,7 @@ _KIND_NAMES = {"pdf": "a PDF", "docx": "a DOCX (zip) file", "text": "text"}
 
 
 def _default(name: str) -> float:
-    return Settings.model_fields[name].default  # type: ignore[no-any-return]
+    return float(Settings.model_fields[name].default)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,7 @@ def exact_copy(index: faiss.IndexIDMap2) -> faiss.IndexIDMap2:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 
@@ -306,7 +306,8 @@ class IndexWriter:
                     "INSERT INTO chunks (chunk_id, doc_id, ordinal, section_path, char_start, char_end, text,"
                     " embed_text, kind, tokens) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (chunk.chunk_id, chunk.doc_id, chunk.ordinal, json.dumps(chunk.section_path, ensure_ascii=False),
-                     chunk.char_start, chunk.char_end, chunk.text, chunk.embed_text, chunk.kind, json.dumps(tokens, ensure_ascii=False)),
+                     chunk.char_start, chunk.char_end, chunk.text, chunk.embed_text, chunk.kind,
+                     json.dumps(tokens, ensure_ascii=False)),
                 )
                 ids.append(cur.lastrowid)
                 conn.executemany(

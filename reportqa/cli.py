@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,7 +17,7 @@ app = typer.Typer(help="reportqa: cited answers and summaries over Chinese gover
 log = logging.getLogger("reportqa")
 
 IndexOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--index", help="Index directory (default: REPORTQA_INDEX_DIR, ./index)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -27,13 +28,13 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _settings_for(index: Optional[Path]):  # noqa: ANN202 - core.config.Settings
+def _settings_for(index: Path | None):  # noqa: ANN202 - core.config.Settings
     """The settings with --index in place of REPORTQA_INDEX_DIR (the default state folder follows it)."""
     settings = get_settings()
     return settings.model_copy(update={"index_dir": index}) if index else settings
 
 
-def _engine(index: Optional[Path]):  # noqa: ANN202 - service.engine.Engine, imported lazily
+def _engine(index: Path | None):  # noqa: ANN202 - service.engine.Engine, imported lazily
     """The engine the API serves, opened over --index: ask, chat and summarize go through it."""
     from service.engine import Engine
 
@@ -52,8 +53,8 @@ def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug 
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Report files or folders (searched recursively).")],
     index: IndexOpt = None,
-    issuer: Annotated[Optional[str], typer.Option(help="Override the issuer (发布机构) of every file.")] = None,
-    year: Annotated[Optional[int], typer.Option(help="Override the report year of every file.")] = None,
+    issuer: Annotated[str | None, typer.Option(help="Override the issuer (发布机构) of every file.")] = None,
+    year: Annotated[int | None, typer.Option(help="Override the report year of every file.")] = None,
     rebuild: Annotated[bool, typer.Option(help="Start a fresh index instead of updating the current one.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -133,8 +134,8 @@ def remove(doc_id: Annotated[str, typer.Argument(help="The doc_id shown by `repo
 def ask(
     question: Annotated[str, typer.Argument(help="The question, e.g. 2019年金杨新村街道的调解成功率是多少?")],
     index: IndexOpt = None,
-    mode: Annotated[Optional[str], typer.Option(help="extractive (default) or llm.")] = None,
-    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Passages to retrieve.")] = None,
+    mode: Annotated[str | None, typer.Option(help="extractive (default) or llm.")] = None,
+    top_k: Annotated[int | None, typer.Option("--top-k", help="Passages to retrieve.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer a question from the indexed reports, with citations."""
@@ -168,8 +169,8 @@ def _print_answer(answer) -> None:  # noqa: ANN001 - service.schemas.Answer, imp
 @app.command()
 def serve(
     index: IndexOpt = None,
-    host: Annotated[Optional[str], typer.Option(help="Address to bind (default REPORTQA_HOST, 127.0.0.1).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (default REPORTQA_PORT, 8000).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default REPORTQA_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default REPORTQA_PORT, 8000).")] = None,
 ) -> None:
     """Serve the API (OpenAPI docs at /docs); refuses a non-loopback address while auth is off."""
     import uvicorn
@@ -195,10 +196,10 @@ def eval_command(
     gold: Annotated[Path, typer.Option("--gold", help="Gold questions (.jsonl, see eval/README.md).")],
     index: IndexOpt = None,
     mode: Annotated[str, typer.Option(help="extractive or llm.")] = "extractive",
-    url: Annotated[Optional[str], typer.Option(help="Ask a running service at this URL instead of in-process.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Folder for results.jsonl, summary.json, report.md.")] = None,
+    url: Annotated[str | None, typer.Option(help="Ask a running service at this URL instead of in-process.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for results.jsonl, summary.json, report.md.")] = None,
     baselines: Annotated[bool, typer.Option("--baselines", help="Also score the LangChain recipe and BM25 alone.")] = False,
-    min_accuracy: Annotated[Optional[float], typer.Option("--min-accuracy", help="Exit 1 below this answer accuracy.")] = None,
+    min_accuracy: Annotated[float | None, typer.Option("--min-accuracy", help="Exit 1 below this answer accuracy.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score gold questions against the answers; without --index, builds a temporary index over --docs."""
@@ -238,9 +239,9 @@ def summarize(
     index: IndexOpt = None,
     style: Annotated[str, typer.Option(help="briefing, key_figures or sections.")] = "briefing",
     fmt: Annotated[str, typer.Option("--format", help="json, md or docx (docx needs -o).")] = "md",
-    max_chars: Annotated[Optional[int], typer.Option("--max-chars", help="Longest briefing text per report.")] = None,
-    mode: Annotated[Optional[str], typer.Option(help="extractive (default) or llm.")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    max_chars: Annotated[int | None, typer.Option("--max-chars", help="Longest briefing text per report.")] = None,
+    mode: Annotated[str | None, typer.Option(help="extractive (default) or llm.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Summarise reports with citations: a briefing, a key-figures table or per-section digests."""
     from pydantic import ValidationError
@@ -260,7 +261,7 @@ def summarize(
         summary = _engine(index).summarize(request)
     except RequestError as exc:
         _fail(exc.message)
-    if request.format == "docx":
+    if output is not None and request.format == "docx":
         output.write_bytes(docx_bytes(summary))
     else:
         text = summary.text if request.format == "md" else json.dumps(summary.public(), ensure_ascii=False, indent=2)
@@ -275,8 +276,8 @@ def summarize(
 @app.command()
 def chat(
     index: IndexOpt = None,
-    mode: Annotated[Optional[str], typer.Option(help="extractive (default) or llm.")] = None,
-    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Passages to retrieve.")] = None,
+    mode: Annotated[str | None, typer.Option(help="extractive (default) or llm.")] = None,
+    top_k: Annotated[int | None, typer.Option("--top-k", help="Passages to retrieve.")] = None,
 ) -> None:
     """Talk to the reports in the terminal: ask, then follow up (那2020年呢? 这个数字在哪一节?).
     An empty line or Ctrl-D ends the conversation."""
@@ -311,9 +312,8 @@ def chat(
         if resolved.question != request.message:
             typer.echo(f"(理解为:{resolved.question})")
         _print_answer(answer)
-        payload = answer.public()
         history.turns.append((answer.question, answer.text))
-        history.previous_answer = lambda payload=payload: payload
+        history.previous_answer = functools.partial(dict, answer.public())
 
 
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke. Stored hashed in the keys file.",
@@ -324,7 +324,7 @@ app.add_typer(keys_app, name="keys")
 @keys_app.command("create")
 def keys_create(
     role: Annotated[str, typer.Option(help="reader (ask, chat, summaries, read documents) or admin (also change reports).")],
-    name: Annotated[Optional[str], typer.Option(help="A label for the key, e.g. who holds it.")] = None,
+    name: Annotated[str | None, typer.Option(help="A label for the key, e.g. who holds it.")] = None,
     env: Annotated[bool, typer.Option("--env", help="Do not store it; print the REPORTQA_API_KEYS entry instead.")] = False,
     index: IndexOpt = None,
 ) -> None:
@@ -380,7 +380,7 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="The key id (or name) sh
 @app.command()
 def audit(
     since: Annotated[str, typer.Option(help="From when: 2026-11-25, 2026-11-25T09:00, or an age: 30m, 2h, 7d.")] = "1d",
-    key: Annotated[Optional[str], typer.Option(help="Only this key id.")] = None,
+    key: Annotated[str | None, typer.Option(help="Only this key id.")] = None,
     changes: Annotated[bool, typer.Option("--changes", help="Only admin changes (uploads, removals).")] = False,
     limit: Annotated[int, typer.Option(help="At most this many entries (the newest).")] = 1000,
     index: IndexOpt = None,

@@ -214,7 +214,7 @@ class ExtractiveAnswerer:
         for rank, hit in enumerate(hits[:3]):
             path = bigrams(" ".join(hit.chunk.section_path))
             for start, end in hit.chunk.sentences:
-                text = hit.doc and self._text_of(hit, start, end)
+                text = self._text_of(hit, start, end)
                 grams = bigrams(text)
                 coverage = len(core & grams) / len(core) + 0.5 * len(core & path) / len(core)
                 scored.append((coverage - 0.05 * rank, start, end, hit))

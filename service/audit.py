@@ -13,7 +13,7 @@ import re
 import sqlite3
 import threading
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,7 @@ def _storable(text: str | None) -> str | None:
 
 def parse_since(value: str, now: datetime | None = None) -> datetime:
     """'2026-11-25', '2026-11-25T09:00', or relative '30m', '2h', '7d' -> an aware UTC time."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     m = _RELATIVE.match(value.strip())
     if m:
         return now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
@@ -73,7 +73,7 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
         when = datetime.fromisoformat(value.strip())
     except ValueError as exc:
         raise ValueError(f"--since '{value}' is neither a date/time (2026-11-25T09:00) nor an age (30m, 2h, 7d)") from exc
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 class AuditLog:
@@ -89,7 +89,7 @@ class AuditLog:
         self._conn.executescript(_SCHEMA)
 
     def record(self, entry: AuditEntry) -> None:
-        at = entry.at or datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        at = entry.at or datetime.now(UTC).isoformat(timespec="milliseconds")
         change = json.dumps(entry.change, ensure_ascii=False) if entry.change else None
         with self._lock, self._conn:
             self._conn.execute(
@@ -105,7 +105,7 @@ class AuditLog:
         where, args = [], []
         if since is not None:
             where.append("at >= ?")
-            args.append(since.astimezone(timezone.utc).isoformat(timespec="milliseconds"))
+            args.append(since.astimezone(UTC).isoformat(timespec="milliseconds"))
         if key_id:
             where.append("key_id = ?")
             args.append(key_id)

@@ -55,7 +55,8 @@ class IndexHolder:
         if loaded is not None and loaded[0] == pointer:
             return loaded[1]
         if not self._lock.acquire(blocking=loaded is None):
-            return loaded[1]  # type: ignore[index] - another request is loading the new version
+            assert loaded is not None  # a non-blocking try only happens when a version is loaded
+            return loaded[1]  # another request is loading the new version
         try:
             loaded = self._loaded
             if loaded is None or loaded[0] != pointer:

@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ingest.pipeline import IngestControl
@@ -27,7 +27,7 @@ class Job:
     key_id: str
     files: list[str]
     job_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     control: IngestControl = field(default_factory=IngestControl)
     state: str = "running"  # running | done | failed | cancelled
     cancelled_by: str | None = None

@@ -16,7 +16,7 @@ import os
 import secrets
 import threading
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -53,13 +53,13 @@ def hash_key(key: str) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _check_role(role: str) -> Role:
     if role not in ROLES:
         raise KeyFileError(f"unknown role '{role}': use one of {', '.join(ROLES)}")
-    return role  # type: ignore[return-value]
+    return role
 
 
 def new_key(role: str, name: str | None = None) -> tuple[str, KeyRecord]:

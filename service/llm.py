@@ -156,7 +156,8 @@ class LLMAnswerer:
             reply = str(self.chat.invoke(messages).content).strip()
         except Exception as exc:  # any endpoint failure (timeout, refused, bad reply) falls back
             log.warning("LLM call failed: %s: %s", type(exc).__name__, exc)
-            return self._fallback(question, top_k, filters, retrieved, f"LLM unavailable ({type(exc).__name__}); answered extractively")
+            why = f"LLM unavailable ({type(exc).__name__}); answered extractively"
+            return self._fallback(question, top_k, filters, retrieved, why)
         if not reply or _NOT_FOUND.search(reply):
             answer = not_found(question.text, "")
             return answer.model_copy(update={"mode": "llm"})

@@ -66,7 +66,8 @@ def test_llm_sections_are_mapped_per_section_and_guarded(seed_index: Path, seed_
                "坚持每两周召开党工委会议。", "进一步强化执法人员能力培训。"]
     summary = _engine(seed_index, replies).summarize(SummaryRequest(style="sections", mode="llm", max_chars=2000))
     kept = [[s.text for s in section.sentences] for section in summary.reports[0].sections]
-    assert kept == [[], ["法治政府建设的宣传力度还需进一步提高。"], ["坚持每两周召开党工委会议。"], ["进一步强化执法人员能力培训。"]]
+    assert kept == [[], ["法治政府建设的宣传力度还需进一步提高。"], ["坚持每两周召开党工委会议。"],
+                    ["进一步强化执法人员能力培训。"]]
     assert summary.unsupported_numbers == ["99.9%"] and check_summary(summary.text, [seed_text], []).unsupported == []
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from core.normalize import normalize_str
 from core.prompts import load_prompt, render
@@ -96,7 +96,7 @@ def rewrite(message: str, previous: str | None, places: set[str]) -> Rewrite:
         place = new_place or prev_place or ""
         ending = "" if _ASKS.search(rest) else "是多少"
         return Rewrite(f"{year}{place}{'的' if year or place else ''}{rest}{ending}?", "topic")
-    question, kind = previous, "standalone"
+    question, kind = previous, cast(RewriteKind, "standalone")
     if years:
         question = YEAR.sub(f"{years[0]}年", question) if prev_year else f"{years[0]}年{question}"
         kind = "year"

@@ -40,7 +40,8 @@ def select_documents(view: IndexView, request: SummaryRequest) -> list[DocumentV
     if len(ids) > MAX_DOCUMENTS:
         raise RequestError(422, f"{len(ids)} reports match; summarise at most {MAX_DOCUMENTS} at once "
                                 "(name doc_ids or narrow the filters)")
-    views = [DocumentView(view.snapshot.document(d)) for d in ids]
+    records = [view.snapshot.document(d) for d in ids]
+    views = [DocumentView(r) for r in records if r is not None]
     return sorted(views, key=lambda v: (v.record.metadata.issuer or "", v.record.metadata.year or 0, v.title))
 
 

@@ -90,7 +90,8 @@ class Picker:
             central = self.centrality.get(self.view.sentence_at(f.figure.char_start).start, 0.0) / top
             return central + UNIT_WEIGHT.get(f.figure.unit, COUNT_WEIGHT if f.figure.unit else 0.0)
 
-        ranked, per_sentence = [], Counter()
+        ranked: list[KeyFigure] = []
+        per_sentence: Counter[int] = Counter()
         for f in sorted(usable, key=lambda f: -score(f)):
             if per_sentence[f.citation.char_start] < PER_SENTENCE:
                 per_sentence[f.citation.char_start] += 1
@@ -157,7 +158,7 @@ def _adder(book: CitationBook, max_chars: int, render: Callable[[ReportSummary],
             trial = report.model_copy(deep=True)
             if section is None:
                 getattr(trial, field).append(value)
-            else:
+            elif isinstance(value, CitedText):  # sections digest sentences only
                 kept = trial.sections[section].sentences
                 kept.append(value)
                 known = {**{n: c for n, c in enumerate(book.citations, 1)}, number: item.citation}

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any, cast
 
+from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompt_values import PromptValue
 from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import Runnable
 
 from core.figures import stated_numbers
 from core.prompts import load_prompt
@@ -38,9 +42,9 @@ MIN_SENTENCE_CHARS = 4
 _SENTENCE_END = re.compile(r"(?<=[。!?!?;;])")
 
 
-def _chain(name: str, chat_model: ChatModel):  # noqa: ANN202 - a langchain Runnable
+def _chain(name: str, chat_model: ChatModel) -> Runnable[dict[str, Any], str]:
     prompt = ChatPromptTemplate.from_messages([("system", load_prompt(name)), ("human", load_prompt(f"{name}_user"))])
-    return prompt | chat_model | StrOutputParser()
+    return prompt | cast(Runnable[PromptValue, BaseMessage], chat_model) | StrOutputParser()
 
 
 class SentenceChecker:

@@ -149,8 +149,8 @@ def docx_bytes(s: Summary, today: date | None = None) -> bytes:
         doc.add_heading("对比", level=1)
         _table(doc, ["指标", *s.comparison.columns], comparison_rows(s.comparison))
     doc.add_heading("来源", level=1)
-    for n, c in enumerate(s.citations, 1):
-        doc.add_paragraph(f"[{n}] 《{c.title or c.doc_id}》 {' > '.join(c.section_path)}:“{c.quote}”")
+    for n, source in enumerate(s.citations, 1):
+        doc.add_paragraph(f"[{n}] 《{source.title or source.doc_id}》 {' > '.join(source.section_path)}:“{source.quote}”")
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()
