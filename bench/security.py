@@ -31,9 +31,9 @@ from ingest.errors import ReportReadError  # noqa: E402
 from ingest.pipeline import ingest_paths  # noqa: E402
 from ingest.readers import read_file  # noqa: E402
 from ingest.safety import FileLimits  # noqa: E402
-from service.app import create_app  # noqa: E402
-from service.audit import AuditEntry, AuditLog  # noqa: E402
-from service.keys import KeyStore, add_key  # noqa: E402
+from service.http.app import create_app  # noqa: E402
+from service.http.audit import AuditEntry, AuditLog  # noqa: E402
+from service.http.keys import KeyStore, add_key  # noqa: E402
 
 SEED = ROOT / "data" / "samples" / "jinyang_2019_fazhi.txt"
 QUESTIONS = [json.loads(line)["question"] for line in

@@ -61,7 +61,7 @@ def ingest(
     """Add new reports, replace changed ones and skip unchanged ones; exit 1 if any file failed."""
     from core.index import IndexStoreError
     from ingest.pipeline import ingest_paths
-    from service.audit import cli_actor, record_cli_change
+    from service.http.audit import cli_actor, record_cli_change
 
     settings = get_settings()
     try:
@@ -116,7 +116,7 @@ def remove(doc_id: Annotated[str, typer.Argument(help="The doc_id shown by `repo
     """Delete one report from the index."""
     from core.index import IndexStoreError
     from ingest.pipeline import remove_document
-    from service.audit import cli_actor, record_cli_change
+    from service.http.audit import cli_actor, record_cli_change
 
     settings = get_settings()
     try:
@@ -175,8 +175,8 @@ def serve(
     """Serve the API (OpenAPI docs at /docs); refuses a non-loopback address while auth is off."""
     import uvicorn
 
-    from service.app import create_app
-    from service.auth import Gate, is_loopback
+    from service.http.app import create_app
+    from service.http.auth import Gate, is_loopback
 
     settings = _settings_for(index)
     bind = host or settings.host
@@ -329,7 +329,7 @@ def keys_create(
     index: IndexOpt = None,
 ) -> None:
     """Create an API key and print it once (only its hash is kept)."""
-    from service.keys import KeyFileError, add_key, new_key, settings_entry
+    from service.http.keys import KeyFileError, add_key, new_key, settings_entry
 
     settings = _settings_for(index)
     try:
@@ -349,7 +349,7 @@ def keys_list(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """List the keys (ids, names, roles, created/revoked; never the keys)."""
     from dataclasses import asdict
 
-    from service.keys import KeyFileError, parse_settings_entries, read_keys_file
+    from service.http.keys import KeyFileError, parse_settings_entries, read_keys_file
 
     settings = _settings_for(index)
     try:
@@ -368,7 +368,7 @@ def keys_list(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
 def keys_revoke(key: Annotated[str, typer.Argument(help="The key id (or name) shown by `reportqa keys list`.")],
                 index: IndexOpt = None) -> None:
     """Revoke a key in the keys file; a running server refuses it from its next request."""
-    from service.keys import KeyFileError, revoke_key
+    from service.http.keys import KeyFileError, revoke_key
 
     try:
         record = revoke_key(_settings_for(index).keys_path, key)
@@ -388,7 +388,7 @@ def audit(
 ) -> None:
     """List the audit log: who asked what and when, what was cited, every admin change."""
     from ingest.writer import recover
-    from service.audit import AuditLog, entry_dict, parse_since
+    from service.http.audit import AuditLog, entry_dict, parse_since
 
     try:
         when = parse_since(since)
@@ -413,7 +413,7 @@ def check(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     chunk rows = BM25 docs, counts right."""
     from core.index import IndexStoreError, open_index
     from ingest.writer import recover
-    from service.audit import AuditLog
+    from service.http.audit import AuditLog
 
     settings = _settings_for(index)
     index_dir = settings.index_dir

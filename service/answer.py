@@ -191,7 +191,7 @@ class ExtractiveAnswerer:
             line_start = full.text.rfind("\n", 0, start) + 1
             line_end = full.text.find("\n", start)
             line_end = len(full.text) if line_end < 0 else line_end
-            citation = _citation(doc, [], line_start, line_end, full.text[line_start:line_end])
+            citation = Citation.of(doc, [], line_start, line_end, full.text[line_start:line_end])
             return Answer(
                 question=question.text,
                 found=True,
@@ -222,7 +222,7 @@ class ExtractiveAnswerer:
         if not scored or scored[0][0] < MIN_TEXT_COVERAGE:
             return not_found(question.text, "")
         chosen = sorted(scored[:2], key=lambda s: s[1]) if scored[1:2] and scored[1][3].doc is scored[0][3].doc else scored[:1]
-        citations = [_citation(s[3].doc, s[3].chunk.section_path, s[1], s[2], self._text_of(s[3], s[1], s[2])) for s in chosen]
+        citations = [Citation.of(s[3].doc, s[3].chunk.section_path, s[1], s[2], self._text_of(s[3], s[1], s[2])) for s in chosen]
         doc = chosen[0][3].doc
         return Answer(
             question=question.text,
@@ -253,7 +253,7 @@ class ExtractiveAnswerer:
         for child in best["children"]:
             start = child["char_start"]
             end = start + len(child["heading"])
-            citations.append(_citation(doc, [best["heading"]], start, end, full.text[start:end]))
+            citations.append(Citation.of(doc, [best["heading"]], start, end, full.text[start:end]))
         listing = ";".join(c.quote for c in citations)
         return Answer(
             question=question.text,
@@ -339,26 +339,13 @@ def _subject(fig: Figure, doc: DocumentRecord, quote: str) -> str:
     return f"{f'{year}年' if stated else ''}{metric}" or "该数字"
 
 
-def _citation(doc: DocumentRecord, path: list[str], start: int, end: int, quote: str) -> Citation:
-    return Citation(
-        doc_id=doc.doc_id,
-        title=doc.metadata.title,
-        issuer=doc.metadata.issuer,
-        year=doc.metadata.year,
-        section_path=path,
-        char_start=start,
-        char_end=end,
-        quote=quote,
-    )
-
-
 def _sentence_citation(doc: DocumentRecord, hit: ScoredChunk, start: int, end: int) -> Citation:
     """Cite the sentence of the chunk that holds [start, end) (the whole chunk if none does)."""
     chunk = hit.chunk
     for s, e in chunk.sentences:
         if s <= start and end <= e:
-            return _citation(doc, chunk.section_path, s, e, chunk.text[s - chunk.char_start : e - chunk.char_start])
-    return _citation(doc, chunk.section_path, chunk.char_start, chunk.char_end, chunk.text)
+            return Citation.of(doc, chunk.section_path, s, e, chunk.text[s - chunk.char_start : e - chunk.char_start])
+    return Citation.of(doc, chunk.section_path, chunk.char_start, chunk.char_end, chunk.text)
 
 
 def not_found(question: str, reason: str) -> Answer:

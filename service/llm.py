@@ -122,12 +122,6 @@ def _passage_block(hits: list[ScoredChunk]) -> str:
     return "\n".join(lines)
 
 
-def _chunk_citation(hit: ScoredChunk) -> Citation:
-    c, m = hit.chunk, hit.doc.metadata
-    return Citation(doc_id=c.doc_id, title=m.title, issuer=m.issuer, year=m.year, section_path=c.section_path,
-                    char_start=c.char_start, char_end=c.char_end, quote=c.text)
-
-
 class LLMAnswerer:
     """Answers with a chat model, guarded; falls back to the extractive answerer."""
 
@@ -162,7 +156,8 @@ class LLMAnswerer:
             answer = not_found(question.text, "")
             return answer.model_copy(update={"mode": "llm"})
         cited = [hits[n - 1] for n in dict.fromkeys(int(m) for m in CITATION_MARKER.findall(reply)) if 1 <= n <= len(hits)]
-        citations = [_chunk_citation(h) for h in cited]
+        citations = [Citation.of(h.doc, h.chunk.section_path, h.chunk.char_start, h.chunk.char_end, h.chunk.text)
+                     for h in cited]
         bad = unsupported_numbers(reply, cited_sources(citations))
         if bad or not cited:
             why = "numbers not found in the cited passages, listed in unsupported_numbers" if bad else "no passage cited"

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from core.index import DocumentRecord
+
 MAX_QUESTION_CHARS = 1000
 
 
@@ -46,6 +48,13 @@ class Citation(BaseModel):
     char_start: int
     char_end: int
     quote: str
+
+    @classmethod
+    def of(cls, doc: DocumentRecord, section_path: list[str], start: int, end: int, quote: str) -> Citation:
+        """The one way a citation is made: the report's metadata beside the quoted span."""
+        m = doc.metadata
+        return cls(doc_id=doc.doc_id, title=m.title, issuer=m.issuer, year=m.year, section_path=section_path,
+                   char_start=start, char_end=end, quote=quote)
 
 
 class FigureOut(BaseModel):

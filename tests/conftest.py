@@ -63,7 +63,7 @@ def client(seed_index: Path):
     """An HTTP client against the app serving the seed index."""
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
+    from service.http.app import create_app
 
     with TestClient(create_app(Settings(index_dir=seed_index))) as test_client:
         yield test_client

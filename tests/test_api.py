@@ -10,7 +10,7 @@ from conftest import ROOT
 from fastapi.testclient import TestClient
 
 from core.config import Settings
-from service.app import create_app
+from service.http.app import create_app
 from service.query import PlaceIndex
 from service.question import Question
 

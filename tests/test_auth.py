@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from core.config import Settings, get_settings
 from reportqa.cli import app as cli
-from service.app import create_app
-from service.keys import add_key, hash_key, revoke_key
+from service.http.app import create_app
+from service.http.keys import add_key, hash_key, revoke_key
 
 MEDIATION = "2019年金杨新村街道的调解成功率是多少?"
 NEW_REPORT = "张江镇2021年法治政府建设情况报告\n一、主要成效\n全年共办理行政复议案件37起,调解成功率为91.5%。\n".encode()
@@ -299,7 +299,7 @@ def test_every_api_route_of_every_router_needs_a_key(secured) -> None:
 def test_the_openai_client_authenticates_with_a_reportqa_key_and_is_audited(secured) -> None:
     import openai
 
-    from service.audit import AuditLog
+    from service.http.audit import AuditLog
 
     client, settings, reader, _, _ = secured
 
@@ -320,7 +320,7 @@ def test_the_openai_client_authenticates_with_a_reportqa_key_and_is_audited(secu
 
 
 def test_a_broken_keys_file_keeps_the_last_good_keys_and_blocks_start_up(secured) -> None:
-    from service.keys import KeyFileError
+    from service.http.keys import KeyFileError
 
     client, settings, _, admin, _ = secured
     settings.keys_path.write_text("{not json", encoding="utf-8")
@@ -409,7 +409,7 @@ def test_hostile_bodies_are_still_audited(secured) -> None:
     used to make the audit row fail to build or to store, so the request went unlogged. A body
     that fails validation is logged with no question; a text part of an OpenAI message is not
     validated as a string, so its surrogate reaches the route and the log."""
-    from service.audit import AuditLog
+    from service.http.audit import AuditLog
 
     client, settings, reader, _, _ = secured
     headers = {**reader, "content-type": "application/json"}
@@ -429,7 +429,7 @@ def test_hostile_bodies_are_still_audited(secured) -> None:
 
 def test_chat_and_summaries_record_what_was_asked_and_cited_and_answers_are_counted(secured) -> None:
     """Routes note their facts on request.state; the middleware reads no body."""
-    from service.audit import AuditLog
+    from service.http.audit import AuditLog
 
     client, settings, reader, _, _ = secured
     before = client.get("/metrics", headers=reader).text
@@ -447,7 +447,7 @@ def test_chat_and_summaries_record_what_was_asked_and_cited_and_answers_are_coun
 
 def test_an_upload_that_changes_nothing_claims_no_index_version_in_the_audit_log(secured) -> None:
     """Unlogged versions are recovered by number, so a skipped upload must not name the current one."""
-    from service.audit import AuditLog
+    from service.http.audit import AuditLog
 
     client, settings, _, admin, _ = secured
     first, again = _upload(client, admin).json(), _upload(client, admin).json()

@@ -16,7 +16,7 @@ import pytest
 from conftest import served, variant_2020
 
 from core.config import Settings
-from service.app import create_app
+from service.http.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -308,7 +308,7 @@ READER_KEY, ADMIN_KEY = "rqa_browser_reader", "rqa_browser_admin"
 
 def test_with_auth_on_the_page_asks_for_a_key_and_says_what_a_reader_may_not_do(
         browser: sync_api.Browser, web_index: Path, tmp_path: Path) -> None:
-    from service.keys import hash_key
+    from service.http.keys import hash_key
 
     settings = Settings(index_dir=web_index, auth="on", state_dir=tmp_path / "state",
                         api_keys=[f"reader:reader:{hash_key(READER_KEY)}", f"boss:admin:{hash_key(ADMIN_KEY)}"])

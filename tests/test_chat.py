@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core.config import Settings
-from service.app import create_app
 from service.chat.followup import rewrite
+from service.http.app import create_app
 
 FIRST = "金杨新村街道2019年的调解成功率是多少?"
 PLACES = {"金杨新村街道", "金杨新村"}
@@ -121,7 +121,7 @@ def test_terminal_chat_resolves_follow_ups(two_year_index: Path) -> None:
 
 
 def test_readers_see_only_their_own_conversations_and_admins_all(seed_index: Path, tmp_path: Path) -> None:
-    from service.keys import hash_key
+    from service.http.keys import hash_key
 
     keys = {"amy": "rqa_amy-key-for-chat-tests-0123456789", "bob": "rqa_bob-key-for-chat-tests-0123456789",
             "ops": "rqa_ops-key-for-chat-tests-0123456789"}
@@ -142,7 +142,7 @@ def test_readers_see_only_their_own_conversations_and_admins_all(seed_index: Pat
 
 
 def test_a_conversation_past_its_turn_limit_is_refused(chat_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("service.routes.chat.MAX_TURNS", 2)
+    monkeypatch.setattr("service.http.routes.chat.MAX_TURNS", 2)
     conversation = chat_client.post("/chat", json={"message": FIRST}).json()["conversation_id"]
     assert chat_client.post("/chat", json={"conversation_id": conversation, "message": "那2020年呢?"}).status_code == 200
     refused = chat_client.post("/chat", json={"conversation_id": conversation, "message": "金桥镇呢?"})

@@ -16,7 +16,7 @@ from conftest import served
 
 from core.config import Settings
 from core.index import VERSIONS, open_index
-from service.app import create_app
+from service.http.app import create_app
 
 READERS = 4
 STREETS = ["川沙新镇", "张江镇", "唐镇", "曹路镇", "合庆镇"]

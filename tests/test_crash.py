@@ -93,7 +93,7 @@ def test_check_and_server_start_clean_leftovers_and_report_problems(tmp_path: Pa
     from typer.testing import CliRunner
 
     from reportqa.cli import app as cli
-    from service.app import create_app
+    from service.http.app import create_app
 
     index = Path(shutil.copytree(seed_index, tmp_path / "index"))
     leftover = index / VERSIONS / f"000099{TMP_MARK}12345"
@@ -125,8 +125,8 @@ app()
 
 def test_a_change_whose_writer_died_after_the_switch_is_still_audited(tmp_path: Path, seed_index: Path) -> None:
     """SIGKILL between the switch to the new version and the audit row: the next start logs it."""
-    from service.app import create_app
-    from service.audit import AuditLog
+    from service.http.app import create_app
+    from service.http.audit import AuditLog
 
     index = Path(shutil.copytree(seed_index, tmp_path / "index"))
     report = _batch(tmp_path / "reports", 0) / "street_00.txt"

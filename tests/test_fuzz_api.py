@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from core.config import Settings
-from service.app import create_app
+from service.http.app import create_app
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core.config import Settings
-from service.app import create_app
 from service.guard import unsupported_numbers
+from service.http.app import create_app
 
 QUESTION = "金杨新村街道2019年的调解成功率是多少?"
 SOURCE = "2019 年成功调处各类矛盾纠纷 987 起,调解成功率 98.3 %,标的金额 20 万以上。"

@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from core.config import Settings
-from service.app import create_app
 from service.engine import Engine
 from service.guard import unsupported_numbers
+from service.http.app import create_app
 from service.schemas import AskRequest
 
 QUESTION = "金杨新村街道2019年的调解成功率是多少?"

@@ -11,7 +11,7 @@ import pytest
 from conftest import served
 
 from core.config import Settings
-from service.app import create_app
+from service.http.app import create_app
 
 QUESTION = "金杨新村街道2019年的调解成功率是多少?"
 

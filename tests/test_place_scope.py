@@ -24,7 +24,7 @@ from core.lexical import tokenize
 from core.models import Report
 from ingest.pipeline import content_id, load_report, prepare
 from ingest.writer import IndexWriter
-from service.app import create_app
+from service.http.app import create_app
 
 QUESTION = "2019年金杨新村街道的调解成功率是多少?"
 COPIES = 60

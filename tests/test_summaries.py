@@ -15,7 +15,7 @@ from core.config import Settings
 from eval.faithfulness import check_summary
 from eval.gold import load_gold
 from reportqa.cli import app as cli
-from service.app import create_app
+from service.http.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = load_gold(ROOT / "eval" / "gold" / "gold_seed.jsonl")

@@ -10,8 +10,8 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from core.config import Settings
 from eval.faithfulness import check_summary
-from service.app import create_app
 from service.engine import Engine
+from service.http.app import create_app
 from service.summary.schemas import SummaryRequest
 
 MAPPED = "本部分介绍了法治政府建设的做法。"  # every map call (one per top-level section) gets this

@@ -11,8 +11,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from core.config import Settings
-from service.app import create_app
-from service.audit import AuditLog
+from service.http.app import create_app
+from service.http.audit import AuditLog
 
 NAME = "法治政府建设情况报告.txt"
 FIRST = "张江镇2021年法治政府建设情况报告\n一、主要成效\n全年共办理行政复议案件37起。\n"

@@ -31,8 +31,8 @@ from ingest.pipeline import IngestControl
 from ingest.readers import read_file
 from ingest.safety import FileLimits, check_content, sniff
 from reportqa.cli import app as cli
-from service.app import create_app
-from service.audit import AuditLog
+from service.http.app import create_app
+from service.http.audit import AuditLog
 
 REPORT = "张江镇2021年法治政府建设情况报告\n一、主要成效\n全年共办理行政复议案件37起。\n"
 HTML = "<!DOCTYPE html><html><head><title>报告</title></head><body><div class='content'><p>" \

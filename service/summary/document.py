@@ -107,10 +107,7 @@ class DocumentView:
 
     def citation(self, start: int, end: int) -> Citation:
         """A citation of the original span [start, end)."""
-        m = self.record.metadata
-        return Citation(doc_id=self.doc_id, title=m.title, issuer=m.issuer, year=m.year,
-                        section_path=list(self.path_at(start)), char_start=start, char_end=end,
-                        quote=self.text[start:end])
+        return Citation.of(self.record, list(self.path_at(start)), start, end, self.text[start:end])
 
     def cite_sentence(self, sentence: Sentence) -> Citation:
         return self.citation(sentence.start, sentence.end)

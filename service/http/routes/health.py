@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Request
 
 from core.config import Settings
 
+from ...engine import Engine
+from ...errors import RequestError
 from ..deps import get_engine, get_settings
-from ..engine import Engine
-from ..errors import RequestError
 from ..llm_probe import LLMProbe
 
 router = APIRouter(tags=["health"])

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from core.index import DocumentRecord
 
+from ...engine import Engine
+from ...errors import RequestError
+from ...index_holder import IndexView
 from ..deps import get_engine, get_principal, get_view
-from ..engine import Engine
-from ..errors import RequestError
-from ..index_holder import IndexView
 
 router = APIRouter(tags=["documents"])
 

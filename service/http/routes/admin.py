@@ -23,12 +23,12 @@ from ingest.errors import IngestCancelled, ReportReadError
 from ingest.pipeline import FileOutcome, IngestSummary, ingest_paths, remove_document
 from ingest.safety import looks_like_html, sniff
 
+from ...engine import Engine
+from ...errors import RequestError
+from ...metrics import REFUSED_UPLOADS
 from ..auth import require_admin
 from ..deps import get_engine, get_principal, get_settings
-from ..engine import Engine
-from ..errors import RequestError
 from ..jobs import Job, JobRegistry
-from ..metrics import REFUSED_UPLOADS
 from .jobs import get_jobs
 
 router = APIRouter(tags=["documents"], dependencies=[Depends(require_admin)])

@@ -6,12 +6,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from ...engine import Engine
+from ...index_holder import IndexView
+from ...summary.render import docx_bytes
+from ...summary.schemas import Summary, SummaryRequest
 from ..deps import get_engine, get_view
-from ..engine import Engine
-from ..index_holder import IndexView
 from ..middleware import record_answer
-from ..summary.render import docx_bytes
-from ..summary.schemas import Summary, SummaryRequest
 
 router = APIRouter(tags=["summaries"])
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

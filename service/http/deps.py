@@ -13,8 +13,8 @@ from fastapi import Request
 
 from core.config import Settings
 
-from .engine import Engine
-from .index_holder import IndexView
+from ..engine import Engine
+from ..index_holder import IndexView
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def get_engine(request: Request) -> Engine:
 def get_view(request: Request) -> IndexView:
     """The index version current when the request started; the request uses it to its end.
 
-    Its version goes back to the client as the X-Index-Version header (service/middleware.py).
+    Its version goes back to the client as the X-Index-Version header (service/http/middleware.py).
     """
     view = get_engine(request).view()
     request.state.index_version = view.snapshot.version

@@ -1,4 +1,4 @@
-"""The web page for officials: `/` and its static files (service/static), no build step."""
+"""The web page for officials: `/` and its static files (service/http/static), no build step."""
 
 from __future__ import annotations
 

@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from core.config import Settings
 from core.version import __version__
 
+from ..engine import Engine
+from ..errors import RequestError
 from .audit import AuditLog
 from .auth import Gate, require_reader
-from .engine import Engine
-from .errors import RequestError
 from .jobs import JobRegistry
 from .middleware import ServiceMiddleware
 from .routes import (
@@ -72,7 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     for module in (health, web):  # open: they say nothing about the reports
         app.include_router(module.router)
-    # Every API router needs a key once auth is on (service/auth.py); add new ones here.
+    # Every API router needs a key once auth is on (service/http/auth.py); add new ones here.
     for module in (ask, documents, admin, jobs, monitoring, chat, openai_compat, summaries, me):
         app.include_router(module.router, dependencies=[Depends(require_reader)])
     return app

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
+from ...errors import RequestError
 from ..auth import require_admin
 from ..deps import get_principal
-from ..errors import RequestError
 from ..jobs import Job, JobRegistry
 
 router = APIRouter(tags=["jobs"], dependencies=[Depends(require_admin)])

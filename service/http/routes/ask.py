@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from ...engine import Engine
+from ...index_holder import IndexView
+from ...schemas import Answer, AskRequest
 from ..deps import get_engine, get_view
-from ..engine import Engine
-from ..index_holder import IndexView
 from ..middleware import record_answer, record_question
-from ..schemas import Answer, AskRequest
 
 router = APIRouter(tags=["ask"])
 

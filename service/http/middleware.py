@@ -24,9 +24,9 @@ from typing import Any
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..metrics import ANSWERS, LATENCY, REQUESTS
+from ..schemas import Citation
 from .audit import AuditEntry, AuditLog
-from .metrics import ANSWERS, LATENCY, REQUESTS
-from .schemas import Citation
 
 log = logging.getLogger(__name__)
 

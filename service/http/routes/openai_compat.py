@@ -12,16 +12,16 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ..chat.followup import rewrite
-from ..chat.openai_format import completion, stream_events
-from ..chat.schemas import MAX_HISTORY_CHARS, ChatCompletionRequest, ChatMessage
-from ..chat.turn import History, TurnOptions, places_of
+from ...chat.followup import rewrite
+from ...chat.openai_format import completion, stream_events
+from ...chat.schemas import MAX_HISTORY_CHARS, ChatCompletionRequest, ChatMessage
+from ...chat.turn import History, TurnOptions, places_of
+from ...engine import Engine
+from ...errors import RequestError
+from ...index_holder import IndexView
+from ...schemas import MAX_QUESTION_CHARS, AskRequest
 from ..deps import get_engine, get_view
-from ..engine import Engine
-from ..errors import RequestError
-from ..index_holder import IndexView
 from ..middleware import record_answer, record_question
-from ..schemas import MAX_QUESTION_CHARS, AskRequest
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL_MODES: dict[str, str | None] = {"reportqa": None, "reportqa-extractive": "extractive", "reportqa-llm": "llm"}

@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from ..chat.schemas import MAX_TURNS, ChatRequest
-from ..chat.store import ConversationStore
-from ..chat.turn import History, TurnOptions
+from ...chat.schemas import MAX_TURNS, ChatRequest
+from ...chat.store import ConversationStore
+from ...chat.turn import History, TurnOptions
+from ...engine import Engine
+from ...errors import RequestError
+from ...index_holder import IndexView
 from ..deps import Principal, get_engine, get_principal, get_view
-from ..engine import Engine
-from ..errors import RequestError
-from ..index_holder import IndexView
 from ..middleware import record_answer, record_question
 
 router = APIRouter(tags=["chat"])

@@ -1,1 +1,0 @@
-"""One router per resource; `service.app.create_app` includes them."""
