@@ -18,15 +18,15 @@ from typing import Any
 
 from core.normalize import NormalizedText, normalize
 
+# Shares; words that count things (and money); physical measures, which also say what is measured
+# (公里 of a length, 吨 of an output), so a question's 多少公里 keeps 公里 among its content words.
+SHARES = ["%", "‰", "个百分点"]
+COUNT_WORDS = """人次 户次 场次 件次 元 起 件 项 次 名 个 场 处 户 家 天 宗 份 条 篇 类 人 期 批 座 所 套 台 辆 间 栋 本
+    册 块 张 部 支 只 头 株 棵""".split()
+MEASURES = "吨 公斤 千克 平方米 平方公里 亩 公里 千米 米 小时 分钟".split()
 # Longest first so 人次 wins over 人 and 万元 over 元.
-UNITS = sorted(
-    """% ‰ 个百分点 人次 户次 场次 件次 元 起 件 项 次 名 个 场 处 户 家 天
-    宗 份 条 篇 类 人 期 批 座 所 套 台 辆 间 栋 本 册 块 张 部 支 只 头 株 棵 吨 公斤 千克 平方米 平方公里
-    亩 公里 千米 米 小时 分钟""".split(),
-    key=len,
-    reverse=True,
-)
-COUNTERS = [u for u in UNITS if u not in {"%", "‰", "个百分点"}]
+UNITS = sorted([*SHARES, *COUNT_WORDS, *MEASURES], key=len, reverse=True)
+COUNTERS = [u for u in UNITS if u not in SHARES]
 _MULT = {"万": 10_000, "亿": 100_000_000}
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}

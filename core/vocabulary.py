@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from core.figures import COUNTERS
+from core.figures import COUNT_WORDS, COUNTERS
 
 _YEAR_DIGITS = r"(?:19|20)\d{2}"
 # A year as a text writes it (2019年, 2019年度); group 1 is the year. 年 is required: a bare 2019 in a
@@ -19,6 +19,9 @@ DATE = re.compile(rf"(?:截至|截止|到)?(?:{_YEAR_DIGITS}\s*年)?\s*\d{{1,2}}
 # The counters a question asks a figure in (多少起, 几项): the figure extractor's units, and 万元 for 元.
 ASKED_COUNTERS = sorted([*COUNTERS, "万元"], key=len, reverse=True)
 ASKED_COUNTER = re.compile(r"(?:多少|几)\s*(" + "|".join(map(re.escape, ASKED_COUNTERS)) + ")")
+# The counting words a question's 多少/几 takes, which say nothing about the metric (多少起, 几项, 多少万元);
+# measures (多少公里) stay among its content words.
+ASKED_COUNT_WORDS = sorted([*COUNT_WORDS, "万元"], key=len, reverse=True)
 
 # Streets, towns and townships: in no gazetteer, known by their suffix alone.
 TOWN_SUFFIXES = ("街道", "镇", "乡")

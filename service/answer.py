@@ -17,7 +17,7 @@ from core.index import DocumentRecord
 from core.models import Chunk
 from core.normalize import normalize_str
 from core.prompts import render
-from core.vocabulary import ASKED_COUNTERS, DATE, YEAR
+from core.vocabulary import ASKED_COUNT_WORDS, DATE, YEAR
 
 from .question import Question
 from .retrieval import Filters, Retriever, ScoredChunk
@@ -32,7 +32,7 @@ ANSWER_CHUNKS = 8
 MAX_SUBJECT_CHARS = 24
 
 _QUESTION_WORDS = re.compile(
-    r"(?:多少|几)\s*(?:" + "|".join(map(re.escape, ASKED_COUNTERS)) + ")?"
+    r"(?:多少|几)\s*(?:" + "|".join(map(re.escape, ASKED_COUNT_WORDS)) + ")?"
     r"|是什么|是多少|有哪些|哪些|什么|请问|一共|共计|总共|分别|达到了|达到|了|吗|呢|是|的|有|为|\?|？"
 )
 _TERMINATORS = "。!?;"
