@@ -27,6 +27,7 @@ from core.config import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "data" / "samples" / "jinyang_2019_fazhi.txt"
+HASHING = "hashing"  # core.embedding.HashingEmbedder: see the fast_embedding fixture
 
 
 @pytest.fixture
@@ -56,6 +57,30 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     index_dir = tmp_path_factory.mktemp("seed") / "index"
     ingest_paths([SEED], Settings(index_dir=index_dir), progress=False)
     return index_dir
+
+
+@pytest.fixture
+def fast_embedding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hashing embedder for this test and the commands it starts: milliseconds where the real model
+    takes seconds per ingest, for tests of ingest, storage, crashes and commands (not of which passage a
+    question finds, nor of the answers)."""
+    monkeypatch.setenv("REPORTQA_EMBEDDING_MODEL", HASHING)
+
+
+@pytest.fixture(scope="session")
+def hashed_seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One index of the seed built with the hashing embedder; tests take `hashed_seed_copy`, never this."""
+    from ingest.pipeline import ingest_paths
+
+    index_dir = tmp_path_factory.mktemp("hashed_seed") / "index"
+    ingest_paths([SEED], Settings(index_dir=index_dir, embedding_model=HASHING), progress=False)
+    return index_dir
+
+
+@pytest.fixture
+def hashed_seed_copy(hashed_seed_index: Path, tmp_path: Path, fast_embedding: None) -> Path:
+    """A copy of the hashed seed index for one test to change, instead of ingesting the seed again."""
+    return Path(shutil.copytree(hashed_seed_index, tmp_path / "index"))
 
 
 @pytest.fixture(scope="session")
