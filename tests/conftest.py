@@ -24,6 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from core.config import Settings  # noqa: E402
+from core.embedding import HASHING_NAME as HASHING  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "data" / "samples" / "jinyang_2019_fazhi.txt"
@@ -56,6 +57,35 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     index_dir = tmp_path_factory.mktemp("seed") / "index"
     ingest_paths([SEED], Settings(index_dir=index_dir), progress=False)
     return index_dir
+
+
+@pytest.fixture
+def fast_embedding(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The hashing embedder for this test and the commands it starts: milliseconds where the real model
+    takes seconds per ingest, for tests of ingest, storage, crashes and commands (not of which passage a
+    question finds, nor of the answers)."""
+    from core.config import get_settings
+
+    monkeypatch.setenv("REPORTQA_EMBEDDING_MODEL", HASHING)
+    get_settings.cache_clear()  # commands run in-process read the settings once per process
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def hashed_seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One index of the seed built with the hashing embedder, read-only: a test that writes takes a copy."""
+    from ingest.pipeline import ingest_paths
+
+    index_dir = tmp_path_factory.mktemp("hashed_seed") / "index"
+    ingest_paths([SEED], Settings(index_dir=index_dir, embedding_model=HASHING), progress=False)
+    return index_dir
+
+
+@pytest.fixture
+def hashed_seed_copy(hashed_seed_index: Path, tmp_path: Path, fast_embedding: None) -> Path:
+    """A copy of the hashed seed index for one test to change, instead of ingesting the seed again."""
+    return Path(shutil.copytree(hashed_seed_index, tmp_path / "index"))
 
 
 @pytest.fixture(scope="session")

@@ -169,7 +169,7 @@ def test_a_missing_index_is_a_clear_4xx(tmp_path: Path) -> None:
         assert c.get("/health").json()["status"] == "no_index"
 
 
-def test_an_emptied_index_is_a_clear_4xx(tmp_path: Path, seed_dir: Path) -> None:
+def test_an_emptied_index_is_a_clear_4xx(tmp_path: Path, seed_dir: Path, fast_embedding: None) -> None:
     from ingest.pipeline import ingest_paths, remove_document
 
     settings = Settings(index_dir=tmp_path / "index")

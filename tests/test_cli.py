@@ -9,13 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
 
 REPORTQA = shutil.which("reportqa", path=str(Path(sys.executable).parent)) or "reportqa"
+pytestmark = pytest.mark.usefixtures("fast_embedding")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    """The installed command on this checkout's code (PYTHONPATH comes before the editable install)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     return subprocess.run([REPORTQA, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
 
 
@@ -30,6 +33,7 @@ def test_ingest_samples_then_list_documents_as_json(tmp_path: Path) -> None:
     [doc] = payload["documents"]
     assert doc["issuer"] == "金杨新村街道" and doc["year"] == 2019
     assert payload["manifest"]["n_chunks"] == doc["n_chunks"] > 0
+    assert payload["manifest"]["embedding_model"].startswith("hashing/")  # the setting reached the command
 
     removed = _run("remove", doc["doc_id"], "--index", index)
     assert removed.returncode == 0 and "0 reports" in removed.stdout

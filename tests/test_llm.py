@@ -67,19 +67,21 @@ def test_a_dead_endpoint_falls_back_with_a_note(seed_index: Path) -> None:
     assert "LLM unavailable" in answer["note"]
 
 
+# Two questions, two passages and 48 tokens each: SmolLM2-135M invented a number for every one of
+# three seed questions at top_k 1 and 2 (~15 s a question on two busy cores), so two still give the
+# guard something to catch.
 SEED_QUESTIONS = [
     QUESTION,
     "2019年金杨新村街道成功调处了多少起矛盾纠纷?",
-    "城管金杨中队2019年一般程序案件处罚金额是多少?",
 ]
 
 
 def test_real_llm_answers_never_carry_an_unsupported_number(seed_index: Path, llama_server: str) -> None:
-    settings = Settings(index_dir=seed_index, llm_base_url=llama_server, llm_timeout_s=120, llm_max_tokens=96)
+    settings = Settings(index_dir=seed_index, llm_base_url=llama_server, llm_timeout_s=120, llm_max_tokens=48)
     caught = 0
     with TestClient(create_app(settings)) as client:
         for question in SEED_QUESTIONS:
-            answer = client.post("/ask", json={"question": question, "mode": "llm", "top_k": 3}).json()
+            answer = client.post("/ask", json={"question": question, "mode": "llm", "top_k": 2}).json()
             if answer["mode"] == "llm" and answer["found"]:
                 quotes = [c["quote"] + (c["title"] or "") for c in answer["citations"]]
                 assert answer["citations"] and unsupported_numbers(answer["answer"], quotes) == []

@@ -173,7 +173,7 @@ def test_cli_refuses_bad_input_with_a_message(seed_index: Path) -> None:
     assert unknown.exit_code == 1 and "unknown doc_id: nope" in unknown.output
 
 
-def test_a_comparison_of_the_most_reports_allowed_exports_to_word(tmp_path: Path) -> None:
+def test_a_comparison_of_the_most_reports_allowed_exports_to_word(tmp_path: Path, fast_embedding: None) -> None:
     """Twenty reports make a title longer than Word's 255-character property limit (it answered 500)."""
     from ingest.pipeline import ingest_paths
     from service.summary.schemas import MAX_DOCUMENTS

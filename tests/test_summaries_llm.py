@@ -83,8 +83,8 @@ def test_a_dead_endpoint_falls_back_with_a_note(seed_index: Path) -> None:
 def test_real_llm_summary_never_carries_an_unsupported_number(seed_index: Path, seed_text: str, llama_server: str,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """Map-reduce against SmolLM2-135M on llama.cpp (sections cut short to keep the test quick)."""
-    monkeypatch.setattr("service.summary.llm.MAP_CHARS", 300)
-    settings = Settings(index_dir=seed_index, llm_base_url=llama_server, llm_timeout_s=120, llm_max_tokens=64)
+    monkeypatch.setattr("service.summary.llm.MAP_CHARS", 200)
+    settings = Settings(index_dir=seed_index, llm_base_url=llama_server, llm_timeout_s=120, llm_max_tokens=48)
     with TestClient(create_app(settings)) as client:
         summary = client.post("/summaries", json={"style": "briefing", "mode": "llm", "max_chars": 600}).json()
     assert check_summary(summary["text"], [seed_text], []).unsupported == []

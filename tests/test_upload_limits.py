@@ -186,7 +186,8 @@ def test_the_cli_path_gets_the_same_checks(tmp_path: Path) -> None:
             read_file(tmp_path / name, limits.max_bytes, limits)
 
 
-def test_reportqa_ingest_refuses_the_150_mb_docx_by_its_limit_and_ingests_the_rest(tmp_path: Path, seed_dir: Path) -> None:
+def test_reportqa_ingest_refuses_the_150_mb_docx_by_its_limit_and_ingests_the_rest(tmp_path: Path, seed_dir: Path,
+                                                                                  fast_embedding: None) -> None:
     (seed_dir / "bomb.docx").write_bytes(text_bomb_docx())
     started = time.monotonic()
     done = CliRunner().invoke(cli, ["ingest", str(seed_dir), "--index", str(tmp_path / "index")])
