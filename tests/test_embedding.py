@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import numpy as np
-
 from conftest import ROOT
+
 from core.config import Settings
 from core.embedding import HashingEmbedder, get_embedder
 

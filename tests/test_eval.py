@@ -106,7 +106,8 @@ def test_eval_command_writes_its_outputs_and_gates_on_accuracy(tmp_path: Path, s
     for name in ("results.jsonl", "summary.json", "report.md", "latency.png"):
         assert (tmp_path / "out" / name).stat().st_size > 0
     assert "| answer accuracy |" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
-    failing = subprocess.run([*args, "--index", str(seed_index), "--min-accuracy", "1.01"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    failing = subprocess.run([*args, "--index", str(seed_index), "--min-accuracy", "1.01"], capture_output=True, text=True,
+                             env=env, cwd=ROOT, timeout=300)
     assert failing.returncode == 1 and "below --min-accuracy" in failing.stderr
 
 
