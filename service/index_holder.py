@@ -14,7 +14,7 @@ from pathlib import Path
 from core.embedding import Embedder
 from core.index import CURRENT, IndexSnapshot, open_index
 
-from .answer import ExtractiveAnswerer
+from .extractive import ExtractiveAnswerer
 from .retrieval import Retriever
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from core.config import Settings
 from core.prompts import load_prompt, render
 from core.vocabulary import CITATION_MARKER
 
-from .answer import ExtractiveAnswerer, not_found
+from .extractive import ExtractiveAnswerer, not_found
 from .guard import cited_sources, strip_links, unsupported_numbers
 from .question import Question
 from .retrieval import Filters, ScoredChunk

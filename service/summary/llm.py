@@ -25,7 +25,7 @@ from core.figures import stated_numbers
 from core.prompts import load_prompt
 from core.vocabulary import CITATION_MARKER
 
-from ..answer import bigrams
+from ..extractive import bigrams
 from ..guard import backs
 from ..llm import ChatModel
 from .citations import CitationBook
