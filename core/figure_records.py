@@ -9,6 +9,7 @@ column labels as their metric. Ingest builds the records once, so the writer onl
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from core.vocabulary import CHANGE_WORDS, FALLING, PERIOD, RELATIVE_YEARS, TARGE
 KINDS = ("actual", "target", "change", "share")
 _SCALE = re.compile(r"万亿|[万亿]")
 _FACTORS = {"": 1.0, "万": 1e4, "亿": 1e8, "万亿": 1e12}
-_CELL_NUMBER = re.compile(r"\s*(-?\d[\d,.]*)\s*(%?)\s*")
+_CELL_NUMBER = re.compile(r"\s*(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(%?)\s*")
 _LABEL_UNIT = re.compile(r"[(（]\s*(?:单位[:：]\s*)?(?P<scale>万亿|[万亿])?(?P<unit>[^()（）]{1,8}?)\s*[)）]")
 
 
@@ -201,6 +202,8 @@ def _cell_figures(text: str, norm: NormalizedText, start: int, end: int, labels:
     unit = bare.group(2) or (unit_match.group("unit").strip() if unit_match else "")
     raw_end = bare.end(2) if bare.group(2) else bare.end(1)
     value = float(bare.group(1).replace(",", "")) * _FACTORS[scale]
+    if not math.isfinite(value):
+        return []  # hundreds of digits: no float holds it (nor JSON)
     return [(Figure(round(value, 6), unit, text[bare.start(1) : raw_end], bare.start(1), raw_end, ""), scale)]
 
 

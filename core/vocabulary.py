@@ -1,5 +1,6 @@
-"""The words reportqa reads questions and reports by, declared once: years and dates, the counters a
-question asks in, place suffixes and citation markers. Patterns that differ in meaning keep separate names."""
+"""The words reportqa reads questions and reports by, declared once: years, dates and periods, the counters a
+question asks in, the words that make a figure a target, a change or a fall, place suffixes and citation markers. Patterns that
+differ in meaning keep separate names."""
 
 from __future__ import annotations
 
