@@ -27,6 +27,7 @@ import numpy as np
 
 from core.config import Settings
 from core.embedding import get_embedder
+from core.figure_records import report_figure_records
 from core.lexical import tokenize
 from core.models import Chunk, Report, ReportMetadata
 from ingest.pipeline import discover, load_report, prepare
@@ -129,7 +130,7 @@ def synthetic_report(i: int, pool: Pool, rng: random.Random) -> PendingReport:
                     metadata=meta)
     matrix = np.add.reduceat(pool.matrix[rows], starts, axis=0)  # mean up to scale: normalised next
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
-    return PendingReport(report, [], chunks, matrix, tokens)
+    return PendingReport(report, [], chunks, matrix, tokens, report_figure_records(chunks, year))
 
 
 def build(index_dir: Path, n_chunks: int, settings: Settings, real: list[PendingReport], pool: Pool,

@@ -27,7 +27,7 @@ MEASURES = "吨 公斤 千克 平方米 平方公里 亩 公里 千米 米 小�
 # Longest first so 人次 wins over 人 and 万元 over 元.
 UNITS = sorted([*SHARES, *COUNT_WORDS, *MEASURES], key=len, reverse=True)
 COUNTERS = [u for u in UNITS if u not in SHARES]
-_MULT = {"万": 10_000, "亿": 100_000_000}
+_MULT = {"万": 10_000, "亿": 100_000_000, "万亿": 10**12}
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 MAX_CHINESE_VALUE = 10**15  # beyond what any report writes in Chinese numerals, within a float's exact range
@@ -36,11 +36,29 @@ _MONEY_HINT = re.compile(r"金额|资金|经费|罚|款|费|投入|预算|收入
 _UNIT_RE = "|".join(re.escape(u) for u in UNITS)
 _ARABIC = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\s?[.·]\s?\d+(?: \d+(?=\s?%))?)?"
 _APPROX_BEFORE = r"(?:约|近|超过|逾|达到|达|共|计|合计|累计|总计|为)?"
-_FIGURE = re.compile(
-    rf"(?P<num>{_ARABIC})(?:\s*(?:到|至|-|~)\s*(?P<num2>{_ARABIC}))?"
-    rf"\s?(?P<approx>余|多)?\s?(?P<mult>[万亿])?\s?(?P<approx2>余|多)?\s?(?P<unit>{_UNIT_RE})?"
-    rf"(?P<tail>以上|以下|左右|余)?"
+
+# The unit grammar of the figure records: a measure (the table above and the ones below), optionally
+# per a measure or a time (万吨/日, 微克/立方米); the scale before it is the figure's 万/亿/万亿. The
+# measures below are read by the records alone: in MEASURES they would change the counters a question
+# asks in, and so the extractive answers.
+RECORD_MEASURES = "千瓦时 千瓦 立方米 标准煤 公顷 斤 微克 毫克 克 标箱 度".split()
+_PER = "日 天 年 月 小时 人 平方米 立方米 公里 千瓦时".split()
+_RECORD_UNIT_RE = (
+    rf"(?:{'|'.join(re.escape(u) for u in sorted([*UNITS, *RECORD_MEASURES], key=len, reverse=True))})"
+    rf"(?:/(?:{'|'.join(re.escape(u) for u in sorted(_PER, key=len, reverse=True))}))?"
 )
+
+
+def _figure_pattern(unit_re: str, mult_re: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"(?P<num>{_ARABIC})(?:\s*(?:到|至|-|~)\s*(?P<num2>{_ARABIC}))?"
+        rf"\s?(?P<approx>余|多)?\s?(?P<mult>{mult_re})?\s?(?P<approx2>余|多)?\s?(?P<unit>{unit_re})?"
+        rf"(?P<tail>以上|以下|左右|余)?"
+    )
+
+
+_FIGURE = _figure_pattern(_UNIT_RE, "[万亿]")
+_RECORD_FIGURE = _figure_pattern(_RECORD_UNIT_RE, "万亿|[万亿]")
 _CN_NUM = "零〇一二两三四五六七八九十百千"
 _CN_FIGURE = re.compile(
     rf"(?<![第{_CN_NUM}])(?P<num>[{_CN_NUM}]+)(?P<approx>余|多)?(?P<mult>[万亿])?"
@@ -124,8 +142,13 @@ def _after(norm: str, pos: int) -> str:
     return norm[pos:end].strip()
 
 
-def extract_figures(text: str, norm: NormalizedText | None = None, start: int = 0, end: int | None = None) -> list[Figure]:
-    """All figures in the original range text[start:end], in order, with original spans."""
+def extract_figures(text: str, norm: NormalizedText | None = None, start: int = 0, end: int | None = None,
+                    *, unit_grammar: bool = False) -> list[Figure]:
+    """All figures in the original range text[start:end], in order, with original spans.
+
+    `unit_grammar` reads units by the records' grammar (万亿元, 亿斤, 万吨/日) instead of the unit table
+    the answerer was tuned on, whose answers stay as they are.
+    """
     norm = norm or normalize(text)
     end = len(text) if end is None else end
     n_start = norm.from_original(start)
@@ -133,7 +156,7 @@ def extract_figures(text: str, norm: NormalizedText | None = None, start: int = 
     ntext = norm.text
     figures: list[Figure] = []
     taken: list[tuple[int, int]] = []
-    for m in _FIGURE.finditer(ntext, n_start, n_end):
+    for m in (_RECORD_FIGURE if unit_grammar else _FIGURE).finditer(ntext, n_start, n_end):
         if not (m.group("unit") or m.group("mult")):
             continue  # a number without a unit is a year, a date, a hotline or a code
         if m.start() > 0 and (ntext[m.start() - 1].isdigit() or ntext[m.start() - 1] in ".·"):

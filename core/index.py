@@ -12,7 +12,8 @@ Layout of an index directory:
                              default) or IndexHNSWFlat / IndexIVFFlat (approximate, for large
                              indexes; REPORTQA_ANN), named in the manifest with its parameters
         lexical/             bm25s index over jieba tokens, plus ids.npy
-        docstore.sqlite      documents (metadata, original text, sections), chunks, sentences
+        docstore.sqlite      documents (metadata, original text, sections), chunks, sentences,
+                             figures (every figure of every chunk as a record, `core.figure_records`)
     .write.lock              one writer at a time
 
 Readers open the vector index memory-mapped (flat codes and IVF lists), so a server
@@ -32,12 +33,14 @@ from typing import Any
 import faiss
 import numpy as np
 
+from .figure_records import FigureRecord
 from .lexical import LexicalIndex
 from .models import Chunk, ReportMetadata
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# 2: the figures table (figure records, written at ingest); a format-1 index is re-indexed.
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 TMP_MARK = ".tmp-"
@@ -88,7 +91,32 @@ CREATE TABLE IF NOT EXISTS sentences (
     char_end INTEGER NOT NULL,
     PRIMARY KEY (chunk, ordinal)
 );
+CREATE TABLE IF NOT EXISTS figures (
+    chunk INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    doc_id TEXT NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    raw TEXT NOT NULL,
+    value REAL NOT NULL,
+    unit TEXT NOT NULL,
+    scale_unit TEXT NOT NULL,
+    base_value REAL NOT NULL,
+    base_value_max REAL,
+    qualifier TEXT,
+    sign INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    period TEXT,
+    period_basis TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    section_path TEXT NOT NULL,
+    PRIMARY KEY (chunk, ordinal)
+);
+CREATE INDEX IF NOT EXISTS figures_doc ON figures(doc_id);
 """
+# The figures table's columns after (chunk, ordinal), in `FigureRecord` order less doc_id's chunk_id.
+FIGURE_COLUMNS = ("doc_id", "char_start", "char_end", "raw", "value", "unit", "scale_unit", "base_value",
+                  "base_value_max", "qualifier", "sign", "metric", "period", "period_basis", "kind", "section_path")
 
 
 class IndexStoreError(Exception):
@@ -97,6 +125,20 @@ class IndexStoreError(Exception):
 
 class IndexNotFoundError(IndexStoreError):
     pass
+
+
+class FormatMismatchError(IndexStoreError):
+    pass
+
+
+def require_format(manifest: dict[str, Any], where: Path) -> None:
+    """Refuse an index written in another format than this reportqa reads and writes."""
+    found = manifest.get("format_version")
+    if found != FORMAT_VERSION:
+        raise FormatMismatchError(
+            f"the index at {where} is in format {found}, but this reportqa reads format {FORMAT_VERSION} "
+            "(it stores every figure as a record): re-index the reports with `reportqa ingest PATH --rebuild`"
+        )
 
 
 class ModelMismatchError(IndexStoreError):
@@ -170,11 +212,7 @@ class IndexSnapshot:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        if self.manifest.get("format_version") != FORMAT_VERSION:
-            raise IndexStoreError(
-                f"index format {self.manifest.get('format_version')} is not supported "
-                f"(this reportqa reads format {FORMAT_VERSION}); re-index the reports"
-            )
+        require_format(self.manifest, folder.parent.parent)
         self.vectors = faiss.read_index(str(folder / "vectors.faiss"), READ_FLAGS[self.ann])
         apply_search_params(self.vectors, self.manifest.get("ann_params", {}))
         inner = faiss.downcast_index(self.vectors.index)
@@ -236,6 +274,15 @@ class IndexSnapshot:
         ):
             sents.setdefault(s["chunk"], []).append((s["char_start"], s["char_end"]))
         return [StoredChunk(i, _chunk(rows[i], sents.get(i, []))) for i in ids if i in rows]
+
+    def figures(self, doc_id: str) -> list[FigureRecord]:
+        """The figure records of one report, in the order of its text (empty for an unknown id)."""
+        rows = self.db.execute(
+            f"SELECT c.chunk_id, {', '.join('f.' + c for c in FIGURE_COLUMNS)} FROM figures f "
+            "JOIN chunks c ON c.id = f.chunk WHERE f.doc_id = ? ORDER BY f.char_start, c.ordinal, f.ordinal",
+            (doc_id,),
+        )
+        return [FigureRecord(**{**dict(r), "section_path": json.loads(r["section_path"])}) for r in rows]
 
     def doc_ids_of_chunks(self, ids: list[int]) -> dict[int, str]:
         """chunk id -> doc_id for the known ids among `ids`."""

@@ -1,5 +1,6 @@
-"""The words reportqa reads questions and reports by, declared once: years and dates, the counters a
-question asks in, place suffixes and citation markers. Patterns that differ in meaning keep separate names."""
+"""The words reportqa reads questions and reports by, declared once: years, dates and periods, the counters a
+question asks in, the words that make a figure a target, a change or a fall, place suffixes and citation markers. Patterns that
+differ in meaning keep separate names."""
 
 from __future__ import annotations
 
@@ -32,3 +33,17 @@ ADMIN_SUFFIX = re.compile(r"(?:[壮回]族|维吾尔)?自治区$|特别行政区
 
 # A citation marker [n] in a model's reply; three digits, since a summary may cite more than 99 passages.
 CITATION_MARKER = re.compile(r"\[(\d{1,3})\]")
+
+# What a figure of a report refers to and how it reads (the figure records of the index):
+# the words that make it a target, a change or a fall, and the years said relative to the report's.
+TARGET_WORDS = re.compile(r"预期|目标|力争|计划|确保|争取")
+CHANGE_WORDS = re.compile(r"同比|环比|增长|增加|增幅|提高|上升|下降|减少|回落|降低|下滑|较上年|比上年")
+FALLING = re.compile(r"(?:下降|减少|回落|降低|下滑|收窄)(?:了|约|近|为|达)?\s*$")
+RELATIVE_YEARS = {"前年": -2, "去年": -1, "上年": -1, "上一年": -1, "今年": 0, "本年": 0, "当年": 0, "明年": 1}
+# A period a sentence states: a 截至 day, a month, a year, or a year relative to the report's; a year
+# after 比/较/与 is what a change is measured against, not the figure's period.
+PERIOD = re.compile(
+    rf"(?P<base>[比较与]\s*)?(?:(?:截至|截止)\s*(?P<dy>{_YEAR_DIGITS})\s*年\s*(?P<dm>\d{{1,2}})\s*月\s*(?P<dd>\d{{1,2}})\s*日"
+    rf"|(?P<my>{_YEAR_DIGITS})\s*年\s*(?P<mm>\d{{1,2}})\s*月(?!\s*\d)|(?P<y>{_YEAR_DIGITS})\s*年"
+    rf"|(?P<rel>{'|'.join(RELATIVE_YEARS)}))"
+)

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from core.config import Settings
 from core.embedding import Embedder, get_embedder
+from core.figure_records import report_figure_records
 from core.index import UPLOAD_SOURCE, current_version_dir, open_index
 from core.lexical import load_tokenizer, tokenize
 from core.models import Report
@@ -127,10 +128,11 @@ def load_report(path: Path, settings: Settings, issuer: str | None = None, year:
 
 
 def prepare(report: Report, settings: Settings) -> PendingReport:
-    """Sections and chunks of a report (vectors are filled in later, in batches)."""
+    """Sections, chunks and figure records of a report (vectors are filled in later, in batches)."""
     sections = parse_sections(report.text, normalize(report.text))
     chunks = chunk_report(report, settings.chunk_max_chars, settings.table_rows_per_chunk, sections)
-    return PendingReport(report, sections, chunks, np.zeros((0, 0), np.float32), [tokenize(c.embed_text) for c in chunks])
+    return PendingReport(report, sections, chunks, np.zeros((0, 0), np.float32), [tokenize(c.embed_text) for c in chunks],
+                         report_figure_records(chunks, report.metadata.year))
 
 
 def _embed_all(pending: list[PendingReport], embedder: Embedder, batch: int, progress: bool) -> None:

@@ -25,19 +25,23 @@ import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
+from core.figure_records import FigureRecord
 from core.index import (
     ANN_KINDS,
     CURRENT,
+    FIGURE_COLUMNS,
     FORMAT_VERSION,
     HNSW_EF_SEARCH,
     SCHEMA,
     TMP_MARK,
     VERSIONS,
     WRITE_LOCK,
+    IndexStoreError,
     ModelMismatchError,
     apply_search_params,
     connect,
     current_version_dir,
+    require_format,
 )
 from core.lexical import LexicalIndex, Vocabulary
 from core.models import Chunk, Report, Section
@@ -104,13 +108,14 @@ def _now() -> str:
 
 @dataclass
 class PendingReport:
-    """A report ready to store: its sections, chunks, their vectors and tokens."""
+    """A report ready to store: its sections, chunks, their vectors, tokens and figure records (one list per chunk)."""
 
     report: Report
     sections: list[Section]
     chunks: list[Chunk]
     vectors: np.ndarray
     tokens: list[list[str]]
+    figures: list[list[FigureRecord]]
 
 
 class IndexWriter:
@@ -150,6 +155,11 @@ class IndexWriter:
         self.base = None if self.rebuild else current_version_dir(self.index_dir)
         if self.base is not None:
             manifest = json.loads((self.base / "manifest.json").read_text(encoding="utf-8"))
+            try:
+                require_format(manifest, self.index_dir)
+            except IndexStoreError:
+                self._lock.release()
+                raise
             if manifest["embedding_model"] != self.model_id:
                 self._lock.release()
                 raise ModelMismatchError(
@@ -301,7 +311,7 @@ class IndexWriter:
                  json.dumps([s.to_dict() for s in p.sections], ensure_ascii=False), _now()),
             )
             ids = []
-            for chunk, tokens in zip(p.chunks, p.tokens):
+            for chunk, tokens, figures in zip(p.chunks, p.tokens, p.figures, strict=True):
                 cur = conn.execute(
                     "INSERT INTO chunks (chunk_id, doc_id, ordinal, section_path, char_start, char_end, text,"
                     " embed_text, kind, tokens) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -314,8 +324,20 @@ class IndexWriter:
                     "INSERT INTO sentences VALUES (?,?,?,?)",
                     [(cur.lastrowid, k, s, e) for k, (s, e) in enumerate(chunk.sentences)],
                 )
+                conn.executemany(
+                    f"INSERT INTO figures (chunk, ordinal, {', '.join(FIGURE_COLUMNS)}) "
+                    f"VALUES ({','.join('?' * (len(FIGURE_COLUMNS) + 2))})",
+                    [(cur.lastrowid, k, *_figure_row(f)) for k, f in enumerate(figures)],
+                )
             if ids:
                 vectors.add_with_ids(np.asarray(p.vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+
+
+def _figure_row(record: FigureRecord) -> tuple[Any, ...]:
+    """A record's values in FIGURE_COLUMNS order (its section path as JSON)."""
+    values = record.to_dict()
+    values["section_path"] = json.dumps(record.section_path, ensure_ascii=False)
+    return tuple(values[c] for c in FIGURE_COLUMNS)
 
 
 def _write_lexical(folder: Path, rows: sqlite3.Cursor) -> int:

@@ -111,6 +111,30 @@ def documents(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
+def figures(doc_id: Annotated[str, typer.Argument(help="The doc_id shown by `reportqa documents`.")],
+            index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """List the figures of one report as the index stores them: value in base units, period, kind, metric."""
+    from core.index import IndexStoreError, open_index
+
+    settings = get_settings()
+    try:
+        snapshot = open_index(index or settings.index_dir)
+    except IndexStoreError as exc:
+        _fail(str(exc))
+    if snapshot.document(doc_id, with_text=False) is None:
+        _fail(f"no report with doc_id {doc_id} in the index")
+    records = snapshot.figures(doc_id)
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in records], ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{len(records)} figures of {doc_id}")
+    for r in records:
+        span = f"{r.char_start}-{r.char_end}"
+        typer.echo(f"{span:>11}  {r.raw:<14} {r.base_value:>16g} {r.unit or '-':<8} {r.period or '----':<10} "
+                   f"{r.kind:<6}  {r.metric}  [{' > '.join(r.section_path)}]")
+
+
+@app.command()
 def remove(doc_id: Annotated[str, typer.Argument(help="The doc_id shown by `reportqa documents`.")],
            index: IndexOpt = None) -> None:
     """Delete one report from the index."""

@@ -1,5 +1,5 @@
-"""Hypothesis: the heading parser, the figure extractor and the chunker on arbitrary text never raise,
-and every span they return is valid in the original text (the citations depend on it)."""
+"""Hypothesis: the heading parser, the figure extractor, the chunker and the figure records on arbitrary text
+never raise, and every span they return is valid in the original text (the citations depend on it)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.figure_records import report_figure_records
 from core.figures import extract_figures, stated_numbers
 from core.models import Report
 from core.normalize import normalize, normalize_char, normalize_str
@@ -21,7 +22,9 @@ PIECES = ["一、", "二、", "十一、", "(一)", "（二）", "( 三 )", "1."
           "１２３", "．", "、", "起", "元", "人次", "个百分点", "调解成功率", "法治政府", "\ufeff", "\u200b", "\x00",
           # characters whose NFKC form is longer than one character, or that break lines oddly
           "½", "①", "⑴", "⒈", "㏂", "Ⅻ", "ﬃ", "㍿", "\u0301", "\U0001f600", "\u2028", "\x85", "\x0b", "\x0c",
-          "9" * 400, "1" * 30 + ".5", "九" * 320]  # past a float's range: no inf, no OverflowError
+          "9" * 400, "1" * 30 + ".5", "九" * 320,  # past a float's range: no inf, no OverflowError
+          # figure records: table rows, label units, periods, falls and targets
+          " | ", "|", "（万千瓦）", "(亿元)", "2024年", "截至2024年12月31日", "去年", "下降", "预期目标", "万吨/日", "亿斤"]
 TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=8)), max_size=60).map("".join)
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -80,3 +83,15 @@ def test_chunks_quote_their_span_exactly(text: str, max_chars: int) -> None:
         assert text[chunk.char_start:chunk.char_end] == chunk.text
         for s, e in chunk.sentences:
             assert chunk.char_start <= s <= e <= chunk.char_end
+
+
+@FUZZ
+@given(TEXT, st.integers(50, 400), st.one_of(st.none(), st.integers(1990, 2030)))
+def test_figure_records_never_raise_and_quote_their_span(text: str, max_chars: int, year: int | None) -> None:
+    report = Report(doc_id="d", source="s", format="txt", encoding="utf-8", text=text)
+    chunks = chunk_report(report, max_chars=max_chars, table_rows=3)
+    for chunk, records in zip(chunks, report_figure_records(chunks, year), strict=True):
+        for r in records:
+            assert chunk.char_start <= r.char_start <= r.char_end <= chunk.char_end
+            assert text[r.char_start:r.char_end] == r.raw
+            assert math.isfinite(r.base_value)

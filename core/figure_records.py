@@ -1,0 +1,213 @@
+"""Figures as records of the index: each figure of a chunk with what its context says about it.
+
+`core.figures` reads a number, its unit and its metric words; a record adds what a question about a
+figure needs and the sentence around it tells: the value in base units (600亿斤 -> 6e10 斤), its sign
+(下降2.7% -> -2.7), the period it refers to (2024年, 截至 a day, 去年 resolved against the report's
+year), its kind (actual, target, change, share) and its section path. Table cells take their row and
+column labels as their metric. Ingest builds the records once, so the writer only stores them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from core.figures import SHARES, Figure, clause_before, extract_figures
+from core.models import Chunk
+from core.normalize import NormalizedText, normalize
+from core.vocabulary import CHANGE_WORDS, FALLING, PERIOD, RELATIVE_YEARS, TARGET_WORDS
+
+KINDS = ("actual", "target", "change", "share")
+_SCALE = re.compile(r"万亿|[万亿]")
+_FACTORS = {"": 1.0, "万": 1e4, "亿": 1e8, "万亿": 1e12}
+_CELL_NUMBER = re.compile(r"\s*(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(%?)\s*")
+_LABEL_UNIT = re.compile(r"[(（]\s*(?:单位[:：]\s*)?(?P<scale>万亿|[万亿])?(?P<unit>[^()（）]{1,8}?)\s*[)）]")
+
+
+@dataclass(frozen=True)
+class FigureRecord:
+    """One figure of a report as the index stores it; spans index the report's original text."""
+
+    doc_id: str
+    chunk_id: str
+    char_start: int
+    char_end: int
+    raw: str  # the figure as written
+    value: float  # the number as written, scale not folded (600 of 600亿斤)
+    unit: str  # the base unit (斤; '' for none)
+    scale_unit: str  # the unit as written with its scale (亿斤)
+    base_value: float  # signed value in base units (6e10; -2.7 for 下降2.7%)
+    base_value_max: float | None  # the upper end of a range, in base units
+    qualifier: str | None  # 余 / 多 / 以上 / 以下 / 左右 / 约
+    sign: int  # -1 when a 下降/减少/回落 makes it a fall
+    metric: str  # the clause words it measures, or a table cell's row and column labels
+    period: str | None  # 2024, 2024-09 or 2024-12-31
+    period_basis: str  # stated (its sentence), context (earlier in its chunk), report (the report's year), none
+    kind: str  # one of KINDS
+    section_path: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def report_figure_records(chunks: list[Chunk], report_year: int | None) -> list[list[FigureRecord]]:
+    """The records of a report's chunks, one list per chunk: a figure that two overlapping windows
+    share is kept in the first, and a table cut into several chunks labels its cells by its first row."""
+    seen: set[tuple[int, int]] = set()
+    out: list[list[FigureRecord]] = []
+    header: list[str] | None = None
+    previous: Chunk | None = None
+    for chunk in chunks:
+        continues = (previous is not None and previous.kind == chunk.kind == "table"
+                     and chunk.char_start == previous.char_end + 1)
+        if chunk.kind == "table" and not continues:
+            first = chunk.sentences[0]
+            header = _labels(chunk.text, first[0] - chunk.char_start, first[1] - chunk.char_start)
+        records = chunk_figure_records(chunk, report_year, header if continues else None)
+        out.append([r for r in records if (r.char_start, r.char_end) not in seen])
+        seen.update((r.char_start, r.char_end) for r in records)
+        previous = chunk
+    return out
+
+
+def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str] | None = None) -> list[FigureRecord]:
+    """The records of every figure in `chunk`; a table chunk reads its rows cell by cell, labelled by
+    the first cell of the row and the `header` cell of the column (the table's first row)."""
+    if chunk.kind == "table":
+        return _table_records(chunk, report_year, header)
+    norm = normalize(chunk.text)
+    records: list[FigureRecord] = []
+    context: str | None = None
+    for s_start, s_end in chunk.sentences:
+        start, end = s_start - chunk.char_start, s_end - chunk.char_start
+        for fig in extract_figures(chunk.text, norm, start, end, unit_grammar=True):
+            period = _period(chunk.text[start : fig.char_start], report_year)
+            basis = "stated"
+            if period is None:
+                period, basis = (context, "context") if context else _report_period(report_year)
+            else:
+                context = period
+            records.append(_record(chunk, fig, _scale_of(fig), norm, fig.metric, (period, basis),
+                                   chunk.text[start : fig.char_start]))
+    return records
+
+
+def _record(chunk: Chunk, fig: Figure, scale: str, norm: NormalizedText, metric: str,
+            period: tuple[str | None, str], before: str) -> FigureRecord:
+    factor = _FACTORS[scale]
+    clause = clause_before(norm.text, norm.from_original(fig.char_start))[1]
+    sign = -1 if FALLING.search(clause) else 1
+    return FigureRecord(
+        doc_id=chunk.doc_id,
+        chunk_id=chunk.chunk_id,
+        char_start=chunk.char_start + fig.char_start,
+        char_end=chunk.char_start + fig.char_end,
+        raw=fig.raw,
+        value=round(fig.value / factor, 6),
+        unit=fig.unit,
+        scale_unit=scale + fig.unit,
+        base_value=sign * fig.value,
+        base_value_max=sign * fig.value_max if fig.value_max is not None else None,
+        qualifier=fig.approx or ("约" if re.search(r"约\s*$", clause) else None),
+        sign=sign,
+        metric=metric,
+        period=period[0],
+        period_basis=period[1],
+        kind=_kind(fig.unit, clause, before),
+        section_path=chunk.section_path,
+    )
+
+
+def _kind(unit: str, clause: str, before: str) -> str:
+    """target when its sentence sets one (预期目标, 力争), change when its clause says how much a thing
+    grew or fell, share for a rate, actual otherwise."""
+    if TARGET_WORDS.search(before):
+        return "target"
+    if unit == "个百分点" or CHANGE_WORDS.search(clause):
+        return "change"
+    return "share" if unit in SHARES else "actual"
+
+
+def _period(before: str, report_year: int | None) -> str | None:
+    """The last period stated before a figure in its sentence, leaving out comparison bases (比2020年)."""
+    found = None
+    for m in PERIOD.finditer(before):
+        if m.group("base"):
+            continue
+        if m.group("dy"):
+            found = f"{m.group('dy')}-{int(m.group('dm')):02d}-{int(m.group('dd')):02d}"
+        elif m.group("my"):
+            found = f"{m.group('my')}-{int(m.group('mm')):02d}"
+        elif m.group("y"):
+            found = m.group("y")
+        elif report_year is not None:
+            found = str(report_year + RELATIVE_YEARS[m.group("rel")])
+    return found
+
+
+def _report_period(report_year: int | None) -> tuple[str | None, str]:
+    return (str(report_year), "report") if report_year is not None else (None, "none")
+
+
+def _cells(line: str, offset: int) -> list[tuple[int, int]]:
+    """Spans (from `offset`) of the cells of a ' | ' row, leading and trailing pipes dropped."""
+    spans, pos = [], 0
+    for part in line.split("|"):
+        spans.append((offset + pos, offset + pos + len(part)))
+        pos += len(part) + 1
+    if line.strip().startswith("|"):
+        spans = spans[1:]
+    if line.strip().endswith("|"):
+        spans = spans[:-1]
+    return spans
+
+
+def _labels(text: str, start: int, end: int) -> list[str]:
+    return [text[s:e].strip() for s, e in _cells(text[start:end], start)]
+
+
+def _table_records(chunk: Chunk, report_year: int | None, header: list[str] | None) -> list[FigureRecord]:
+    text = chunk.text
+    norm = normalize(text)
+    records: list[FigureRecord] = []
+    for r_start, r_end in chunk.sentences:
+        start, end = r_start - chunk.char_start, r_end - chunk.char_start
+        cells = _cells(text[start:end], start)
+        labels = _labels(text, start, end)
+        if header is None:
+            header = labels
+            continue  # the header row labels the others
+        row = labels[0] if labels else ""
+        for col, (c_start, c_end) in enumerate(cells[1:], start=1):
+            column = header[col] if col < len(header) else ""
+            metric = " ".join(p for p in (row, column) if p)
+            stated = _period(column, report_year) or _period(row, report_year)
+            period = (stated, "stated") if stated else _report_period(report_year)
+            for fig, scale in _cell_figures(text, norm, c_start, c_end, f"{column} {row}"):
+                records.append(_record(chunk, fig, scale, norm, metric, period, f"{row} {column}"))
+    return records
+
+
+def _cell_figures(text: str, norm: NormalizedText, start: int, end: int, labels: str) -> list[tuple[Figure, str]]:
+    """A cell's figures and their scales; a bare number takes its unit and scale from its labels'
+    brackets (（亿元）) when they give one."""
+    figures = [(f, _scale_of(f)) for f in extract_figures(text, norm, start, end, unit_grammar=True)]
+    bare = _CELL_NUMBER.fullmatch(text, start, end)
+    if figures or not bare:
+        return figures
+    unit_match = _LABEL_UNIT.search(labels)
+    scale = (unit_match.group("scale") or "") if unit_match else ""
+    unit = bare.group(2) or (unit_match.group("unit").strip() if unit_match else "")
+    raw_end = bare.end(2) if bare.group(2) else bare.end(1)
+    value = float(bare.group(1).replace(",", "")) * _FACTORS[scale]
+    if not math.isfinite(value):
+        return []  # hundreds of digits: no float holds it (nor JSON)
+    return [(Figure(round(value, 6), unit, text[bare.start(1) : raw_end], bare.start(1), raw_end, ""), scale)]
+
+
+def _scale_of(fig: Figure) -> str:
+    """The 万/亿/万亿 a figure was written with ('' for none)."""
+    m = _SCALE.search(fig.raw) if not fig.negative else None
+    return m.group(0) if m else ""

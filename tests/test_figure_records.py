@@ -1,0 +1,136 @@
+"""Figures are records of the index: ingest stores every figure of a report with its value in base
+units, sign, period, kind, metric and section, and `reportqa figures` lists them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_cli import _run
+
+from core.config import Settings
+from core.figure_records import FigureRecord
+from core.index import FormatMismatchError, current_version_dir, open_index
+from ingest.pipeline import ingest_paths
+
+pytestmark = pytest.mark.usefixtures("fast_embedding")
+
+# A provincial report of our own: last year's actuals, this year's targets, and a table whose unit
+# is in its row label.
+REPORT = """江南省2025年政府工作报告
+
+一、2024年工作回顾
+2024年地区生产总值增长5.3%，全省高速公路总里程达8184公里。去年城镇化率达到65.2%，一般公共预算收入1.2万亿元。全年PM2.5平均浓度35微克/立方米，比2020年下降1.5个百分点。
+
+二、2025年主要预期目标
+2025年主要预期目标：地区生产总值增长5%左右，粮食产量稳定在600亿斤以上，单位GDP能耗下降2.7%。今年新增污水处理能力12万吨/日。
+
+三、主要指标
+主要指标完成情况
+指标 | 2023年 | 2024年
+发电装机（万千瓦） | 8500 | 9120
+居民人均可支配收入 | 42000元 | 44310元
+"""
+
+
+@pytest.fixture
+def indexed(tmp_path: Path) -> tuple[Settings, str]:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "jiangnan_2025.txt").write_text(REPORT, encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index")
+    summary = ingest_paths([folder], settings, progress=False)
+    assert summary.count("added") == 1, summary.to_dict()
+    return settings, summary.outcomes[0].doc_id or ""
+
+
+def _by_raw(settings: Settings, doc_id: str) -> dict[str, FigureRecord]:
+    snap = open_index(settings.index_dir)
+    try:
+        records = snap.figures(doc_id)
+    finally:
+        snap.close()
+    by_raw = {r.raw: r for r in records}
+    assert len(by_raw) == len(records)  # a figure two overlapping chunks share is stored once
+    return by_raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "base_value", "unit", "scale_unit", "period", "kind", "qualifier", "metric"),
+    # Every period is stated in the figure's sentence (去年 and 今年 against the report's 2025) but those
+    # of the 全年 sentence, which take 2024 from the sentence before (比2020年 is a base, not a period).
+    [
+        ("5.3%", 5.3, "%", "%", "2024", "change", None, "2024年地区生产总值增长"),
+        ("8184公里", 8184, "公里", "公里", "2024", "actual", None, "全省高速公路总里程"),
+        ("65.2%", 65.2, "%", "%", "2024", "share", None, "去年城镇化率"),  # 去年 of a 2025 report
+        ("1.2万亿元", 1.2e12, "元", "万亿元", "2024", "actual", None, "一般公共预算收入"),
+        ("35微克/立方米", 35, "微克/立方米", "微克/立方米", "2024", "actual", None, "PM2.5平均浓度"),
+        ("1.5个百分点", -1.5, "个百分点", "个百分点", "2024", "change", None, "比2020年下降"),
+        ("5%左右", 5, "%", "%", "2025", "target", "左右", "地区生产总值增长"),
+        ("600亿斤以上", 6e10, "斤", "亿斤", "2025", "target", "以上", "粮食产量稳定在"),
+        ("2.7%", -2.7, "%", "%", "2025", "target", None, "单位GDP能耗下降"),
+        ("12万吨/日", 120000, "吨/日", "万吨/日", "2025", "actual", None, "新增污水处理能力"),  # 今年 = 2025
+    ],
+)
+def test_each_prose_figure_is_stored_with_base_value_sign_period_kind_and_metric(
+    indexed: tuple[Settings, str], raw: str, base_value: float, unit: str, scale_unit: str, period: str, kind: str,
+    qualifier: str | None, metric: str,
+) -> None:
+    settings, doc_id = indexed
+    record = _by_raw(settings, doc_id)[raw]
+    assert (record.base_value, record.unit, record.scale_unit) == (base_value, unit, scale_unit)
+    basis = "context" if raw in ("35微克/立方米", "1.5个百分点") else "stated"
+    assert (record.period, record.period_basis, record.kind) == (period, basis, kind)
+    assert (record.qualifier, record.metric) == (qualifier, metric)
+    assert record.sign == (-1 if base_value < 0 else 1)
+    assert REPORT[record.char_start : record.char_end] == raw  # the span cites the report as written
+
+
+def test_a_figure_keeps_its_section_path_and_its_number_as_written(indexed: tuple[Settings, str]) -> None:
+    settings, doc_id = indexed
+    grain = _by_raw(settings, doc_id)["600亿斤以上"]
+    assert grain.section_path == ["二、2025年主要预期目标"]
+    assert grain.value == 600 and grain.doc_id == doc_id and grain.chunk_id.startswith(doc_id[:12])
+
+
+def test_a_table_cell_is_measured_by_its_row_and_column_labels_and_takes_the_label_unit(
+    indexed: tuple[Settings, str],
+) -> None:
+    settings, doc_id = indexed
+    records = _by_raw(settings, doc_id)
+    power = records["9120"]
+    assert power.metric == "发电装机（万千瓦） 2024年"
+    assert (power.base_value, power.unit, power.scale_unit, power.period) == (9.12e7, "千瓦", "万千瓦", "2024")
+    income = records["42000元"]
+    assert (income.metric, income.base_value, income.period) == ("居民人均可支配收入 2023年", 42000, "2023")
+    assert income.section_path == ["三、主要指标"]
+
+
+def test_an_index_of_the_old_format_asks_to_be_reindexed(indexed: tuple[Settings, str]) -> None:
+    settings, _ = indexed
+    folder = current_version_dir(settings.index_dir)
+    assert folder is not None
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest_path.write_text(json.dumps({**manifest, "format_version": 1}), encoding="utf-8")
+    with pytest.raises(FormatMismatchError, match=r"re-index the reports with `reportqa ingest PATH --rebuild`"):
+        open_index(settings.index_dir)
+    # Nor does ingest add to it: the old reports would have no figure records.
+    with pytest.raises(FormatMismatchError, match="--rebuild"):
+        ingest_paths([Path(__file__)], settings, progress=False)
+    listed = _run("documents", "--index", str(settings.index_dir))
+    assert listed.returncode == 1 and "--rebuild" in listed.stderr
+
+
+def test_figures_command_prints_a_reports_figures_as_text_and_json(indexed: tuple[Settings, str]) -> None:
+    settings, doc_id = indexed
+    shown = _run("figures", doc_id, "--index", str(settings.index_dir))
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith(f"14 figures of {doc_id}")
+    assert any("600亿斤以上" in line and "6e+10" in line and "2025" in line and "target" in line
+               for line in shown.stdout.splitlines())
+    as_json = json.loads(_run("figures", doc_id, "--index", str(settings.index_dir), "--json").stdout)
+    assert {"raw": "2.7%", "base_value": -2.7, "kind": "target"}.items() <= as_json[8].items()
+    unknown = _run("figures", "0000", "--index", str(settings.index_dir))
+    assert unknown.returncode == 1 and "no report with doc_id 0000" in unknown.stderr
