@@ -6,6 +6,7 @@ a running service with --url. Retrieval metrics come from the local index.
 
 from __future__ import annotations
 
+import functools
 import logging
 import statistics
 import tempfile
@@ -24,7 +25,7 @@ from service.index_holder import IndexView
 from service.schemas import AskRequest
 
 from .gold import GoldQuestion, evidence_span, load_gold
-from .scoring import citation_hits, overlaps, score_answer, unsupported_in
+from .scoring import answered_record, citation_hits, gold_record, overlaps, score_answer, unsupported_in
 
 log = logging.getLogger(__name__)
 RETRIEVAL_DEPTH = 10
@@ -99,6 +100,7 @@ def broken_gold_rows(gold: list[GoldQuestion], view: IndexView) -> list[dict[str
 
 def run_questions(gold: list[GoldQuestion], view: IndexView, asker: Asker) -> list[QuestionResult]:
     by_name = {Path(d.source).name: d.doc_id for d in view.retriever.documents.values()}
+    figures = functools.cache(view.snapshot.figures)
     results = []
     for q in gold:
         doc_id = by_name.get(q.doc or "")
@@ -108,7 +110,8 @@ def run_questions(gold: list[GoldQuestion], view: IndexView, asker: Asker) -> li
         started = time.perf_counter()
         answer = asker.ask(q.question)
         latency = (time.perf_counter() - started) * 1000
-        verdict = score_answer(q, answer)
+        expected = gold_record(q, figures(doc_id), span) if doc_id and span else None
+        verdict = score_answer(q, answer, (answered_record(answer, figures), expected))
         rank = None
         if doc_id and span:
             hits = view.retriever.retrieve(q.question, RETRIEVAL_DEPTH)

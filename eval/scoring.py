@@ -2,15 +2,19 @@
 
 20 万 = 200000 元, "98.3 %" = 98.3%, 11.34万件 = 113400 件, 未发生 = 0; text answers
 match by normalised containment. Every verdict carries a reason, so a report can say
-what went wrong (retrieval miss, wrong clause, wrong unit, false refusal…).
+what went wrong (retrieval miss, wrong clause, wrong unit, false refusal…). A wrong figure whose
+index record (core/figure_records.py) differs from the gold figure's in period or kind says so
+(wrong_period, wrong_kind): those are the misses a question's year or target words should prevent.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.figure_records import FigureRecord
 from core.normalize import normalize_str
 from service.guard import same_number, unsupported_numbers
 
@@ -37,11 +41,15 @@ def _compact(text: str) -> str:
 @dataclass(frozen=True)
 class Verdict:
     correct: bool
-    reason: str  # ok | false_refusal | false_answer | no_figure | wrong_value | wrong_unit | wrong_text | refused
+    reason: str  # ok | false_refusal | false_answer | no_figure | wrong_value | wrong_unit | wrong_period
+    #              | wrong_kind | wrong_text | refused
 
 
-def score_answer(gold: GoldQuestion, answer: dict[str, Any]) -> Verdict:
-    """Is `answer` (the /ask JSON) right for `gold`?"""
+Records = tuple[FigureRecord | None, FigureRecord | None]  # (the answered figure's, the gold figure's)
+
+
+def score_answer(gold: GoldQuestion, answer: dict[str, Any], records: Records = (None, None)) -> Verdict:
+    """Is `answer` (the /ask JSON) right for `gold`? `records` only name why a wrong figure is wrong."""
     found = bool(answer.get("found"))
     if not gold.answerable:
         return Verdict(not found, "refused" if not found else "false_answer")
@@ -56,10 +64,48 @@ def score_answer(gold: GoldQuestion, answer: dict[str, Any]) -> Verdict:
     g_value, g_unit = normalize_figure(gold.value, gold.unit, gold.question)
     a_value, a_unit = normalize_figure(figure["value"], figure.get("unit"), gold.question)
     if not same_number(g_value, a_value):
-        return Verdict(False, "wrong_value")
+        return Verdict(False, _mismatch(records) or "wrong_value")
     if g_unit != a_unit:
-        return Verdict(False, "wrong_unit")
+        return Verdict(False, _mismatch(records) or "wrong_unit")
     return Verdict(True, "ok")
+
+
+def _mismatch(records: Records) -> str | None:
+    """wrong_period or wrong_kind when both records are known and differ so, else None."""
+    answered, expected = records
+    if answered is None or expected is None:
+        return None
+    if answered.period != expected.period:
+        return "wrong_period"
+    return "wrong_kind" if answered.kind != expected.kind else None
+
+
+def answered_record(answer: dict[str, Any], figures: Callable[[str], list[FigureRecord]]) -> FigureRecord | None:
+    """The record of the answer's figure: the first cited quote holding its raw text, at that span."""
+    raw = (answer.get("figure") or {}).get("raw")
+    if not raw:
+        return None
+    for c in answer.get("citations", []):
+        at = (c.get("quote") or "").find(raw)
+        if at < 0:
+            continue
+        span = (c["char_start"] + at, c["char_start"] + at + len(raw))
+        found = [r for r in figures(c["doc_id"]) if overlaps((r.char_start, r.char_end), span)]
+        if found:
+            return found[0]
+    return None
+
+
+def gold_record(gold: GoldQuestion, records: list[FigureRecord], evidence: tuple[int, int]) -> FigureRecord | None:
+    """The record of the gold figure: inside the gold evidence, of the gold value (sign aside)."""
+    if gold.value is None:
+        return None
+    value, _ = normalize_figure(gold.value, gold.unit, gold.question)
+    for r in records:
+        inside = evidence[0] <= r.char_start and r.char_end <= evidence[1]
+        if inside and (same_number(abs(r.base_value), abs(value)) or same_number(r.value, gold.value)):
+            return r
+    return None
 
 
 def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:

@@ -12,10 +12,12 @@ import pytest
 from conftest import ROOT, SEED
 
 from core.config import Settings
+from core.index import open_index
 from eval.faithfulness import check_summary
 from eval.gold import GoldQuestion, load_gold
 from eval.runner import run_eval
-from eval.scoring import citation_hits, normalize_figure, score_answer, unsupported_in
+from eval.scoring import answered_record, citation_hits, gold_record, normalize_figure, score_answer, unsupported_in
+from ingest.pipeline import ingest_paths
 
 GOLD_FILE = ROOT / "eval" / "gold" / "gold_seed.jsonl"
 RATE = GoldQuestion("g1", "a.txt", "调解成功率是多少?", "98.3 %", 98.3, "%", "调解成功率 98.3 %")
@@ -53,6 +55,44 @@ def test_a_right_answer_cited_from_the_wrong_document_is_no_citation_hit() -> No
     assert score_answer(RATE, answer).correct
     assert not citation_hits(answer, "d1", (100, 115))
     assert citation_hits({**answer, "citations": [{**answer["citations"][0], "doc_id": "d1"}]}, "d1", (100, 115))
+
+
+# A city report of our own: last year's actual, the year before's, and last year's target, of one metric.
+CITY_REPORT = """东川市2026年政府工作报告
+
+一、2025年工作回顾
+2025年全市新建保障性住房3800套。2024年全市新建保障性住房3200套。
+
+二、目标完成情况
+2025年初确定的目标是新建保障性住房4000套。
+"""
+HOUSING = GoldQuestion("h1", "dongchuan_2026.txt", "东川市2025年新建保障性住房多少套?", "3800套", 3800, "套",
+                       "2025年全市新建保障性住房3800套")
+
+
+@pytest.mark.usefixtures("fast_embedding")
+@pytest.mark.parametrize(("said", "reason"), [("3800套", "ok"), ("3200套", "wrong_period"), ("4000套", "wrong_kind")])
+def test_a_wrong_figure_names_the_period_or_kind_its_record_differs_in(tmp_path: Path, said: str, reason: str) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "dongchuan_2026.txt").write_text(CITY_REPORT, encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index")
+    doc_id = ingest_paths([folder], settings, progress=False).outcomes[0].doc_id or ""
+    snap = open_index(settings.index_dir)
+    try:
+        text, records = snap.text_of(doc_id), snap.figures(doc_id)
+    finally:
+        snap.close()
+    at = text.find(said)
+    start, end = max(text.rfind("。", 0, at), text.rfind("\n", 0, at)) + 1, text.find("。", at) + 1  # its sentence
+    answer = _answer(float(said[:-1]), "套", quote=text[start:end], doc=doc_id, span=(start, end))
+    answer["figure"]["raw"] = said
+    evidence = (text.find(HOUSING.evidence or ""), text.find(HOUSING.evidence or "") + len(HOUSING.evidence or ""))
+    expected = gold_record(HOUSING, records, evidence)
+    assert expected is not None and (expected.period, expected.kind) == ("2025", "actual")
+    answered = answered_record(answer, lambda _: records)
+    assert score_answer(HOUSING, answer, (answered, expected)).reason == reason
+    assert score_answer(HOUSING, answer).reason == ("ok" if reason == "ok" else "wrong_value")  # no records: as before
 
 
 def test_unsupported_numbers_are_counted() -> None:
