@@ -19,6 +19,7 @@ class GoldQuestion:
     value: float | None
     unit: str | None
     evidence: str | None
+    gold_set: str = ""  # the file it came from (its stem), so accuracy can be told per question set
 
     @property
     def answerable(self) -> bool:
@@ -42,10 +43,22 @@ def load_gold(path: Path) -> list[GoldQuestion]:
                     value=data.get("value"),
                     unit=data.get("unit"),
                     evidence=data.get("evidence"),
+                    gold_set=path.stem,
                 )
             )
         except KeyError as exc:
             raise ValueError(f"{path}:{n}: gold row lacks {exc}") from exc
+    return rows
+
+
+def load_gold_sets(paths: list[Path]) -> list[GoldQuestion]:
+    """Read several gold files as one run; an id two of them share would mix their results, so it is refused."""
+    rows = [q for path in paths for q in load_gold(path)]
+    seen: dict[str, str] = {}
+    for q in rows:
+        if q.id in seen:
+            raise ValueError(f"gold id {q.id!r} is in both {seen[q.id]} and {q.gold_set}")
+        seen[q.id] = q.gold_set
     return rows
 
 

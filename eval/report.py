@@ -21,6 +21,11 @@ SUMMARY_ROWS = [
     ("latency_p50_ms", "latency p50 (ms)"),
     ("latency_p95_ms", "latency p95 (ms)"),
 ]
+SET_ROWS = [  # the scores summary["by_set"] gives each question set
+    ("answer_accuracy", "answer accuracy"),
+    ("abstention_accuracy", "abstention"),
+    ("false_refusal_rate", "false refusals"),
+]
 
 
 def write_outputs(out: Path, summary: dict[str, Any], results: list[QuestionResult], title: str) -> None:
@@ -63,6 +68,11 @@ def render_report(summary: dict[str, Any], results: list[QuestionResult], title:
         row = f"| {label} | {_fmt(summary[key])} |"
         row += "".join(f" {_fmt(b[key]) if key in b else '–'} |" for b in baselines.values())
         lines.append(row)
+    if "by_set" in summary:
+        lines += ["", "## By question set", "", "| set | questions |" + "".join(f" {label} |" for _, label in SET_ROWS),
+                  "|---|---|" + "---|" * len(SET_ROWS)]
+        for name, scores in summary["by_set"].items():
+            lines.append(f"| {name} | {scores['n_questions']} |" + "".join(f" {_fmt(scores[k])} |" for k, _ in SET_ROWS))
     lines += ["", "![latency](latency.png)", ""]
     if summary["broken_gold"]:
         lines += ["## Broken gold rows", ""] + [f"- {b['id']}: {b['why']}" for b in summary["broken_gold"]] + [""]

@@ -24,7 +24,7 @@ from service.engine import Engine
 from service.index_holder import IndexView
 from service.schemas import AskRequest
 
-from .gold import GoldQuestion, evidence_span, load_gold
+from .gold import GoldQuestion, evidence_span, load_gold_sets
 from .scoring import answered_record, citation_hits, gold_record, overlaps, score_answer, unsupported_in
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class QuestionResult:
     unsupported: list[str]
     latency_ms: float
     citations: list[dict[str, Any]] = field(default_factory=list)
+    gold_set: str = ""
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -126,40 +127,58 @@ def run_questions(gold: list[GoldQuestion], view: IndexView, asker: Asker) -> li
             answer=answer.get("answer"), correct=verdict.correct, reason=reason,
             citation_ok=citation_hits(answer, doc_id, span), evidence_rank=rank,
             unsupported=unsupported_in(answer), latency_ms=round(latency, 2), citations=answer.get("citations", []),
+            gold_set=q.gold_set,
         ))
     return results
 
 
-def summarize(results: list[QuestionResult], broken: list[dict[str, str]]) -> dict[str, Any]:
+def _share(n: int, d: int) -> float:
+    return round(n / d, 4) if d else 0.0
+
+
+def _answering(results: list[QuestionResult]) -> dict[str, Any]:
+    """The answer scores of a set of results: what `summarize` reports overall and per question set."""
     answerable = [r for r in results if r.answerable]
     unanswerable = [r for r in results if not r.answerable]
-    ranked = answerable
-    latencies = [r.latency_ms for r in results]
-
-    def share(n: int, d: int) -> float:
-        return round(n / d, 4) if d else 0.0
-
     return {
         "n_questions": len(results),
         "n_answerable": len(answerable),
+        "answer_accuracy": _share(sum(r.correct for r in answerable), len(answerable)),
+        "abstention_accuracy": _share(sum(not r.found for r in unanswerable), len(unanswerable)),
+        "false_refusal_rate": _share(sum(not r.found for r in answerable), len(answerable)),
+    }
+
+
+def summarize(results: list[QuestionResult], broken: list[dict[str, str]]) -> dict[str, Any]:
+    """The summary.json scores; with more than one gold file, `by_set` gives the answer scores of each."""
+    overall = _answering(results)
+    ranked = [r for r in results if r.answerable]
+    latencies = [r.latency_ms for r in results]
+    summary = {
+        "n_questions": overall["n_questions"],
+        "n_answerable": overall["n_answerable"],
         "n_broken_gold": len(broken),
-        "answer_accuracy": share(sum(r.correct for r in answerable), len(answerable)),
-        "citation_accuracy": share(sum(r.citation_ok for r in answerable), len(answerable)),
-        "evidence_hit_at_1": share(sum(r.evidence_rank == 1 for r in ranked), len(ranked)),
-        "evidence_hit_at_5": share(sum(r.evidence_rank is not None and r.evidence_rank <= 5 for r in ranked), len(ranked)),
+        "answer_accuracy": overall["answer_accuracy"],
+        "citation_accuracy": _share(sum(r.citation_ok for r in ranked), len(ranked)),
+        "evidence_hit_at_1": _share(sum(r.evidence_rank == 1 for r in ranked), len(ranked)),
+        "evidence_hit_at_5": _share(sum(r.evidence_rank is not None and r.evidence_rank <= 5 for r in ranked), len(ranked)),
         "mrr": round(statistics.fmean([1 / r.evidence_rank if r.evidence_rank else 0.0 for r in ranked]), 4) if ranked else 0.0,
-        "abstention_accuracy": share(sum(not r.found for r in unanswerable), len(unanswerable)),
-        "false_refusal_rate": share(sum(not r.found for r in answerable), len(answerable)),
+        "abstention_accuracy": overall["abstention_accuracy"],
+        "false_refusal_rate": overall["false_refusal_rate"],
         "unsupported_numbers": sum(len(r.unsupported) for r in results),
         "latency_p50_ms": round(_percentile(latencies, 0.5), 2),
         "latency_p95_ms": round(_percentile(latencies, 0.95), 2),
         "broken_gold": broken,
     }
+    sets = list(dict.fromkeys(r.gold_set for r in results))
+    if len(sets) > 1:
+        summary["by_set"] = {name: _answering([r for r in results if r.gold_set == name]) for name in sets}
+    return summary
 
 
 def run_eval(
     docs: Path,
-    gold_path: Path,
+    gold_paths: Path | list[Path],
     settings: Settings,
     index_dir: Path | None = None,
     mode: str = "extractive",
@@ -167,8 +186,9 @@ def run_eval(
 ) -> tuple[dict[str, Any], list[QuestionResult], IndexView]:
     """Score every gold question; builds a temporary index over `docs` unless `index_dir` is given.
 
+    Several gold files are scored as one run, each question keeping its file as its set.
     Returns the summary, the per-question results and the index view they were scored on."""
-    gold = load_gold(gold_path)
+    gold = load_gold_sets(gold_paths if isinstance(gold_paths, list) else [gold_paths])
     if index_dir is None:
         index_dir = Path(tempfile.mkdtemp(prefix="reportqa-eval-")) / "index"
         summary = ingest_paths([docs], settings, index_dir, progress=False)

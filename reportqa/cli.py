@@ -217,7 +217,8 @@ def serve(
 @app.command(name="eval")
 def eval_command(
     docs: Annotated[Path, typer.Option("--docs", help="Folder of reports the gold questions are about.")],
-    gold: Annotated[Path, typer.Option("--gold", help="Gold questions (.jsonl, see eval/README.md).")],
+    gold: Annotated[list[Path], typer.Option("--gold", help="Gold questions (.jsonl, see eval/README.md); "
+                                                             "give it again for more sets, scored per set.")],
     index: IndexOpt = None,
     mode: Annotated[str, typer.Option(help="extractive or llm.")] = "extractive",
     url: Annotated[str | None, typer.Option(help="Ask a running service at this URL instead of in-process.")] = None,
@@ -228,30 +229,33 @@ def eval_command(
 ) -> None:
     """Score gold questions against the answers; without --index, builds a temporary index over --docs."""
     from eval.baselines import run_baselines
-    from eval.gold import load_gold
-    from eval.report import SUMMARY_ROWS, write_outputs
+    from eval.gold import load_gold_sets
+    from eval.report import SET_ROWS, SUMMARY_ROWS, write_outputs
     from eval.runner import run_eval
     from service.errors import RequestError
 
     if not docs.is_dir():
         _fail(f"--docs {docs} is not a folder")
-    if not gold.is_file():
-        _fail(f"--gold {gold} is not a file")
+    for path in gold:
+        if not path.is_file():
+            _fail(f"--gold {path} is not a file")
     settings = get_settings()
     try:
         summary, results, view = run_eval(docs, gold, settings, index, mode, url)
         if baselines:
-            summary["baselines"] = run_baselines(load_gold(gold), view)
+            summary["baselines"] = run_baselines(load_gold_sets(gold), view)
     except (RequestError, ValueError) as exc:
         _fail(str(exc))
     if out:
-        write_outputs(out, summary, results, f"{gold.name} over {docs}")
+        write_outputs(out, summary, results, f"{', '.join(p.name for p in gold)} over {docs}")
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
         for key, label in SUMMARY_ROWS:
             extra = "".join(f"  {n}={b[key]}" for n, b in summary.get("baselines", {}).items() if key in b)
             typer.echo(f"{label:<38} {summary[key]}{extra}")
+        for name, scores in summary.get("by_set", {}).items():
+            typer.echo(f"set {name} ({scores['n_questions']}): " + ", ".join(f"{label} {scores[k]}" for k, label in SET_ROWS))
     if min_accuracy is not None and summary["answer_accuracy"] < min_accuracy:
         typer.echo(f"answer accuracy {summary['answer_accuracy']} is below --min-accuracy {min_accuracy}", err=True)
         raise typer.Exit(1)

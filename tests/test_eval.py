@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SEED
+from test_cli import _run
 
 from core.config import Settings
 from core.index import open_index
 from eval.faithfulness import check_summary
-from eval.gold import GoldQuestion, load_gold
+from eval.gold import GoldQuestion, load_gold, load_gold_sets
 from eval.runner import run_eval
 from eval.scoring import answered_record, citation_hits, gold_record, normalize_figure, score_answer, unsupported_in
 from ingest.pipeline import ingest_paths
@@ -159,3 +160,39 @@ def test_eval_command_names_a_bad_path(bad: list[str]) -> None:
     done = subprocess.run([reportqa, "eval", *[x for kv in args.items() for x in kv]], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert done.returncode == 1 and "nope" in done.stderr
+
+
+def test_eval_of_two_gold_files_gives_each_set_its_answer_scores_beside_the_overall(tmp_path: Path, seed_index: Path) -> None:
+    """Questions of our own on the seed report: one file asks as the report words it, the other adds one no report answers."""
+    sets = {
+        "plain": [{"id": "p1", "doc": SEED.name, "question": "2019年金杨新村街道修订完善了多少项办事处制度?", "answer": "26 项",
+                   "value": 26, "unit": "项", "evidence": "26 项办事处制度"}],
+        "other": [{"id": "o1", "doc": SEED.name, "question": "金杨新村街道2019年新增了几项制度?", "answer": "13 项",
+                   "value": 13, "unit": "项", "evidence": "13 项制度"},
+                  {"id": "o2", "doc": None, "question": "金杨新村街道2019年的一般公共预算收入是多少亿元?", "answer": None,
+                   "value": None, "unit": None, "evidence": None}],
+    }
+    args = ["eval", "--docs", "data/samples", "--index", str(seed_index), "--out", str(tmp_path / "out")]
+    for name, rows in sets.items():
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+        args += ["--gold", str(tmp_path / f"{name}.jsonl")]
+    done = _run(*args)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    by_set = summary["by_set"]
+    assert list(by_set) == ["plain", "other"] and summary["n_questions"] == 3
+    assert (by_set["plain"]["n_questions"], by_set["other"]["n_questions"], by_set["other"]["n_answerable"]) == (1, 2, 1)
+    assert by_set["other"]["abstention_accuracy"] == summary["abstention_accuracy"]
+    results = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["id"], r["gold_set"]) for r in results] == [("p1", "plain"), ("o1", "other"), ("o2", "other")]
+    assert "set plain (1): answer accuracy" in done.stdout and "set other (2):" in done.stdout
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "## By question set" in report and "| plain | 1 |" in report and "| other | 2 |" in report
+
+
+def test_two_gold_files_may_not_share_an_id(tmp_path: Path) -> None:
+    row = json.dumps({"id": "x1", "doc": None, "question": "问", "answer": None}, ensure_ascii=False)
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.jsonl").write_text(row, encoding="utf-8")
+    with pytest.raises(ValueError, match="x1"):
+        load_gold_sets([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
