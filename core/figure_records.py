@@ -14,16 +14,15 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from core.figures import SHARES, Figure, clause_before, extract_figures
+from core.figures import SCALE, SCALE_FACTORS, SHARES, Figure, clause_before, extract_figures
 from core.models import Chunk
 from core.normalize import NormalizedText, normalize
 from core.vocabulary import CHANGE_WORDS, FALLING, PERIOD, RELATIVE_YEARS, TARGET_WORDS
 
 KINDS = ("actual", "target", "change", "share")
-_SCALE = re.compile(r"万亿|[万亿]")
-_FACTORS = {"": 1.0, "万": 1e4, "亿": 1e8, "万亿": 1e12}
+_SCALE = re.compile(SCALE)
 _CELL_NUMBER = re.compile(r"\s*(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(%?)\s*")
-_LABEL_UNIT = re.compile(r"[(（]\s*(?:单位[:：]\s*)?(?P<scale>万亿|[万亿])?(?P<unit>[^()（）]{1,8}?)\s*[)）]")
+_LABEL_UNIT = re.compile(r"[(（]\s*(?:单位[:：]\s*)?(?P<scale>" + SCALE + r")?(?P<unit>[^()（）]{1,8}?)\s*[)）]")
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,7 @@ def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str
 
 def _record(chunk: Chunk, fig: Figure, scale: str, norm: NormalizedText, metric: str,
             period: tuple[str | None, str], before: str) -> FigureRecord:
-    factor = _FACTORS[scale]
+    factor = SCALE_FACTORS.get(scale, 1)
     clause = clause_before(norm.text, norm.from_original(fig.char_start))[1]
     sign = -1 if FALLING.search(clause) else 1
     return FigureRecord(
@@ -201,7 +200,7 @@ def _cell_figures(text: str, norm: NormalizedText, start: int, end: int, labels:
     scale = (unit_match.group("scale") or "") if unit_match else ""
     unit = bare.group(2) or (unit_match.group("unit").strip() if unit_match else "")
     raw_end = bare.end(2) if bare.group(2) else bare.end(1)
-    value = float(bare.group(1).replace(",", "")) * _FACTORS[scale]
+    value = float(bare.group(1).replace(",", "")) * SCALE_FACTORS.get(scale, 1)
     if not math.isfinite(value):
         return []  # hundreds of digits: no float holds it (nor JSON)
     return [(Figure(round(value, 6), unit, text[bare.start(1) : raw_end], bare.start(1), raw_end, ""), scale)]

@@ -27,7 +27,9 @@ MEASURES = "吨 公斤 千克 平方米 平方公里 亩 公里 千米 米 小�
 # Longest first so 人次 wins over 人 and 万元 over 元.
 UNITS = sorted([*SHARES, *COUNT_WORDS, *MEASURES], key=len, reverse=True)
 COUNTERS = [u for u in UNITS if u not in SHARES]
-_MULT = {"万": 10_000, "亿": 100_000_000, "万亿": 10**12}
+# The scales a figure is written with (26.87万元, 600亿斤, 1.2万亿元) and what they multiply by.
+SCALE_FACTORS = {"万": 10_000, "亿": 100_000_000, "万亿": 10**12}
+SCALE = "万亿|[万亿]"
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 MAX_CHINESE_VALUE = 10**15  # beyond what any report writes in Chinese numerals, within a float's exact range
@@ -58,7 +60,7 @@ def _figure_pattern(unit_re: str, mult_re: str) -> re.Pattern[str]:
 
 
 _FIGURE = _figure_pattern(_UNIT_RE, "[万亿]")
-_RECORD_FIGURE = _figure_pattern(_RECORD_UNIT_RE, "万亿|[万亿]")
+_RECORD_FIGURE = _figure_pattern(_RECORD_UNIT_RE, SCALE)
 _CN_NUM = "零〇一二两三四五六七八九十百千"
 _CN_FIGURE = re.compile(
     rf"(?<![第{_CN_NUM}])(?P<num>[{_CN_NUM}]+)(?P<approx>余|多)?(?P<mult>[万亿])?"
@@ -110,7 +112,7 @@ def parse_chinese_number(raw: str) -> int | None:
 
 def _fold_unit(unit: str, mult: str | None, metric: str) -> tuple[str, int]:
     """The unit and the 万/亿 factor; a bare 万 on an amount of money means 元."""
-    factor = _MULT[mult] if mult else 1
+    factor = SCALE_FACTORS[mult] if mult else 1
     if not unit and mult and _MONEY_HINT.search(metric):
         unit = "元"
     return unit, factor
@@ -296,7 +298,7 @@ def stated_numbers(text: str) -> list[Stated]:
             first = _stated_value(m.group("num") or m.group("cn"), unit)
             if first is None:
                 continue
-            factor = _MULT[m.group("mult")] if m.group("mult") else 1
+            factor = SCALE_FACTORS[m.group("mult")] if m.group("mult") else 1
             values = [_clean(first * factor)]
             if m.group("num2"):
                 values.append(_clean(parse_arabic(m.group("num2")) * factor))

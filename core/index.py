@@ -211,7 +211,7 @@ class IndexSnapshot:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        self.manifest = read_manifest(folder)
         require_format(self.manifest, folder.parent.parent)
         self.vectors = faiss.read_index(str(folder / "vectors.faiss"), READ_FLAGS[self.ann])
         apply_search_params(self.vectors, self.manifest.get("ann_params", {}))
@@ -417,6 +417,22 @@ def open_index(index_dir: Path) -> IndexSnapshot:
     return IndexSnapshot(folder)
 
 
+def read_manifest(version: Path) -> dict[str, Any]:
+    """A version's manifest: format, model, counts, times and the change that made it."""
+    manifest: dict[str, Any] = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    return manifest
+
+
+def document_sources(version: Path) -> dict[str, str]:
+    """doc_id -> source of a version's reports, from its doc store alone: deciding what a batch
+    adds needs neither its vectors nor its BM25 index loaded (seconds at a million chunks)."""
+    conn = connect(version / "docstore.sqlite", readonly=True)
+    try:
+        return {r["doc_id"]: r["source"] for r in conn.execute("SELECT doc_id, source FROM documents")}
+    finally:
+        conn.close()
+
+
 def version_manifests(index_dir: Path) -> list[dict[str, Any]]:
     """The manifests of the versions on disk (the live one and those kept), oldest first."""
     folder = index_dir / VERSIONS
@@ -425,7 +441,7 @@ def version_manifests(index_dir: Path) -> list[dict[str, Any]]:
     manifests = []
     for version in sorted(p for p in folder.iterdir() if p.name.isdigit()):
         try:
-            manifests.append(json.loads((version / "manifest.json").read_text(encoding="utf-8")))
+            manifests.append(read_manifest(version))
         except (OSError, ValueError):  # pruned meanwhile, or never finished
             continue
     return manifests

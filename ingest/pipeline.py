@@ -22,7 +22,7 @@ from tqdm import tqdm
 from core.config import Settings
 from core.embedding import Embedder, get_embedder
 from core.figure_records import report_figure_records
-from core.index import UPLOAD_SOURCE, current_version_dir, open_index
+from core.index import UPLOAD_SOURCE, current_version_dir, document_sources, open_index, read_manifest
 from core.lexical import load_tokenizer, tokenize
 from core.models import Report
 from core.normalize import normalize
@@ -247,14 +247,13 @@ def ingest_paths(
             summary.outcomes[item.index] = _place(item, by_source, by_id, writer, (sources or {}).get(item.path),
                                                   (replaces or {}).get(item.path))
         changed = any(o.status in ("added", "replaced") for o in summary.outcomes)
-        if changed or current_version_dir(index_dir) is None or writer.vector_index_differs():
+        live = current_version_dir(index_dir)
+        if changed or live is None or writer.vector_index_differs():
             summary.manifest = writer.commit()
             for stage, seconds in writer.timings.items():  # indexing, writing
                 summary.timings[stage] += seconds
         else:
-            snapshot = open_index(index_dir)
-            summary.manifest = snapshot.manifest
-            snapshot.close()
+            summary.manifest = read_manifest(live)
     for outcome in summary.outcomes:
         if outcome.status == "failed":
             log.warning("%s: %s", outcome.path, outcome.reason)
@@ -265,13 +264,8 @@ def ingest_paths(
 
 def _indexed_ids(index_dir: Path) -> dict[str, str]:
     """doc_id -> source of the live version, read without the lock to skip known reports early."""
-    if current_version_dir(index_dir) is None:
-        return {}
-    snapshot = open_index(index_dir)
-    try:
-        return {d.doc_id: d.source for d in snapshot.documents()}
-    finally:
-        snapshot.close()
+    live = current_version_dir(index_dir)
+    return document_sources(live) if live is not None else {}
 
 
 def _stage_file(

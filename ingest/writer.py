@@ -41,6 +41,8 @@ from core.index import (
     apply_search_params,
     connect,
     current_version_dir,
+    document_sources,
+    read_manifest,
     require_format,
 )
 from core.lexical import LexicalIndex, Vocabulary
@@ -153,8 +155,9 @@ class IndexWriter:
         self._lock.acquire()
         clean_leftovers(self.index_dir)
         self.base = None if self.rebuild else current_version_dir(self.index_dir)
-        if self.base is not None:
-            manifest = json.loads((self.base / "manifest.json").read_text(encoding="utf-8"))
+        self.base_manifest = read_manifest(self.base) if self.base is not None else None
+        if self.base_manifest is not None:
+            manifest = self.base_manifest
             try:
                 require_format(manifest, self.index_dir)
             except IndexStoreError:
@@ -173,20 +176,11 @@ class IndexWriter:
 
     def vector_index_differs(self) -> bool:
         """Whether the base version's vector index is of another kind than this writer writes."""
-        if self.base is None:
-            return False
-        manifest = json.loads((self.base / "manifest.json").read_text(encoding="utf-8"))
-        return manifest.get("ann", "flat") != self.ann
+        return self.base_manifest is not None and self.base_manifest.get("ann", "flat") != self.ann
 
     def existing(self) -> dict[str, str]:
         """doc_id -> source of the reports in the base version (sources may repeat: uploads of one name)."""
-        if self.base is None:
-            return {}
-        conn = connect(self.base / "docstore.sqlite", readonly=True)
-        try:
-            return {r["doc_id"]: r["source"] for r in conn.execute("SELECT source, doc_id FROM documents")}
-        finally:
-            conn.close()
+        return document_sources(self.base) if self.base is not None else {}
 
     def add(self, pending: PendingReport) -> None:
         self._adds.append(pending)
@@ -219,14 +213,13 @@ class IndexWriter:
         t0 = time.perf_counter()
         vectors = self._base_vectors()
         self.timings["indexing"] += time.perf_counter() - t0
-        if self.base is not None and not self._adds and not self._removes:
+        if self.base is not None and self.base_manifest is not None and not self._adds and not self._removes:
             # Only the vector index changes (another REPORTQA_ANN): the immutable doc store
             # and lexical index of the base version are shared by hard links, not rebuilt.
             t0 = time.perf_counter()
             os.link(self.base / "docstore.sqlite", db_path)
             shutil.copytree(self.base / "lexical", tmp / "lexical", copy_function=os.link)
-            base_manifest = json.loads((self.base / "manifest.json").read_text(encoding="utf-8"))
-            n_docs, n_chunks, n_sents = (base_manifest[k] for k in ("n_documents", "n_chunks", "n_sentences"))
+            n_docs, n_chunks, n_sents = (self.base_manifest[k] for k in ("n_documents", "n_chunks", "n_sentences"))
             self.timings["writing"] += time.perf_counter() - t0
         else:
             t0 = time.perf_counter()
@@ -287,9 +280,7 @@ class IndexWriter:
         return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
 
     def _base_created(self) -> str | None:
-        if self.base is None:
-            return None
-        return json.loads((self.base / "manifest.json").read_text(encoding="utf-8")).get("created_at")
+        return self.base_manifest.get("created_at") if self.base_manifest is not None else None
 
     def _apply_removals(self, conn: sqlite3.Connection, vectors: faiss.IndexIDMap2) -> None:
         doomed = set(self._removes) | {p.report.doc_id for p in self._adds}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from core.figures import Stated, stated_numbers
+from core.figures import SHARES, Stated, stated_numbers
 from core.vocabulary import CITATION_MARKER
 
 from .metrics import GUARD_REJECTIONS
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 # Counter words the reports use for the same count (件/起/宗 of cases, 项/份, 人/名 of people) and
 # two names of one measure; every other unit is its own (98.3起 is not 98.3 %).
 _SAME_UNIT = {"起": "件", "宗": "件", "份": "项", "名": "人", "千克": "公斤", "千米": "公里"}
-_SHARES = {"%", "‰", "个百分点", "分之"}  # a share written without its unit is another number
+_SHARES = {*SHARES, "分之"}  # a share written without its unit is another number
 _ABOVE = {"余", "多", "以上", "超过", "逾"}
 _BELOW = {"以下", "接近", "将近", "不到", "不足"}
 
