@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
     keep_versions: int = Field(2, ge=1, description="Index versions kept on disk besides the current one.")
     default_top_k: int = Field(5, ge=1, le=50, description="Passages retrieved for an answer.")
+    figure_ranker: Path | None = Field(
+        None, description="Weights of the figure ranker (a file `python -m eval.fit` writes); default: the shipped ones."
+    )
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1.")
     llm_model: str = Field("default", description="Model name sent to the endpoint.")
     llm_api_key: str | None = Field(None, description="API key of the endpoint (if it needs one).")

@@ -43,7 +43,7 @@ class FigureRecord:
     sign: int  # -1 when a 下降/减少/回落 makes it a fall
     metric: str  # the clause words it measures, or a table cell's row and column labels
     period: str | None  # 2024, 2024-09 or 2024-12-31
-    period_basis: str  # stated (its sentence), context (earlier in its chunk), report (the report's year), none
+    period_basis: str  # stated (its sentence), context (earlier in its chunk), section (its headings), report, none
     kind: str  # one of KINDS
     section_path: list[str]
 
@@ -85,7 +85,7 @@ def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str
             period = _period(chunk.text[start : fig.char_start], report_year)
             basis = "stated"
             if period is None:
-                period, basis = (context, "context") if context else _report_period(report_year)
+                period, basis = (context, "context") if context else _default_period(chunk, report_year)
             else:
                 context = period
             records.append(_record(chunk, fig, _scale_of(fig), norm, fig.metric, (period, basis),
@@ -146,7 +146,12 @@ def _period(before: str, report_year: int | None) -> str | None:
     return found
 
 
-def _report_period(report_year: int | None) -> tuple[str | None, str]:
+def _default_period(chunk: Chunk, report_year: int | None) -> tuple[str | None, str]:
+    """The period of a figure whose sentence states none: the one its section headings state
+    (一、2024年工作回顾 in a 2025 work report), else the report's year."""
+    section = _period(" ".join(chunk.section_path), report_year)
+    if section is not None:
+        return section, "section"
     return (str(report_year), "report") if report_year is not None else (None, "none")
 
 
@@ -183,7 +188,7 @@ def _table_records(chunk: Chunk, report_year: int | None, header: list[str] | No
             column = header[col] if col < len(header) else ""
             metric = " ".join(p for p in (row, column) if p)
             stated = _period(column, report_year) or _period(row, report_year)
-            period = (stated, "stated") if stated else _report_period(report_year)
+            period = (stated, "stated") if stated else _default_period(chunk, report_year)
             for fig, scale in _cell_figures(text, norm, c_start, c_end, f"{column} {row}"):
                 records.append(_record(chunk, fig, scale, norm, metric, period, f"{row} {column}"))
     return records

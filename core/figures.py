@@ -45,7 +45,7 @@ _APPROX_BEFORE = r"(?:约|近|超过|逾|达到|达|共|计|合计|累计|总计
 # asks in, and so the extractive answers.
 RECORD_MEASURES = "千瓦时 千瓦 立方米 标准煤 公顷 斤 微克 毫克 克 标箱 度".split()
 _PER = "日 天 年 月 小时 人 平方米 立方米 公里 千瓦时".split()
-_RECORD_UNIT_RE = (
+RECORD_UNIT = (
     rf"(?:{'|'.join(re.escape(u) for u in sorted([*UNITS, *RECORD_MEASURES], key=len, reverse=True))})"
     rf"(?:/(?:{'|'.join(re.escape(u) for u in sorted(_PER, key=len, reverse=True))}))?"
 )
@@ -60,7 +60,7 @@ def _figure_pattern(unit_re: str, mult_re: str) -> re.Pattern[str]:
 
 
 _FIGURE = _figure_pattern(_UNIT_RE, "[万亿]")
-_RECORD_FIGURE = _figure_pattern(_RECORD_UNIT_RE, SCALE)
+_RECORD_FIGURE = _figure_pattern(RECORD_UNIT, SCALE)
 _CN_NUM = "零〇一二两三四五六七八九十百千"
 _CN_FIGURE = re.compile(
     rf"(?<![第{_CN_NUM}])(?P<num>[{_CN_NUM}]+)(?P<approx>余|多)?(?P<mult>[万亿])?"

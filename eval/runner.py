@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from core.config import Settings
-from core.index import IndexSnapshot
+from core.index import DocumentRecord, IndexSnapshot
 from ingest.pipeline import ingest_paths
 from service.engine import Engine
 from service.index_holder import IndexView
@@ -83,9 +83,10 @@ class Asker:
         return self.engine.ask(request, self.view).public()
 
 
-def broken_gold_rows(gold: list[GoldQuestion], view: IndexView) -> list[dict[str, str]]:
+def broken_gold_rows(gold: list[GoldQuestion], snapshot: IndexSnapshot,
+                     documents: dict[str, DocumentRecord]) -> list[dict[str, str]]:
     """Rows whose document is not indexed or whose evidence is not in it: reported, not scored."""
-    by_name = {Path(d.source).name: d.doc_id for d in view.retriever.documents.values()}
+    by_name = {Path(d.source).name: d.doc_id for d in documents.values()}
     broken = []
     for q in gold:
         if not q.answerable:
@@ -93,7 +94,7 @@ def broken_gold_rows(gold: list[GoldQuestion], view: IndexView) -> list[dict[str
         if q.doc not in by_name:
             broken.append({"id": q.id, "why": f"document {q.doc!r} is not among the indexed reports"})
             continue
-        text = view.snapshot.text_of(by_name[q.doc])
+        text = snapshot.text_of(by_name[q.doc])
         if q.evidence is None or evidence_span(text, q.evidence) is None:
             broken.append({"id": q.id, "why": "evidence does not occur in its document"})
     return broken
@@ -176,6 +177,16 @@ def summarize(results: list[QuestionResult], broken: list[dict[str, str]]) -> di
     return summary
 
 
+def build_index(docs: Path, settings: Settings) -> Path:
+    """A temporary index over the reports of `docs` (its gold files are skipped, not indexed)."""
+    index_dir = Path(tempfile.mkdtemp(prefix="reportqa-eval-")) / "index"
+    summary = ingest_paths([docs], settings, index_dir, progress=False)
+    for failed in summary.failed:
+        if not failed.path.endswith(".jsonl"):
+            log.warning("not indexed: %s: %s", failed.path, failed.reason)
+    return index_dir
+
+
 def run_eval(
     docs: Path,
     gold_paths: Path | list[Path],
@@ -190,14 +201,10 @@ def run_eval(
     Returns the summary, the per-question results and the index view they were scored on."""
     gold = load_gold_sets(gold_paths if isinstance(gold_paths, list) else [gold_paths])
     if index_dir is None:
-        index_dir = Path(tempfile.mkdtemp(prefix="reportqa-eval-")) / "index"
-        summary = ingest_paths([docs], settings, index_dir, progress=False)
-        for failed in summary.failed:
-            if not failed.path.endswith(".jsonl"):
-                log.warning("not indexed: %s: %s", failed.path, failed.reason)
+        index_dir = build_index(docs, settings)
     engine = Engine.open(settings.model_copy(update={"index_dir": index_dir}))
     view = engine.view()
-    broken = broken_gold_rows(gold, view)
+    broken = broken_gold_rows(gold, view.snapshot, view.retriever.documents)
     broken_ids = {b["id"] for b in broken}
     scored = [q for q in gold if q.id not in broken_ids]
     results = run_questions(scored, view, Asker(engine, view, mode, url))

@@ -22,6 +22,7 @@ from .answering import answer_question
 from .chat.followup import Rewrite
 from .chat.turn import History, TurnOptions, answer_turn
 from .errors import RequestError
+from .figure_ranking import FigureRanker
 from .index_holder import IndexHolder, IndexView
 from .llm import ChatModel, build_chat_model
 from .schemas import Answer, AskRequest
@@ -43,7 +44,8 @@ class Engine:
         model is built when REPORTQA_LLM_BASE_URL is set. The index itself loads on first use."""
         if chat_model is None and settings.llm_base_url:
             chat_model = build_chat_model(settings)
-        return cls(settings, IndexHolder(settings.index_dir, get_embedder(settings)), chat_model)
+        holder = IndexHolder(settings.index_dir, get_embedder(settings), FigureRanker.load(settings.figure_ranker))
+        return cls(settings, holder, chat_model)
 
     def view(self) -> IndexView:
         """The index's current version, or a RequestError saying why there is none."""

@@ -10,34 +10,26 @@ the best supporting sentences. Every answer cites spans of the original text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from core.figures import Figure, extract_figures
+import numpy as np
+
+from core.figure_records import FigureRecord
 from core.index import DocumentRecord
 from core.models import Chunk
 from core.normalize import normalize_str
 from core.prompts import render
-from core.vocabulary import ASKED_COUNT_WORDS, DATE, YEAR
+from core.vocabulary import FALLING, YEAR
 
+from .figure_ranking import FigureEvidence, FigureRanker
 from .question import Question
 from .retrieval import Filters, Retriever, ScoredChunk
 from .schemas import Answer, Citation, FigureOut
+from .wording import bigrams, question_core
 
-# A figure is an answer only when most of the question's content words stand around it
-# (in its clause, its sentence or its section headings), and its total score is high enough.
-MIN_FIGURE_COVERAGE = 0.5
-MIN_FIGURE_SCORE = 0.9
 MIN_TEXT_COVERAGE = 0.34
 ANSWER_CHUNKS = 8
 MAX_SUBJECT_CHARS = 24
-
-_QUESTION_WORDS = re.compile(
-    r"(?:多少|几)\s*(?:" + "|".join(map(re.escape, ASKED_COUNT_WORDS)) + ")?"
-    r"|是什么|是多少|有哪些|哪些|什么|请问|一共|共计|总共|分别|达到了|达到|了|吗|呢|是|的|有|为|\?|？"
-)
-_TERMINATORS = "。!?;"
-_RUNS = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9.]+")
-CONTEXT_CHARS = 80
+_NONE = ("未", "没有", "无一")  # a 未发生 statement: zero of what follows, in the unit asked
 _META_FIELDS = {
     "doc_number": ("文件编号", re.compile(r"文件编号|文号|发文字号")),
     "index_number": ("索引号", re.compile(r"索引号")),
@@ -46,54 +38,13 @@ _META_FIELDS = {
 }
 
 
-def bigrams(text: str) -> set[str]:
-    """Character bigrams of the CJK and alphanumeric runs of `text` (robust to segmentation)."""
-    grams: set[str] = set()
-    for run in _RUNS.findall(normalize_str(text).lower()):
-        if run.isascii() or len(run) == 1:
-            grams.add(run)  # a number or a word is one unit of evidence, not several bigrams
-        else:
-            grams.update(map(str.__add__, run, run[1:]))  # each character joined to the next
-    return grams
-
-
-def question_core(question: Question) -> set[str]:
-    """The question's content bigrams: without years, the places it names and question words."""
-    q = question.normalized
-    for name in sorted(question.place_words, key=len, reverse=True):
-        q = q.replace(name, " ")
-    q = DATE.sub(" ", q)
-    q = YEAR.sub(" ", q)
-    q = _QUESTION_WORDS.sub(" ", q)
-    # A lone Chinese character left between removed words (年, 日, 共) is noise, not evidence.
-    return {g for g in bigrams(q) if len(g) > 1 or g.isascii()}
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    figure: Figure
-    hit: ScoredChunk
-    score: float
-    coverage: float
-
-    @property
-    def citation(self) -> Citation:
-        return _sentence_citation(self.hit.doc, self.hit, self.figure.char_start, self.figure.char_end)
-
-
-def _other_year(candidate: _Candidate, years: frozenset[int]) -> bool:
-    """Is the candidate from a report of a year the question did not ask, without its sentence naming one it did?"""
-    doc_year = candidate.hit.doc.metadata.year
-    if not years or doc_year is None or doc_year in years:
-        return False
-    return not years & {int(y) for y in YEAR.findall(normalize_str(candidate.citation.quote))}
-
-
 class ExtractiveAnswerer:
     """Answers from retrieved passages without a language model."""
 
-    def __init__(self, retriever: Retriever) -> None:
+    def __init__(self, retriever: Retriever, ranker: FigureRanker) -> None:
         self.retriever = retriever
+        self.ranker = ranker
+        self.figures = FigureEvidence(retriever)
 
     def passages(self, question: Question, top_k: int, filters: Filters | None) -> list[ScoredChunk]:
         """The passages an answer is drawn from: at least ANSWER_CHUNKS, best first (their first
@@ -120,58 +71,28 @@ class ExtractiveAnswerer:
     # --- figures ------------------------------------------------------------------
 
     def _figure_answer(self, question: Question, hits: list[ScoredChunk], core: set[str]) -> Answer:
-        unit = question.expected_unit
-        candidates = self._candidates(hits, question, core)
+        candidates = self.figures.candidates(question, core, hits)
         if not candidates:
             return not_found(question.text, "")
-        # A figure from a report of another year answers a question about that year only when
-        # its own sentence names the year asked ("2020年" asked of a 2019 report: not found).
-        in_year = [c for c in candidates if not _other_year(c, question.years)]
-        if not in_year:
-            asked = "、".join(f"{y}年" for y in sorted(question.years))
-            return not_found(question.text, f"(没有{asked}的这项数字)")
-        best = max(in_year, key=lambda c: c.score)
-        if best.score < MIN_FIGURE_SCORE:
-            return not_found(question.text, "")
-        fig, hit = best.figure, best.hit
+        probabilities = self.ranker.probabilities(candidates)
+        best = int(np.argmax(probabilities))
+        if probabilities[best] < self.ranker.threshold:
+            return not_found(question.text, _missing_year(question, hits))
+        record, hit = candidates[best].record, candidates[best].hit
         doc = hit.doc
-        citation = best.citation
-        subject = _subject(fig, doc, citation.quote)
-        figure_unit = fig.unit or (unit or "") if fig.negative else fig.unit
+        citation = _sentence_citation(doc, hit, record.char_start, record.char_end)
+        said = _as_said(record, hit.chunk)
+        unit = record.scale_unit or (question.expected_unit or "") if record.raw.startswith(_NONE) else record.scale_unit
         return Answer(
             question=question.text,
             found=True,
-            answer=fig.raw,
-            text=render("answer_figure", title=doc.metadata.title or doc.file_name, subject=subject,
-                        figure=re.sub(r"\s+", "", fig.raw)),
-            figure=FigureOut(value=fig.value, unit=figure_unit, raw=fig.raw),
+            answer=said,
+            text=render("answer_figure", title=doc.metadata.title or doc.file_name,
+                        subject=_subject(record, doc, citation.quote), figure=re.sub(r"\s+", "", said)),
+            figure=FigureOut(value=record.sign * record.value, unit=unit, raw=record.raw),
             citations=[citation],
-            confidence=round(min(1.0, best.score / 2.5), 3),
+            confidence=round(float(probabilities[best]), 3),
         )
-
-    def _candidates(self, hits: list[ScoredChunk], question: Question, core: set[str]) -> list[_Candidate]:
-        unit, rates = question.expected_unit, question.rate_heads
-        top = max(h.score for h in hits)
-        out = []
-        for hit in hits:
-            chunk = hit.chunk
-            doc_context = bigrams(
-                " ".join([hit.doc.metadata.title or "", hit.doc.metadata.issuer or "", *chunk.section_path, chunk.text])
-            )
-            figures = [_shift(f, chunk.char_start) for f in extract_figures(chunk.text)]
-            for k, fig in enumerate(figures):
-                if unit and fig.unit != unit and not fig.negative:
-                    continue  # asked 多少件, a percentage is never the answer
-                next_start = figures[k + 1].char_start if k + 1 < len(figures) else chunk.char_end
-                near = bigrams(_around(chunk, fig, next_start))
-                if rates and not rates & (near | bigrams(fig.metric)):
-                    continue  # asked 满意率, 办结率 is no answer
-                coverage, score = _score(fig, near, doc_context, core, unit)
-                if coverage < MIN_FIGURE_COVERAGE:
-                    continue
-                score += _agreement(hit, question) + 0.3 * hit.score / top
-                out.append(_Candidate(fig, hit, score, coverage))
-        return out
 
     # --- header fields ------------------------------------------------------------
 
@@ -277,59 +198,9 @@ def _best_doc(hits: list[ScoredChunk], question: Question) -> DocumentRecord:
     return hits[0].doc
 
 
-def _score(fig: Figure, near: set[str], doc_context: set[str], core: set[str], unit: str | None) -> tuple[float, float]:
-    """(coverage, score): how much of the question stands around the figure, and how well it fits.
-
-    Words in the figure's own clause count most, then its sentence up to the next figure,
-    then (at half weight) the rest of its chunk, section headings, title and issuer.
-    """
-    if not core:
-        return 0.0, 0.0
-    metric = bigrams(fig.metric)
-    own = metric | bigrams(fig.after)
-    cov_own = len(core & own) / len(core)
-    close = core & (own | near)
-    coverage = (len(close) + 0.5 * len((core - close) & doc_context)) / len(core)
-    precision = len(core & metric) / len(metric) if metric else 0.0
-    if fig.negative and cov_own < MIN_FIGURE_COVERAGE:
-        return 0.0, 0.0  # "未发生…" answers only a question about that very thing
-    score = 0.5 * cov_own + coverage + 0.5 * precision
-    if unit and fig.unit == unit:
-        score += 0.4
-    return coverage, score
-
-
-def _agreement(hit: ScoredChunk, question: Question) -> float:
-    """Bonus or malus for the report's place and year against those the question names."""
-    bonus = 0.0
-    if question.place_docs:
-        bonus += 0.3 if hit.doc.doc_id in question.place_docs else -0.5
-    if question.years and hit.doc.metadata.year is not None:
-        bonus += 0.2 if hit.doc.metadata.year in question.years else -0.3
-    return bonus
-
-
-def _around(chunk: Chunk, fig: Figure, next_start: int) -> str:
-    """The figure's sentence up to it (at most CONTEXT_CHARS) and the words after it up to
-    the next figure or the sentence end: words that belong to a neighbour figure do not count."""
-    rel_start, rel_end = fig.char_start - chunk.char_start, fig.char_end - chunk.char_start
-    before = chunk.text[max(0, rel_start - CONTEXT_CHARS) : rel_start]
-    cut = max(before.rfind(t) for t in _TERMINATORS)
-    before = before[cut + 1 :]
-    after = chunk.text[rel_end : next_start - chunk.char_start]
-    ends = [i for i in (after.find(t) for t in _TERMINATORS) if i >= 0]
-    return before + " " + (after[: min(ends)] if ends else after)
-
-
-def _shift(fig: Figure, offset: int) -> Figure:
-    from dataclasses import replace
-
-    return replace(fig, char_start=fig.char_start + offset, char_end=fig.char_end + offset)
-
-
-def _subject(fig: Figure, doc: DocumentRecord, quote: str) -> str:
+def _subject(record: FigureRecord, doc: DocumentRecord, quote: str) -> str:
     """What the figure measures, led by the report's year when a cited text states that year."""
-    metric = re.sub(r"\s+", "", normalize_str(fig.metric or fig.after))
+    metric = re.sub(r"\s+", "", normalize_str(record.metric))
     metric = YEAR.sub("", metric)
     if len(metric) > MAX_SUBJECT_CHARS:
         tail = metric.rsplit("》", 1)[-1]
@@ -337,6 +208,22 @@ def _subject(fig: Figure, doc: DocumentRecord, quote: str) -> str:
     year = doc.metadata.year
     stated = year and any(str(year) in t for t in (quote, doc.metadata.title or ""))
     return f"{f'{year}年' if stated else ''}{metric}" or "该数字"
+
+
+def _as_said(record: FigureRecord, chunk: Chunk) -> str:
+    """The figure as the answer says it: a fall keeps the verb that makes it one (下降2.7%)."""
+    if record.sign > 0:
+        return record.raw
+    before = normalize_str(chunk.text[max(0, record.char_start - chunk.char_start - 8) : record.char_start - chunk.char_start])
+    verb = FALLING.search(before)
+    return f"{verb.group(0).strip()}{record.raw}" if verb else record.raw
+
+
+def _missing_year(question: Question, hits: list[ScoredChunk]) -> str:
+    """Why nothing was found, when it is that no retrieved report is of the year asked."""
+    if not question.years or any(h.doc.metadata.year in question.years for h in hits):
+        return ""
+    return f"(没有{'、'.join(f'{y}年' for y in sorted(question.years))}的这项数字)"
 
 
 def _sentence_citation(doc: DocumentRecord, hit: ScoredChunk, start: int, end: int) -> Citation:

@@ -15,6 +15,7 @@ from core.embedding import Embedder
 from core.index import CURRENT, IndexSnapshot, open_index
 
 from .extractive import ExtractiveAnswerer
+from .figure_ranking import FigureRanker
 from .retrieval import Retriever
 
 log = logging.getLogger(__name__)
@@ -32,9 +33,10 @@ class IndexView:
 class IndexHolder:
     """Hands out the IndexView of the index's current version, loading a new one when it changes."""
 
-    def __init__(self, index_dir: Path, embedder: Embedder) -> None:
+    def __init__(self, index_dir: Path, embedder: Embedder, ranker: FigureRanker) -> None:
         self.index_dir = index_dir
         self.embedder = embedder
+        self.ranker = ranker
         self._lock = threading.Lock()  # one loader at a time
         self._loaded: tuple[str, IndexView] | None = None  # (version folder, view), swapped as one
 
@@ -62,7 +64,8 @@ class IndexHolder:
             if loaded is None or loaded[0] != pointer:
                 snapshot = open_index(self.index_dir)
                 retriever = Retriever(snapshot, self.embedder)
-                loaded = self._loaded = (snapshot.folder.name, IndexView(snapshot, retriever, ExtractiveAnswerer(retriever)))
+                view = IndexView(snapshot, retriever, ExtractiveAnswerer(retriever, self.ranker))
+                loaded = self._loaded = (snapshot.folder.name, view)
                 log.info("serving index version %s", snapshot.version)
             return loaded[1]
         finally:

@@ -6,8 +6,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core.figures import RECORD_UNIT, SCALE
 from core.normalize import normalize_str
-from core.vocabulary import ASKED_COUNTER, YEAR
+from core.vocabulary import (
+    ASKED_ACTUAL,
+    ASKED_CHANGE,
+    ASKED_COUNTER,
+    ASKED_FALL,
+    ASKED_LEVEL,
+    ASKED_TARGET,
+    MONTH,
+    REPORT_YEAR,
+    YEAR,
+)
 
 from .query import PlaceIndex, place_chains
 
@@ -16,6 +27,8 @@ _RATE_HEAD = re.compile(r"([\u4e00-\u9fff])(率|度)")
 _NOT_RATES = {"频率", "效率", "概率"}
 _MONEY = re.compile(r"金额|罚款|罚金|罚没|资金|经费|收入|支出|多少钱|多少元|万元")
 _FIGURE_CUE = re.compile(r"多少|几|率|比例|金额|数量|总数|总额|规模")
+# The unit a question asks a figure in, with its scale as written (多少亿元, 几万千瓦, 多少万吨/日).
+_ASKED_UNIT = re.compile(rf"(?:多少|几)\s*(?P<unit>(?:{SCALE})?\s*{RECORD_UNIT}|{SCALE})")
 
 
 @dataclass(frozen=True)
@@ -26,12 +39,21 @@ class Question:
     text: str  # as asked: what the embedder, the tokenizer, the model and the answer see
     normalized: str
     years: frozenset[int]
+    report_years: frozenset[int]  # years that name the report asked ("2026年政府工作报告")
+    period_years: frozenset[int]  # the years the figure is asked of: the others, or all when only the report's is named
+    months: frozenset[int]
     place_docs: dict[str, int]  # doc_id -> length of the matched name; the longest matches only
     unknown_places: tuple[str, ...]  # places named that no indexed report is from
     place_words: frozenset[str]  # names of the places it is about: where, not what, so no evidence
     expected_unit: str | None  # 多少起 -> 起, 成功率 -> %, 金额 -> 元; None when unsaid
     rate_heads: frozenset[str]  # the rates asked, as bigrams (满意率 -> 意率): another rate is no answer
     asks_for_figure: bool
+    asked_unit: str | None  # the unit asked with its scale, as written (多少亿元 -> 亿元)
+    asks_target: bool  # a plan (目标, 预期, 打算) rather than what was done
+    asks_actual: bool  # what was done (实际, 完成了), not a plan
+    asks_change: bool  # how much a thing changed (增长多少, 同比) rather than its level
+    asks_fall: bool  # a fall (下降, 减少)
+    asks_level: bool  # a level or a total (总量, 规模, 一共), not a change
 
     @classmethod
     def parse(cls, text: str, places: PlaceIndex) -> Question:
@@ -53,16 +75,27 @@ class Question:
             matches = {d: n for d, n in matches.items() if n == longest}
         matched_names = {n for d in matches for n in places.names_by_doc[d]}
         context = {q[slice(*span)] for chain in known for span in chain}
+        years = frozenset(int(y) for y in YEAR.findall(q))
+        report_years = frozenset(int(y) for y in REPORT_YEAR.findall(q))
         return cls(
             text=text,
             normalized=q,
-            years=frozenset(int(y) for y in YEAR.findall(q)),
+            years=years,
+            report_years=report_years,
+            period_years=years - report_years or years,
+            months=frozenset(int(m) for m in MONTH.findall(q) if 1 <= int(m) <= 12),
             place_docs=matches,
             unknown_places=tuple(q[slice(*chain[-1])] for chain in chains if chain not in known),
             place_words=frozenset(matched_names | context),
             expected_unit=_expected_unit(q),
             rate_heads=_rate_heads(q),
             asks_for_figure=bool(_FIGURE_CUE.search(q)),
+            asked_unit=(m.group("unit").replace(" ", "") if (m := _ASKED_UNIT.search(q)) else None),
+            asks_target=bool(ASKED_TARGET.search(q)),
+            asks_actual=bool(ASKED_ACTUAL.search(q)),
+            asks_change=bool(ASKED_CHANGE.search(q)),
+            asks_fall=bool(ASKED_FALL.search(q)),
+            asks_level=bool(ASKED_LEVEL.search(q)),
         )
 
 

@@ -16,6 +16,7 @@ over the same chunk ids (docs/scaling.md).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,6 +32,7 @@ from .query import PlaceIndex, place_names
 from .question import Question
 
 RRF_K = 60
+QUERY_VECTORS = 256  # recent questions whose embedding is kept
 CANDIDATES = 50
 PLACE_BOOST = 0.02
 YEAR_BOOST = 0.01
@@ -110,6 +112,7 @@ class Retriever:
         self.documents = {d.doc_id: d for d in snapshot.documents()}
         self.names_by_doc = {doc_id: place_names(d) for doc_id, d in self.documents.items()}
         self.places = PlaceIndex(self.names_by_doc)
+        self._query_vector = functools.lru_cache(maxsize=QUERY_VECTORS)(lambda text: self.embedder.embed_queries([text])[0])
 
     def parse(self, question: str | Question) -> Question:
         """The question read against this index's places (as it is when read already)."""
@@ -123,7 +126,7 @@ class Retriever:
         if allowed is not None and not allowed.size:
             return []
         n = max(CANDIDATES, top_k * 4)
-        query_vector = self.embedder.embed_queries([question.text])[0]
+        query_vector = self.query_vector(question.text)
         tokens = tokenize(question.text)
         dense = self.search.dense(query_vector, n, allowed)
         lexical = self.search.lexical(tokens, n, allowed)
@@ -132,6 +135,10 @@ class Retriever:
             return self._fuse(_ranked(dense), _ranked(lexical), question, top_k)
         return self._fuse(_then(dense, self.search.dense(query_vector, n, scope), n),
                           _then(lexical, self.search.lexical(tokens, n, scope), n), question, top_k)
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The question's embedding, computed once however many stages read it (search, figure ranking)."""
+        return self._query_vector(text)
 
     def place_scope(self, question: Question, n: int) -> np.ndarray | None:
         """Chunk ids of the reports of the place the question names (of its year, when it names

@@ -25,9 +25,9 @@ from core.figures import stated_numbers
 from core.prompts import load_prompt
 from core.vocabulary import CITATION_MARKER
 
-from ..extractive import bigrams
 from ..guard import backs
 from ..llm import ChatModel
+from ..wording import bigrams
 from .citations import CitationBook
 from .document import DocumentView, Sentence
 from .extractive import Quote, body_sentences, briefing, sections

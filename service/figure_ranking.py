@@ -1,0 +1,319 @@
+"""Which figure answers a figure question: candidates from the index's figure records, their features,
+and a learned ranker that scores them and abstains when none fits.
+
+The candidates are the records (core/figure_records.py) of the retrieved chunks. Each gets the
+features an official's question can be matched on: how much of the question's wording stands around
+it, the unit asked against its unit (a different counter of the same class is a small penalty, not a
+veto), the year asked against its period and its report's year, a target or a change asked against
+its kind, the place asked, and how the retriever ranked its passage. How these weigh is not written
+by hand: `eval/fit.py` fits a logistic regression on gold question sets and ships its weights, with
+the abstention threshold chosen on held-out reports, as `figure_ranker.json` beside this module.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.figure_records import FigureRecord
+from core.figures import COUNT_WORDS, SCALE, SHARES
+from core.models import Chunk
+from core.normalize import normalize_str
+from core.vocabulary import ASKED_TARGET, CHANGE_WORDS, YEAR
+
+from .question import Question
+from .retrieval import Retriever, ScoredChunk
+from .wording import bigrams
+
+RANKER_PATH = Path(__file__).with_name("figure_ranker.json")
+CONTEXT_CHARS = 80
+_TERMINATORS = "。!?;"
+_SCALE_PREFIX = re.compile(rf"^(?:{SCALE})")
+
+# The features of a candidate, in the order the ranker's weights are stored.
+FEATURES = (
+    "cov_own",  # share of the question's content bigrams in the figure's own clause
+    "cov_near",  # ... in its sentence up to the next figure
+    "cov_context",  # ... also counting, at half weight, its chunk, headings, title and issuer
+    "cov_section",  # ... in its section headings
+    "chars_own",  # share of the question's content characters in its clause (a paraphrase keeps some)
+    "chars_near",  # ... in its sentence up to the next figure
+    "precision",  # share of its clause's bigrams the question holds
+    "cov_own_gap",  # cov_own less the best cov_own among the candidates (0 for the best)
+    "cov_near_gap",
+    "rate_near",  # a rate the question names (满意率) stands by the figure
+    "rate_missing",  # the question names a rate that does not stand by it
+    "unit_same",  # the figure's unit is the one asked
+    "unit_same_class",  # another unit of the class asked (件 for 起; 万元 for 元 is unit_same)
+    "unit_other_class",  # a unit of another class (a share for a count)
+    "unit_unasked",  # the question names no unit
+    "scale_same",  # the unit asked with its scale (亿元) is the figure's as written
+    "share_asked_share",  # a rate asked, the figure a share
+    "period_stated_match",  # the year asked is the period its sentence states
+    "period_stated_other",  # its sentence states another year
+    "period_report_match",  # its period is only the report's year, the one asked
+    "period_report_other",
+    "month_match",  # the month asked is its period's
+    "month_other",  # its period is another month
+    "report_named_match",  # the question names its report's year (2026年政府工作报告)
+    "report_named_other",  # ... and names another
+    "doc_year_match",  # its report is of the year asked
+    "doc_year_next",  # its report is of the year after the one asked (a work report's actuals)
+    "period_prev_year",  # its period is only its report's year, and the year asked is the one before
+    "doc_year_other",
+    "section_year_match",  # its section headings name the year asked
+    "section_year_other",  # they name years, none of them asked
+    "kind_target",  # the figure is a target, and the question asks one
+    "kind_target_unasked",  # the figure is a target, the question does not ask one
+    "kind_target_missed",  # the question asks a target, the figure is none
+    "kind_target_actual_asked",  # the figure is a target, the question asks what was done (实际)
+    "section_target",  # its headings announce plans (目标, 安排) ...
+    "section_target_unasked",  # ... and the question asks no plan
+    "kind_change",  # the figure is a change, and the question asks one
+    "kind_change_unasked",
+    "kind_change_missed",
+    "level_asked_change",  # the question asks a level (总量, 规模), the figure is a change or a share
+    "share_unasked",  # the figure is a share, the question asks no rate
+    "fall_match",  # the question asks a fall and the figure falls
+    "place_match",  # its report is of the place asked
+    "place_other",  # the question names a place, and its report is of another
+    "negative",  # a 未发生 statement: zero of what follows
+    "approximate",  # 余/约/左右 qualify it
+    "retrieval_rank",  # 1 / (1 + rank of its passage)
+    "retrieval_score",  # its passage's fused score over the best one's
+    "passage_dense",  # the cosine of the question and its passage (0 when only BM25 found it)
+    "dense_sim",  # cosine of the question and the figure's description
+    "dense_gap",  # dense_sim less the best among the candidates
+)
+
+
+@dataclass(frozen=True)
+class FigureCandidate:
+    """A figure record that may answer the question, with the passage it was found in."""
+
+    record: FigureRecord
+    hit: ScoredChunk
+    features: np.ndarray  # float32, in FEATURES order
+
+
+def unit_class(unit: str) -> str:
+    """share, money, count, or the measure itself (吨 and 万吨 are one class; 吨 and 公里 are not)."""
+    if unit in SHARES:
+        return "share"
+    if unit == "元":
+        return "money"
+    if unit in COUNT_WORDS:
+        return "count"
+    return unit
+
+
+def figure_candidates(question: Question, core: set[str], hits: list[ScoredChunk],
+                      records_of: Callable[[str], list[FigureRecord]],
+                      similarities_of: Callable[[str], np.ndarray | None]) -> list[FigureCandidate]:
+    """Every figure record inside a retrieved passage (the best-ranked passage holding it), with
+    its features. `similarities_of(doc_id)` gives the question's cosine with each of the report's
+    figure descriptions, in `records_of(doc_id)` order (None where the index has none)."""
+    if not hits:
+        return []
+    top = max(h.score for h in hits) or 1.0
+    seen: set[tuple[str, int]] = set()
+    rows: list[tuple[FigureRecord, ScoredChunk, dict[str, float]]] = []
+    for rank, hit in enumerate(hits):
+        chunk = hit.chunk
+        records = records_of(hit.doc.doc_id)
+        sims = similarities_of(hit.doc.doc_id)
+        inside = [(i, r) for i, r in enumerate(records) if chunk.char_start <= r.char_start and r.char_end <= chunk.char_end]
+        context = bigrams(" ".join([hit.doc.metadata.title or "", hit.doc.metadata.issuer or "",
+                                    *chunk.section_path, chunk.text]))
+        section = bigrams(" ".join(chunk.section_path))
+        for k, (i, record) in enumerate(inside):
+            if (record.doc_id, record.char_start) in seen:
+                continue
+            seen.add((record.doc_id, record.char_start))
+            next_start = inside[k + 1][1].char_start if k + 1 < len(inside) else chunk.char_end
+            values = _lexical(record, chunk, next_start, core, context, section, question)
+            values.update(_unit(record, question))
+            values.update(_period(record, hit, question))
+            values.update(_kind(record, question))
+            values.update(_place(hit, question))
+            values["negative"] = float(record.raw.startswith(("未", "没有", "无一")))
+            values["approximate"] = float(record.qualifier is not None)
+            values["retrieval_rank"] = 1.0 / (1 + rank)
+            values["retrieval_score"] = hit.score / top
+            values["passage_dense"] = hit.dense_score or 0.0
+            values["dense_sim"] = float(sims[i]) if sims is not None and i < len(sims) else 0.0
+            rows.append((record, hit, values))
+    for name, gap in (("cov_own", "cov_own_gap"), ("cov_near", "cov_near_gap"), ("dense_sim", "dense_gap")):
+        best = max((v[name] for _, _, v in rows), default=0.0)
+        for _, _, v in rows:
+            v[gap] = v[name] - best
+    return [FigureCandidate(r, h, np.array([v[f] for f in FEATURES], dtype=np.float32)) for r, h, v in rows]
+
+
+def _lexical(record: FigureRecord, chunk: Chunk, next_start: int, core: set[str], context: set[str],
+             section: set[str], question: Question) -> dict[str, float]:
+    if not core:
+        return dict.fromkeys(("cov_own", "cov_near", "cov_context", "cov_section", "chars_own", "chars_near",
+                              "precision", "rate_near", "rate_missing"), 0.0)
+    before, after = _around(chunk, record, next_start)
+    chars = {c for g in core for c in g if not c.isascii()}
+    metric = bigrams(record.metric)
+    own = metric | bigrams(_clause_head(after))
+    near = own | bigrams(before) | bigrams(after)
+    close = core & near
+    rates = question.rate_heads
+    return {
+        "cov_own": len(core & own) / len(core),
+        "cov_near": len(close) / len(core),
+        "cov_context": (len(close) + 0.5 * len((core - close) & context)) / len(core),
+        "cov_section": len(core & section) / len(core),
+        "chars_own": len(chars & set(normalize_str(record.metric + _clause_head(after)))) / max(1, len(chars)),
+        "chars_near": len(chars & set(normalize_str(before + record.metric + after))) / max(1, len(chars)),
+        "precision": len(core & metric) / len(metric) if metric else 0.0,
+        "rate_near": float(bool(rates & near)),
+        "rate_missing": float(bool(rates) and not rates & near),
+    }
+
+
+def _unit(record: FigureRecord, question: Question) -> dict[str, float]:
+    asked = question.asked_unit
+    asked_base = _SCALE_PREFIX.sub("", asked) if asked else question.expected_unit
+    asked_base = asked_base or None
+    unit = record.unit
+    same = asked_base is not None and unit == asked_base
+    same_class = asked_base is not None and not same and unit_class(unit) == unit_class(asked_base)
+    return {
+        "unit_same": float(same),
+        "unit_same_class": float(same_class),
+        "unit_other_class": float(asked_base is not None and not same and not same_class),
+        "unit_unasked": float(asked_base is None),
+        "scale_same": float(asked is not None and record.scale_unit == asked),
+        "share_asked_share": float(bool(question.rate_heads or question.expected_unit == "%") and unit in SHARES),
+    }
+
+
+def _period(record: FigureRecord, hit: ScoredChunk, question: Question) -> dict[str, float]:
+    years, named = question.period_years, question.report_years
+    period_year = int(record.period[:4]) if record.period else None
+    period_month = int(record.period[5:7]) if record.period and len(record.period) >= 7 else None
+    doc_year = hit.doc.metadata.year
+    section_years = {int(y) for y in YEAR.findall(normalize_str(" ".join(record.section_path)))}
+    stated = record.period_basis in ("stated", "context", "section")
+    asked = bool(years)
+    by_doc = asked and not named and doc_year is not None
+    months = question.months
+    return {
+        "period_stated_match": float(asked and stated and period_year in years),
+        "period_stated_other": float(asked and stated and period_year not in years),
+        "period_report_match": float(asked and not stated and period_year in years),
+        "period_report_other": float(asked and not stated and period_year not in years),
+        "month_match": float(bool(months) and period_month in months),
+        "month_other": float(bool(months) and period_month is not None and period_month not in months),
+        "report_named_match": float(bool(named) and doc_year in named),
+        "report_named_other": float(bool(named) and doc_year not in named),
+        "doc_year_match": float(by_doc and doc_year in years),
+        "doc_year_next": float(by_doc and doc_year is not None and doc_year - 1 in years),
+        "period_prev_year": float(asked and not stated and doc_year is not None and doc_year - 1 in years),
+        "doc_year_other": float(by_doc and doc_year is not None and doc_year not in years and doc_year - 1 not in years),
+        "section_year_match": float(asked and bool(section_years & years)),
+        "section_year_other": float(asked and bool(section_years) and not section_years & years),
+    }
+
+
+def _kind(record: FigureRecord, question: Question) -> dict[str, float]:
+    target = record.kind == "target"
+    # A target may set a change (增长5.5%以上): its clause says so even though its kind is target.
+    change = record.kind == "change" or record.unit == "个百分点" or bool(CHANGE_WORDS.search(record.metric))
+    section_target = bool(ASKED_TARGET.search(" ".join(record.section_path)))
+    share = record.unit in SHARES
+    return {
+        "kind_target": float(target and question.asks_target),
+        "kind_target_unasked": float(target and not question.asks_target),
+        "kind_target_missed": float(question.asks_target and not target),
+        "kind_target_actual_asked": float(target and question.asks_actual),
+        "section_target": float(section_target and question.asks_target),
+        "section_target_unasked": float(section_target and not question.asks_target),
+        "kind_change": float(change and question.asks_change),
+        "kind_change_unasked": float(change and not question.asks_change),
+        "kind_change_missed": float(question.asks_change and not change),
+        "level_asked_change": float(question.asks_level and (change or share)),
+        "share_unasked": float(share and not question.rate_heads and question.expected_unit != "%"),
+        "fall_match": float(question.asks_fall and record.sign < 0),
+    }
+
+
+def _place(hit: ScoredChunk, question: Question) -> dict[str, float]:
+    named = bool(question.place_docs)
+    return {"place_match": float(named and hit.doc.doc_id in question.place_docs),
+            "place_other": float(named and hit.doc.doc_id not in question.place_docs)}
+
+
+def _around(chunk: Chunk, record: FigureRecord, next_start: int) -> tuple[str, str]:
+    """The figure's sentence up to it (at most CONTEXT_CHARS) and the words after it up to the next
+    figure or the sentence end: words that belong to a neighbour figure do not count."""
+    rel_start, rel_end = record.char_start - chunk.char_start, record.char_end - chunk.char_start
+    before = chunk.text[max(0, rel_start - CONTEXT_CHARS) : rel_start]
+    before = before[max(before.rfind(t) for t in _TERMINATORS) + 1 :]
+    after = chunk.text[rel_end : max(rel_end, next_start - chunk.char_start)]
+    ends = [i for i in (after.find(t) for t in _TERMINATORS) if i >= 0]
+    return before, after[: min(ends)] if ends else after
+
+
+def _clause_head(after: str) -> str:
+    """The words right after a figure, up to the clause's end (14个镇街: 镇街)."""
+    return re.split(r"[,，、;；。:：()（）\d]", after, maxsplit=1)[0][:20]
+
+
+class FigureEvidence:
+    """What the ranker reads from one index version: each report's figure records (read once) and the
+    question's similarity to their descriptions."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self.retriever = retriever
+        self._records: dict[str, list[FigureRecord]] = {}
+
+    def records_of(self, doc_id: str) -> list[FigureRecord]:
+        records = self._records.get(doc_id)
+        if records is None:
+            records = self._records[doc_id] = self.retriever.snapshot.figures(doc_id)
+        return records
+
+    def candidates(self, question: Question, core: set[str], hits: list[ScoredChunk]) -> list[FigureCandidate]:
+        """The candidates of `hits` for `question` (see `figure_candidates`)."""
+        return figure_candidates(question, core, hits, self.records_of, lambda doc_id: None)
+
+
+class FigureRanker:
+    """The fitted logistic regression: the probability that a candidate is the figure asked for."""
+
+    def __init__(self, weights: dict[str, Any]) -> None:
+        if tuple(weights["features"]) != FEATURES:
+            raise ValueError("the ranker's weights were fit on other features: refit them (python -m eval.fit)")
+        self.meta = weights
+        self.mean = np.asarray(weights["mean"], dtype=np.float64)
+        self.scale = np.asarray(weights["scale"], dtype=np.float64)
+        self.coef = np.asarray(weights["coef"], dtype=np.float64)
+        self.intercept = float(weights["intercept"])
+        self.threshold = float(weights["threshold"])
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> FigureRanker:
+        return _load(path or RANKER_PATH)
+
+    def probabilities(self, candidates: Sequence[FigureCandidate]) -> np.ndarray:
+        if not candidates:
+            return np.zeros(0)
+        x = (np.vstack([c.features for c in candidates]).astype(np.float64) - self.mean) / self.scale
+        return 1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept)))
+
+
+@cache
+def _load(path: Path) -> FigureRanker:
+    return FigureRanker(json.loads(path.read_text(encoding="utf-8")))

@@ -1,0 +1,40 @@
+"""The words of a question and of a report as evidence: character bigrams, robust to segmentation,
+and the content words of a question (what it asks about, without its years, places and question words)."""
+
+from __future__ import annotations
+
+import re
+
+from core.normalize import normalize_str
+from core.vocabulary import ASKED_COUNT_WORDS, DATE, YEAR
+
+from .question import Question
+
+_QUESTION_WORDS = re.compile(
+    r"(?:多少|几)\s*(?:" + "|".join(map(re.escape, ASKED_COUNT_WORDS)) + ")?"
+    r"|是什么|是多少|有哪些|哪些|什么|请问|一共|共计|总共|分别|达到了|达到|了|吗|呢|是|的|有|为|\?|？"
+)
+_RUNS = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9.]+")
+
+
+def bigrams(text: str) -> set[str]:
+    """Character bigrams of the CJK and alphanumeric runs of `text` (robust to segmentation)."""
+    grams: set[str] = set()
+    for run in _RUNS.findall(normalize_str(text).lower()):
+        if run.isascii() or len(run) == 1:
+            grams.add(run)  # a number or a word is one unit of evidence, not several bigrams
+        else:
+            grams.update(map(str.__add__, run, run[1:]))  # each character joined to the next
+    return grams
+
+
+def question_core(question: Question) -> set[str]:
+    """The question's content bigrams: without years, the places it names and question words."""
+    q = question.normalized
+    for name in sorted(question.place_words, key=len, reverse=True):
+        q = q.replace(name, " ")
+    q = DATE.sub(" ", q)
+    q = YEAR.sub(" ", q)
+    q = _QUESTION_WORDS.sub(" ", q)
+    # A lone Chinese character left between removed words (年, 日, 共) is noise, not evidence.
+    return {g for g in bigrams(q) if len(g) > 1 or g.isascii()}

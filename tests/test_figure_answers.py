@@ -1,0 +1,120 @@
+"""Figure questions asked the way officials ask them, through /ask on a real uvicorn server: the right
+figure and its span, a target told from an actual, the year asked picking the report, and a question
+no figure fits refused.
+
+The work reports are our own (a fictional city, 云岭市, two sessions): like a provincial work report,
+the 2025 one states 2024's actuals and 2025's targets, the 2026 one 2025's actuals and 2026's targets,
+in mostly the same words. The seed questions are our own paraphrases, not the gold set's."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from core.config import Settings
+
+from conftest import SEED, served
+
+REPORT_2025 = """title: 2025年云岭市政府工作报告
+publisher: 云岭市人民政府
+date: 2025-01-20
+---
+2025年云岭市政府工作报告
+一、2024年工作回顾
+过去一年，全市地区生产总值达到1820.5亿元，增长5.8%；一般公共预算收入126.3亿元，增长4.1%。粮食总产量达到92.6万吨，城镇新增就业3.2万人，城镇调查失业率为5.1%。全市PM2.5平均浓度下降2.7%，空气质量优良天数比率达到93.4%。新改建农村公路1260公里，建成保障性住房4800套。
+二、2025年主要目标任务
+2025年全市经济社会发展的主要预期目标是：地区生产总值增长6%左右；一般公共预算收入增长5%；城镇新增就业3万人以上，城镇调查失业率控制在5.5%以内；粮食产量稳定在93万吨以上；新改建农村公路1000公里。
+"""
+
+REPORT_2026 = """title: 2026年云岭市政府工作报告
+publisher: 云岭市人民政府
+date: 2026-01-22
+---
+2026年云岭市政府工作报告
+一、2025年工作回顾
+过去一年，全市地区生产总值达到1935.2亿元，增长5.6%；一般公共预算收入131.8亿元，增长4.4%。粮食总产量达到94.1万吨，城镇新增就业3.4万人，城镇调查失业率为5.0%。全市PM2.5平均浓度下降3.1%，空气质量优良天数比率达到94.2%。新改建农村公路1180公里，建成保障性住房5200套。
+二、2026年主要目标任务
+2026年全市经济社会发展的主要预期目标是：地区生产总值增长5.5%左右；一般公共预算收入增长4.5%；城镇新增就业3.3万人以上，城镇调查失业率控制在5.5%以内；粮食产量稳定在94万吨以上；新改建农村公路900公里。
+"""
+
+
+@pytest.fixture(scope="module")
+def work_reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A served index of the two work reports and the seed, built with the default model."""
+    from ingest.pipeline import ingest_paths
+    from service.http.app import create_app
+
+    root = tmp_path_factory.mktemp("work_reports")
+    reports = root / "reports"
+    reports.mkdir()
+    (reports / "yunling_2025.txt").write_text(REPORT_2025, encoding="utf-8")
+    (reports / "yunling_2026.txt").write_text(REPORT_2026, encoding="utf-8")
+    shutil.copy(SEED, reports / SEED.name)
+    settings = Settings(index_dir=root / "index")
+    assert not ingest_paths([reports], settings, progress=False).failed
+    with served(create_app(settings)) as url:
+        yield url
+
+
+def ask(url: str, question: str) -> dict[str, Any]:
+    response = httpx.post(f"{url}/ask", json={"question": question}, timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def assert_figure(url: str, answer: dict[str, Any], value: float, unit: str, title: str) -> None:
+    """The answer is this figure, and its citation is the span of the source report, as the service
+    hands the report out, that holds it."""
+    assert answer["found"], answer
+    assert answer["figure"]["value"] == pytest.approx(value), answer["answer"]
+    assert answer["figure"]["unit"] == unit
+    citation = answer["citations"][0]
+    assert title in citation["title"]
+    span = httpx.get(f"{url}/documents/{citation['doc_id']}/text",
+                     params={"start": citation["char_start"], "end": citation["char_end"]}).json()
+    assert span["text"] == citation["quote"]
+    assert answer["figure"]["raw"] in citation["quote"]
+
+
+@pytest.mark.parametrize(("question", "value", "unit"), [
+    ("金杨新村街道2019年化解掉的各类纠纷一共有几件?", 987, "起"),
+    ("2019年金杨新村街道给居民提供了几回法律咨询?", 565, "次"),
+    ("2019年金杨新村街道领导班子一起学法学了多少回?", 10, "次"),
+    ("城管金杨中队2019年简易程序的案子罚了多少钱?", 14180, "元"),
+])
+def test_paraphrased_seed_questions_get_the_figure_and_its_span(work_reports: str, question: str, value: float,
+                                                                unit: str) -> None:
+    assert_figure(work_reports, ask(work_reports, question), value, unit, "金杨新村街道")
+
+
+def test_a_target_and_an_actual_of_one_metric_are_told_apart(work_reports: str) -> None:
+    actual = ask(work_reports, "云岭市2026年政府工作报告里，2025年粮食总产量实际是多少万吨？")
+    target = ask(work_reports, "云岭市2026年政府工作报告给2026年粮食产量定的目标是多少？")
+    assert_figure(work_reports, actual, 94.1, "万吨", "2026年云岭市")
+    assert_figure(work_reports, target, 94, "万吨", "2026年云岭市")
+    assert "以上" in target["answer"]
+
+
+def test_the_year_asked_picks_the_report(work_reports: str) -> None:
+    earlier = ask(work_reports, "云岭市2024年城镇新增就业了多少人？")
+    later = ask(work_reports, "云岭市2025年城镇新增就业实际有多少人？")
+    assert_figure(work_reports, earlier, 3.2, "万人", "2025年云岭市")
+    assert_figure(work_reports, later, 3.4, "万人", "2026年云岭市")
+
+
+def test_a_fall_is_answered_with_its_sign(work_reports: str) -> None:
+    answer = ask(work_reports, "云岭市2025年PM2.5平均浓度比上年降了多少？")
+    assert_figure(work_reports, answer, -3.1, "%", "2026年云岭市")
+    assert answer["answer"].startswith("下降")
+
+
+def test_a_question_no_figure_fits_is_refused(work_reports: str) -> None:
+    for question in ("云岭市2025年全市常住人口有多少万人？", "2019年金杨新村街道的财政总收入是多少亿元?"):
+        answer = ask(work_reports, question)
+        assert not answer["found"], answer["answer"]
+        assert answer["citations"] == []
+
