@@ -3,6 +3,7 @@
     python bench/ingest.py [--scale 100] [--threads 2] [--batch 32]
 
 Each row runs in a fresh subprocess so its peak memory is its own. The table shows
+the figure records reportqa stores (their short descriptions are embedded beside the chunks),
 documents/s, chunks/s, the split of the time (reading, splitting, embedding, indexing,
 writing; loading the model is shown apart, it is paid once per process) and the share
 of the rest that is not the embedding model, which should stay under 10%.
@@ -40,7 +41,8 @@ def run_reportqa(corpus: Path, model: str, batch: int) -> dict:
         summary = ingest_paths([corpus], settings, progress=False)
         total = time.perf_counter() - started
     timings = dict(summary.timings)
-    return {"docs": summary.count("added"), "chunks": summary.chunks, "seconds": total, "timings": timings}
+    return {"docs": summary.count("added"), "chunks": summary.chunks, "figures": summary.manifest["n_figures"],
+            "seconds": total, "timings": timings}
 
 
 def run_langchain(corpus: Path) -> dict:
@@ -89,7 +91,7 @@ def _row(label: str, corpus_name: str, r: dict) -> str:
     work = max(1e-9, total - sum(t.get(k, 0.0) for k in NOT_WORK))
     rest = max(0.0, work - t.get("embedding", 0.0))
     split = " ".join(f"{k}={v:.1f}s" for k, v in t.items())
-    return (f"{label:<28} {corpus_name:<8} {r['docs']:>5} {r['chunks']:>7} {r['seconds']:>8.1f} "
+    return (f"{label:<28} {corpus_name:<8} {r['docs']:>5} {r['chunks']:>7} {r.get('figures', '-'):>7} {r['seconds']:>8.1f} "
             f"{r['docs'] / work:>7.2f} {r['chunks'] / work:>8.1f} {rest / work:>9.1%} {r['peak_mb']:>8.0f}  {split}")
 
 
@@ -125,8 +127,8 @@ def main() -> None:
     out.write(f"\ningest benchmark, {args.threads} threads, embedding batch {args.batch}: {machine_line(load_before)}\n")
     out.write("docs/s and chunks/s leave out loading the model; 'not model' is the share of that time spent outside "
               "the embedding model (target < 10%)\n")
-    out.write(f"{'system':<28} {'corpus':<8} {'docs':>5} {'chunks':>7} {'seconds':>8} {'docs/s':>7} {'chunks/s':>8} "
-              f"{'not model':>9} {'peak MB':>8}  time split\n")
+    out.write(f"{'system':<28} {'corpus':<8} {'docs':>5} {'chunks':>7} {'figures':>7} {'seconds':>8} {'docs/s':>7} "
+              f"{'chunks/s':>8} {'not model':>9} {'peak MB':>8}  time split\n")
     for label, name, r in rows:
         out.write(_row(label, name, r) + "\n")
     by = {(label, name): r for label, name, r in rows}

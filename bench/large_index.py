@@ -8,9 +8,10 @@ Embedding a million chunks with the model would take days here, so a large index
   and year, built straight into chunks. Every distinct sentence and heading is embedded
   and tokenised once (a pool cached on disk per model); a chunk's tokens are its title's,
   headings' and sentences' tokens, and its vector is the normalised mean of its
-  sentences' and sub-heading's vectors. The text and BM25 side is therefore real-sized and
-  realistic; the vectors are realistic in distribution but cheap, not the model's
-  embedding of that exact chunk (bench/README.md says so beside the tables).
+  sentences' and sub-heading's vectors, which its figures' description vectors take too. The
+  text and BM25 side is therefore real-sized and realistic; the vectors are realistic in
+  distribution but cheap, not the model's embedding of that exact chunk or description
+  (bench/README.md says so beside the tables).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from core.embedding import get_embedder
 from core.figure_records import report_figure_records
 from core.lexical import tokenize
 from core.models import Chunk, Report, ReportMetadata
-from ingest.pipeline import discover, load_report, prepare
+from ingest.pipeline import discover, embed_all, load_report, prepare
 from ingest.writer import IndexWriter, PendingReport
 
 from .synthetic import STREETS, material
@@ -76,9 +77,7 @@ def real_reports(settings: Settings) -> list[PendingReport]:
     """The real reports, read, split and embedded by the real pipeline."""
     files, _ = discover([p for p in REAL if p.exists()])
     pending = [prepare(load_report(f, settings), settings) for f in files if f.suffix == ".txt"]
-    embedder = get_embedder(settings)
-    for p in pending:
-        p.vectors = embedder.embed_passages([c.embed_text for c in p.chunks])
+    embed_all(pending, get_embedder(settings), settings.embedding_batch_size)
     return pending
 
 
@@ -130,7 +129,9 @@ def synthetic_report(i: int, pool: Pool, rng: random.Random) -> PendingReport:
                     metadata=meta)
     matrix = np.add.reduceat(pool.matrix[rows], starts, axis=0)  # mean up to scale: normalised next
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
-    return PendingReport(report, [], chunks, matrix, tokens, report_figure_records(chunks, year))
+    figures = report_figure_records(chunks, year)
+    figure_rows = [n for n, records in enumerate(figures) for _ in records]
+    return PendingReport(report, [], chunks, matrix, tokens, figures, matrix[figure_rows])
 
 
 def build(index_dir: Path, n_chunks: int, settings: Settings, real: list[PendingReport], pool: Pool,

@@ -11,6 +11,9 @@ Layout of an index directory:
         vectors.faiss        IndexIDMap2 over L2-normalised vectors: IndexFlatIP (exact, the
                              default) or IndexHNSWFlat / IndexIVFFlat (approximate, for large
                              indexes; REPORTQA_ANN), named in the manifest with its parameters
+        figures.faiss        IndexIDMap2 over IndexFlatIP: the L2-normalised vector of each figure
+                             record's short description (`core.figure_records.describe`), keyed
+                             by the figures table's id
         lexical/             bm25s index over jieba tokens, plus ids.npy
         docstore.sqlite      documents (metadata, original text, sections), chunks, sentences,
                              figures (every figure of every chunk as a record, `core.figure_records`)
@@ -40,7 +43,8 @@ from .models import Chunk, ReportMetadata
 log = logging.getLogger(__name__)
 
 # 2: the figures table (figure records, written at ingest); a format-1 index is re-indexed.
-FORMAT_VERSION = 2
+# 3: figures.faiss (a vector of each figure record's description); a format-2 index is re-indexed.
+FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 TMP_MARK = ".tmp-"
@@ -92,6 +96,7 @@ CREATE TABLE IF NOT EXISTS sentences (
     PRIMARY KEY (chunk, ordinal)
 );
 CREATE TABLE IF NOT EXISTS figures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     chunk INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL,
     doc_id TEXT NOT NULL,
@@ -110,11 +115,11 @@ CREATE TABLE IF NOT EXISTS figures (
     period_basis TEXT NOT NULL,
     kind TEXT NOT NULL,
     section_path TEXT NOT NULL,
-    PRIMARY KEY (chunk, ordinal)
+    UNIQUE (chunk, ordinal)
 );
 CREATE INDEX IF NOT EXISTS figures_doc ON figures(doc_id);
 """
-# The figures table's columns after (chunk, ordinal), in `FigureRecord` order less doc_id's chunk_id.
+# The figures table's columns after (id, chunk, ordinal), in `FigureRecord` order less doc_id's chunk_id.
 FIGURE_COLUMNS = ("doc_id", "char_start", "char_end", "raw", "value", "unit", "scale_unit", "base_value",
                   "base_value_max", "qualifier", "sign", "metric", "period", "period_basis", "kind", "section_path")
 
@@ -137,7 +142,8 @@ def require_format(manifest: dict[str, Any], where: Path) -> None:
     if found != FORMAT_VERSION:
         raise FormatMismatchError(
             f"the index at {where} is in format {found}, but this reportqa reads format {FORMAT_VERSION} "
-            "(it stores every figure as a record): re-index the reports with `reportqa ingest PATH --rebuild`"
+            "(it stores every figure as a record with the vector of its description): "
+            "re-index the reports with `reportqa ingest PATH --rebuild`"
         )
 
 
@@ -218,6 +224,7 @@ class IndexSnapshot:
         inner = faiss.downcast_index(self.vectors.index)
         if isinstance(inner, faiss.IndexIVF):
             inner.make_direct_map()  # vectors by id, for subset searches (15 ms and 8 MB at 1M chunks)
+        self.figure_vectors = faiss.read_index(str(folder / "figures.faiss"), READ_FLAGS["flat"])
         self.lexical = LexicalIndex.load(folder / "lexical")
         self.db = connect(folder / "docstore.sqlite", readonly=True)
 
@@ -277,12 +284,44 @@ class IndexSnapshot:
 
     def figures(self, doc_id: str) -> list[FigureRecord]:
         """The figure records of one report, in the order of its text (empty for an unknown id)."""
-        rows = self.db.execute(
-            f"SELECT c.chunk_id, {', '.join('f.' + c for c in FIGURE_COLUMNS)} FROM figures f "
-            "JOIN chunks c ON c.id = f.chunk WHERE f.doc_id = ? ORDER BY f.char_start, c.ordinal, f.ordinal",
-            (doc_id,),
-        )
+        rows = self._figure_rows(doc_id, f"c.chunk_id, {', '.join('f.' + c for c in FIGURE_COLUMNS)}")
         return [FigureRecord(**{**dict(r), "section_path": json.loads(r["section_path"])}) for r in rows]
+
+    def _figure_rows(self, doc_id: str, columns: str) -> list[sqlite3.Row]:
+        """`columns` of one report's figures (f) and their chunks (c), in the order of `figures`."""
+        return self.db.execute(
+            f"SELECT {columns} FROM figures f JOIN chunks c ON c.id = f.chunk WHERE f.doc_id = ? "
+            "ORDER BY f.char_start, c.ordinal, f.ordinal",
+            (doc_id,),
+        ).fetchall()
+
+    def _figure_ids(self, doc_id: str) -> list[int]:
+        """The figures table ids of one report's records, in the order of `figures(doc_id)`."""
+        return [r[0] for r in self._figure_rows(doc_id, "f.id")]
+
+    def figure_similarities(self, query: np.ndarray, doc_id: str) -> np.ndarray:
+        """The inner product of the L2-normalised `query` with the description vector of each of
+        `figures(doc_id)`'s records, in that order (a report's few hundred vectors, read by id)."""
+        ids = self._figure_ids(doc_id)
+        if not ids:
+            return np.zeros(0, np.float32)
+        vectors = self.figure_vectors.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+        return np.asarray(vectors @ _unit(query), dtype=np.float32)
+
+    def nearest_figures(self, query: np.ndarray, k: int) -> list[tuple[str, int, float]]:
+        """The `k` figure descriptions nearest `query`, best first: (doc_id, position of the record in
+        `figures(doc_id)`, inner product with the L2-normalised query)."""
+        if self.figure_vectors.ntotal == 0 or k < 1:
+            return []
+        faiss.omp_set_num_threads(SEARCH_THREADS)
+        scores, ids = self.figure_vectors.search(_unit(query).reshape(1, -1), k)
+        hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        marks = ",".join("?" * len(hits))
+        doc_of = dict(self.db.execute(f"SELECT id, doc_id FROM figures WHERE id IN ({marks})", [i for i, _ in hits]))
+        positions: dict[int, int] = {}
+        for doc_id in set(doc_of.values()):
+            positions.update((figure_id, n) for n, figure_id in enumerate(self._figure_ids(doc_id)))
+        return [(doc_of[i], positions[i], score) for i, score in hits]
 
     def doc_ids_of_chunks(self, ids: list[int]) -> dict[int, str]:
         """chunk id -> doc_id for the known ids among `ids`."""
@@ -335,17 +374,32 @@ class IndexSnapshot:
             problems.append(f"vector index has {self.vectors.ntotal} entries, doc store {n_chunks} chunks")
         if len(self.lexical) != n_chunks:
             problems.append(f"lexical index has {len(self.lexical)} entries, doc store {n_chunks} chunks")
-        if self.manifest["n_chunks"] != n_chunks or self.manifest["n_documents"] != n_docs:
+        n_figures = self.db.execute("SELECT COUNT(*) FROM figures").fetchone()[0]
+        counts = (self.manifest["n_chunks"], self.manifest["n_documents"], self.manifest["n_figures"])
+        if counts != (n_chunks, n_docs, n_figures):
             problems.append("manifest counts differ from the doc store")
         db_ids = {r[0] for r in self.db.execute("SELECT id FROM chunks")}
         if set(self.lexical.ids.tolist()) != db_ids:
             problems.append("lexical ids differ from chunk ids")
         if n_chunks and set(faiss.vector_to_array(self.vectors.id_map).tolist()) != db_ids:
             problems.append("vector ids differ from chunk ids")
+        figure_ids = {r[0] for r in self.db.execute("SELECT id FROM figures")}
+        if self.figure_vectors.ntotal != n_figures or (
+            n_figures and set(faiss.vector_to_array(self.figure_vectors.id_map).tolist()) != figure_ids
+        ):
+            problems.append(f"figure vector index has {self.figure_vectors.ntotal} entries, doc store {n_figures} "
+                            "figures, or their ids differ")
         return problems
 
     def close(self) -> None:
         self.db.close()
+
+
+def _unit(query: np.ndarray) -> np.ndarray:
+    """`query` flattened to float32 and scaled to length 1 (a zero vector is left as it is)."""
+    row = np.asarray(query, dtype=np.float32).reshape(-1)
+    norm = float(np.linalg.norm(row))
+    return row / norm if norm else row
 
 
 def apply_search_params(index: faiss.Index, params: dict[str, Any]) -> None:

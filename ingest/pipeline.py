@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from core.config import Settings
 from core.embedding import Embedder, get_embedder
-from core.figure_records import report_figure_records
+from core.figure_records import describe, report_figure_records
 from core.index import UPLOAD_SOURCE, current_version_dir, document_sources, open_index, read_manifest
 from core.lexical import load_tokenizer, tokenize
 from core.models import Report
@@ -131,22 +131,30 @@ def prepare(report: Report, settings: Settings) -> PendingReport:
     """Sections, chunks and figure records of a report (vectors are filled in later, in batches)."""
     sections = parse_sections(report.text, normalize(report.text))
     chunks = chunk_report(report, settings.chunk_max_chars, settings.table_rows_per_chunk, sections)
-    return PendingReport(report, sections, chunks, np.zeros((0, 0), np.float32), [tokenize(c.embed_text) for c in chunks],
-                         report_figure_records(chunks, report.metadata.year))
+    nothing = np.zeros((0, 0), np.float32)
+    return PendingReport(report, sections, chunks, nothing, [tokenize(c.embed_text) for c in chunks],
+                         report_figure_records(chunks, report.metadata.year), nothing)
 
 
-def _embed_all(pending: list[PendingReport], embedder: Embedder, batch: int, progress: bool) -> None:
-    texts = [c.embed_text for p in pending for c in p.chunks]
+def embed_all(pending: list[PendingReport], embedder: Embedder, batch: int, progress: bool = False) -> None:
+    """Fill in the vectors of the reports' chunks and of their figure records' descriptions: one
+    stream of texts (every chunk, then every description) embedded `batch` texts a call, so only
+    one call mixes long chunks with short descriptions."""
+    chunk_texts = [c.embed_text for p in pending for c in p.chunks]
+    texts = chunk_texts + [describe(r) for p in pending for records in p.figures for r in records]
     parts = []
-    with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress or not texts) as bar:
+    with tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress or not texts) as bar:
         for i in range(0, len(texts), batch):
             parts.append(embedder.embed_passages(texts[i : i + batch]))
             bar.update(len(parts[-1]))
     vectors = np.vstack(parts) if parts else np.zeros((0, embedder.dim), np.float32)
-    offset = 0
+    offset, figure_offset = 0, len(chunk_texts)
     for p in pending:
+        n_figures = sum(len(records) for records in p.figures)
         p.vectors = vectors[offset : offset + len(p.chunks)]
+        p.figure_vectors = vectors[figure_offset : figure_offset + n_figures]
         offset += len(p.chunks)
+        figure_offset += n_figures
 
 
 @dataclass
@@ -236,7 +244,7 @@ def ingest_paths(
     control.check()
     control.stage = "embedding"
     t0 = time.perf_counter()
-    _embed_all([s.pending for s in staged], embedder, settings.embedding_batch_size, progress)
+    embed_all([s.pending for s in staged], embedder, settings.embedding_batch_size, progress)
     summary.timings["embedding"] += time.perf_counter() - t0
     control.begin_writing()
     with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild, settings.keep_versions, settings.ann,

@@ -110,7 +110,8 @@ def _now() -> str:
 
 @dataclass
 class PendingReport:
-    """A report ready to store: its sections, chunks, their vectors, tokens and figure records (one list per chunk)."""
+    """A report ready to store: its sections, chunks, their vectors, tokens and figure records (one list
+    per chunk), and the vectors of the records' descriptions (one row per record, chunk by chunk)."""
 
     report: Report
     sections: list[Section]
@@ -118,6 +119,7 @@ class PendingReport:
     vectors: np.ndarray
     tokens: list[list[str]]
     figures: list[list[FigureRecord]]
+    figure_vectors: np.ndarray
 
 
 class IndexWriter:
@@ -211,17 +213,22 @@ class IndexWriter:
         self.timings.clear()
         db_path = tmp / "docstore.sqlite"
         t0 = time.perf_counter()
-        vectors = self._base_vectors()
+        vectors = self._base_index("vectors.faiss")
         self.timings["indexing"] += time.perf_counter() - t0
         if self.base is not None and self.base_manifest is not None and not self._adds and not self._removes:
-            # Only the vector index changes (another REPORTQA_ANN): the immutable doc store
-            # and lexical index of the base version are shared by hard links, not rebuilt.
+            # Only the vector index changes (another REPORTQA_ANN): the immutable doc store, lexical
+            # index and figure vectors of the base version are shared by hard links, not rebuilt.
             t0 = time.perf_counter()
             os.link(self.base / "docstore.sqlite", db_path)
             shutil.copytree(self.base / "lexical", tmp / "lexical", copy_function=os.link)
-            n_docs, n_chunks, n_sents = (self.base_manifest[k] for k in ("n_documents", "n_chunks", "n_sentences"))
+            os.link(self.base / "figures.faiss", tmp / "figures.faiss")
+            n_docs, n_chunks, n_sents, n_figures = (self.base_manifest[k] for k in
+                                                    ("n_documents", "n_chunks", "n_sentences", "n_figures"))
             self.timings["writing"] += time.perf_counter() - t0
         else:
+            t0 = time.perf_counter()
+            figure_vectors = self._base_index("figures.faiss")
+            self.timings["indexing"] += time.perf_counter() - t0
             t0 = time.perf_counter()
             conn = connect(db_path, readonly=False)
             try:
@@ -230,11 +237,13 @@ class IndexWriter:
                     src.backup(conn)
                     src.close()
                 conn.executescript(SCHEMA)
-                self._apply_removals(conn, vectors)
-                self._apply_additions(conn, vectors)
+                self._apply_removals(conn, vectors, figure_vectors)
+                self._apply_additions(conn, vectors, figure_vectors)
                 conn.commit()
                 n_docs = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
                 n_sents = conn.execute("SELECT COUNT(*) FROM sentences").fetchone()[0]
+                n_figures = figure_vectors.ntotal
+                faiss.write_index(figure_vectors, str(tmp / "figures.faiss"))
                 self.timings["writing"] += time.perf_counter() - t0
                 t0 = time.perf_counter()
                 n_chunks = _write_lexical(tmp / "lexical", conn.execute("SELECT id, tokens FROM chunks ORDER BY id"))
@@ -253,12 +262,14 @@ class IndexWriter:
             "embedding_model": self.model_id,
             "embedding_dim": self.dim,
             "vector_index": f"IndexIDMap2({type(faiss.downcast_index(vectors.index)).__name__})",
+            "figure_index": "IndexIDMap2(IndexFlatIP) of figure descriptions",
             "ann": self.ann,
             "ann_params": ann_params,
             "lexical_index": "bm25s over jieba tokens",
             "n_documents": n_docs,
             "n_chunks": n_chunks,
             "n_sentences": n_sents,
+            "n_figures": n_figures,
             "created_at": created,
             "updated_at": _now(),
             # The change itself, written with the version so that the audit log can recover it when
@@ -273,26 +284,32 @@ class IndexWriter:
         self.timings["writing"] += time.perf_counter() - t0
         return manifest
 
-    def _base_vectors(self) -> faiss.IndexIDMap2:
-        """The base version's vectors in an exact index, which takes removals and additions."""
+    def _base_index(self, name: str) -> faiss.IndexIDMap2:
+        """The base version's vectors of file `name` (chunks or figures) in an exact index, which
+        takes removals and additions."""
         if self.base is not None:
-            return exact_copy(faiss.read_index(str(self.base / "vectors.faiss")))
+            return exact_copy(faiss.read_index(str(self.base / name)))
         return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
 
     def _base_created(self) -> str | None:
         return self.base_manifest.get("created_at") if self.base_manifest is not None else None
 
-    def _apply_removals(self, conn: sqlite3.Connection, vectors: faiss.IndexIDMap2) -> None:
+    def _apply_removals(self, conn: sqlite3.Connection, vectors: faiss.IndexIDMap2,
+                        figure_vectors: faiss.IndexIDMap2) -> None:
         doomed = set(self._removes) | {p.report.doc_id for p in self._adds}
         if not doomed:
             return
         marks = ",".join("?" * len(doomed))
-        ids = [r[0] for r in conn.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", list(doomed))]
-        if ids:
-            vectors.remove_ids(np.asarray(ids, dtype=np.int64))
+        for table, index in (("chunks", vectors), ("figures", figure_vectors)):
+            ids = [r[0] for r in conn.execute(f"SELECT id FROM {table} WHERE doc_id IN ({marks})", list(doomed))]
+            if ids:
+                index.remove_ids(np.asarray(ids, dtype=np.int64))
         conn.execute(f"DELETE FROM documents WHERE doc_id IN ({marks})", list(doomed))
 
-    def _apply_additions(self, conn: sqlite3.Connection, vectors: faiss.IndexIDMap2) -> None:
+    def _apply_additions(self, conn: sqlite3.Connection, vectors: faiss.IndexIDMap2,
+                         figure_vectors: faiss.IndexIDMap2) -> None:
+        insert_figure = (f"INSERT INTO figures (chunk, ordinal, {', '.join(FIGURE_COLUMNS)}) "
+                         f"VALUES ({','.join('?' * (len(FIGURE_COLUMNS) + 2))})")
         for p in self._adds:
             r, m = p.report, p.report.metadata
             conn.execute(
@@ -302,6 +319,7 @@ class IndexWriter:
                  json.dumps([s.to_dict() for s in p.sections], ensure_ascii=False), _now()),
             )
             ids = []
+            figure_ids: list[int | None] = []
             for chunk, tokens, figures in zip(p.chunks, p.tokens, p.figures, strict=True):
                 cur = conn.execute(
                     "INSERT INTO chunks (chunk_id, doc_id, ordinal, section_path, char_start, char_end, text,"
@@ -315,13 +333,16 @@ class IndexWriter:
                     "INSERT INTO sentences VALUES (?,?,?,?)",
                     [(cur.lastrowid, k, s, e) for k, (s, e) in enumerate(chunk.sentences)],
                 )
-                conn.executemany(
-                    f"INSERT INTO figures (chunk, ordinal, {', '.join(FIGURE_COLUMNS)}) "
-                    f"VALUES ({','.join('?' * (len(FIGURE_COLUMNS) + 2))})",
-                    [(cur.lastrowid, k, *_figure_row(f)) for k, f in enumerate(figures)],
-                )
+                figure_ids.extend(conn.execute(insert_figure, (cur.lastrowid, k, *_figure_row(f))).lastrowid
+                                  for k, f in enumerate(figures))
             if ids:
                 vectors.add_with_ids(np.asarray(p.vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+            if len(p.figure_vectors) != len(figure_ids):
+                raise ValueError(f"report {p.report.doc_id} has {len(figure_ids)} figure records but "
+                                 f"{len(p.figure_vectors)} figure vectors")
+            if figure_ids:
+                figure_vectors.add_with_ids(np.asarray(p.figure_vectors, dtype=np.float32),
+                                            np.asarray(figure_ids, dtype=np.int64))
 
 
 def _figure_row(record: FigureRecord) -> tuple[Any, ...]:

@@ -39,8 +39,9 @@ def test_switching_to_an_ann_index_keeps_the_reports_and_finds_the_same_passages
     assert summary.manifest["ann"] == ann and summary.manifest["ann_params"]
     after = current_version_dir(seed_copy)
     assert after != before
-    # Nothing was re-embedded or re-written: the doc store and lexical index are the base's files.
-    assert (after / "docstore.sqlite").stat().st_ino == (before / "docstore.sqlite").stat().st_ino
+    # Nothing was re-embedded or re-written: the doc store, lexical index and figure vectors are the base's files.
+    for name in ("docstore.sqlite", "figures.faiss"):
+        assert (after / name).stat().st_ino == (before / name).stat().st_ino
     manifest = json.loads((after / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["vector_index"] == {"hnsw": "IndexIDMap2(IndexHNSWFlat)", "ivf": "IndexIDMap2(IndexIVFFlat)"}[ann]
 

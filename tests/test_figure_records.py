@@ -107,16 +107,17 @@ def test_a_table_cell_is_measured_by_its_row_and_column_labels_and_takes_the_lab
     assert income.section_path == ["三、主要指标"]
 
 
-def test_an_index_of_the_old_format_asks_to_be_reindexed(indexed: tuple[Settings, str]) -> None:
+@pytest.mark.parametrize("old_format", [1, 2])  # 1: no figure records; 2: no figure description vectors
+def test_an_index_of_an_old_format_asks_to_be_reindexed(indexed: tuple[Settings, str], old_format: int) -> None:
     settings, _ = indexed
     folder = current_version_dir(settings.index_dir)
     assert folder is not None
     manifest_path = folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    manifest_path.write_text(json.dumps({**manifest, "format_version": 1}), encoding="utf-8")
+    manifest_path.write_text(json.dumps({**manifest, "format_version": old_format}), encoding="utf-8")
     with pytest.raises(FormatMismatchError, match=r"re-index the reports with `reportqa ingest PATH --rebuild`"):
         open_index(settings.index_dir)
-    # Nor does ingest add to it: the old reports would have no figure records.
+    # Nor does ingest add to it: the old reports would have no figure records or vectors.
     with pytest.raises(FormatMismatchError, match="--rebuild"):
         ingest_paths([Path(__file__)], settings, progress=False)
     listed = _run("documents", "--index", str(settings.index_dir))

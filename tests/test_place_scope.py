@@ -22,7 +22,7 @@ from core.config import Settings
 from core.embedding import get_embedder
 from core.lexical import tokenize
 from core.models import Report
-from ingest.pipeline import content_id, load_report, prepare
+from ingest.pipeline import content_id, embed_all, load_report, prepare
 from ingest.writer import IndexWriter
 from service.http.app import create_app
 
@@ -37,7 +37,7 @@ def crowded_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     settings = Settings(index_dir=index_dir)
     embedder = get_embedder(settings)
     real = prepare(load_report(SEED, settings), settings)
-    real.vectors = embedder.embed_passages([c.embed_text for c in real.chunks])
+    embed_all([real], embedder, settings.embedding_batch_size)
     leaning = real.vectors + embedder.embed_queries([QUESTION])
     leaning /= np.linalg.norm(leaning, axis=1, keepdims=True)
     with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild=True) as writer:
@@ -48,7 +48,7 @@ def crowded_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
                                                    title=real.report.metadata.title.replace("金杨新村", f"东{i:03d}"))),
                            settings)
             assert len(copy.chunks) == len(real.chunks)
-            copy.vectors = leaning
+            copy.vectors, copy.figure_vectors = leaning, real.figure_vectors
             copy.tokens = [tokens + tokenize(QUESTION) for tokens in copy.tokens]
             writer.add(copy)
         writer.add(real)
