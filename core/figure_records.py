@@ -18,7 +18,7 @@ from typing import Any
 from core.figures import SCALE, SCALE_FACTORS, SHARES, Figure, clause_before, extract_figures
 from core.models import Chunk
 from core.normalize import NormalizedText, normalize
-from core.vocabulary import CHANGE_WORDS, FALLING, PERIOD, RELATIVE_YEARS, TARGET_WORDS
+from core.vocabulary import CHANGE_WORDS, FALLING, PERIOD, RELATIVE_YEARS, TARGET_LEAD, TARGET_WORDS
 
 KINDS = ("actual", "target", "change", "share")
 KIND_WORDS = {"actual": "实际", "target": "目标", "change": "增长变化", "share": "比例"}
@@ -128,8 +128,9 @@ def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str
                 period, basis = (context, "context") if context else _default_period(chunk, report_year)
             else:
                 context = period
-            records.append(_record(chunk, fig, _scale_of(fig), norm, fig.metric, (period, basis),
-                                   chunk.text[start : fig.char_start]))
+            paragraph = chunk.text[chunk.text.rfind("\n", 0, fig.char_start) + 1 : fig.char_start]
+            before = paragraph if TARGET_LEAD.search(paragraph) else chunk.text[start : fig.char_start]
+            records.append(_record(chunk, fig, _scale_of(fig), norm, fig.metric, (period, basis), before))
     return records
 
 
@@ -160,7 +161,8 @@ def _record(chunk: Chunk, fig: Figure, scale: str, norm: NormalizedText, metric:
 
 
 def _kind(unit: str, clause: str, before: str) -> str:
-    """target when its sentence sets one (预期目标, 力争), change when its clause says how much a thing
+    """target when its sentence sets one (预期目标, 力争) or its paragraph is led by the targets
+    (主要预期目标是：…；…), change when its clause says how much a thing
     grew or fell, share for a rate, actual otherwise."""
     if TARGET_WORDS.search(before):
         return "target"

@@ -37,15 +37,20 @@ CITATION_MARKER = re.compile(r"\[(\d{1,3})\]")
 # What a figure of a report refers to and how it reads (the figure records of the index):
 # the words that make it a target, a change or a fall, and the years said relative to the report's.
 TARGET_WORDS = re.compile(r"预期|目标|力争|计划|确保|争取")
+# Words that announce a list of targets for the rest of their paragraph (主要预期目标是：…；…).
+TARGET_LEAD = re.compile(r"(?:预期|主要)目标|目标任务|目标(?:是|为)")
 CHANGE_WORDS = re.compile(r"同比|环比|增长|增加|增幅|提高|上升|下降|减少|回落|降低|下滑|较上年|比上年")
 # What a question asks of a figure in its own words: a plan rather than what was done, how much a
 # thing changed rather than its level, and a fall.
 ASKED_TARGET = re.compile(r"预期|目标|力争|计划|争取|打算|要(?:达到|实现|完成|控制)|定为|定的|安排")
-ASKED_CHANGE = re.compile(r"同比|环比|增长|增速|增幅|增加了|提高了|提升了|上升|下降|减少|降低|回落|下滑|涨|降了|比上年|较上年")
+ASKED_CHANGE = re.compile(r"同比|环比|增长|增速|增幅|增加了|提高了|提升了|上升|下降|减少|降低|压减|压缩|回落|下滑|涨|降了"
+                          r"|比上年|较上年")
 ASKED_LEVEL = re.compile(r"总量|总额|规模|总数|总共|一共|合计")
 ASKED_ACTUAL = re.compile(r"实际|实现了|完成了|已经|已")
-# A year that names the report asked about rather than the period ("2026年政府工作报告中，2025年…"): group 1.
-REPORT_YEAR = re.compile(rf"({_YEAR_DIGITS})\s*年度?\s*(?:的|版)?\s*[\u4e00-\u9fff]{{0,10}}?(?:报告|年报|年鉴)")
+# The words of a question that name the report it asks ("2026年政府工作报告中，2025年…"): an official may
+# leave them out; group 1 is the report's year, told apart from the period asked.
+REPORT_NAMED = re.compile(rf"({_YEAR_DIGITS})\s*年度?\s*(?:的|版)?\s*[\u4e00-\u9fff]{{0,10}}?(?:报告|年报|年鉴)"
+                          r"(?:中|里|上)?的?[，,]?")
 # A month a question or a report names (6月, 6月份); group 1 is the month.
 MONTH = re.compile(r"(?<!\d)(\d{1,2})\s*月(?:份)?(?!\s*\d{1,2}\s*日)")
 ASKED_FALL = re.compile(r"下降|减少|降低|回落|下滑|降了|少了")

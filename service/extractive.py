@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
 from core.figure_records import FigureRecord
 from core.index import DocumentRecord
 from core.models import Chunk
@@ -20,7 +18,7 @@ from core.normalize import normalize_str
 from core.prompts import render
 from core.vocabulary import FALLING, YEAR
 
-from .figure_ranking import FigureEvidence, FigureRanker
+from .figure_ranking import NONE_PREFIXES, FigureEvidence, FigureRanker
 from .question import Question
 from .retrieval import Filters, Retriever, ScoredChunk
 from .schemas import Answer, Citation, FigureOut
@@ -29,7 +27,6 @@ from .wording import bigrams, question_core
 MIN_TEXT_COVERAGE = 0.34
 ANSWER_CHUNKS = 8
 MAX_SUBJECT_CHARS = 24
-_NONE = ("未", "没有", "无一")  # a 未发生 statement: zero of what follows, in the unit asked
 _META_FIELDS = {
     "doc_number": ("文件编号", re.compile(r"文件编号|文号|发文字号")),
     "index_number": ("索引号", re.compile(r"索引号")),
@@ -71,18 +68,15 @@ class ExtractiveAnswerer:
     # --- figures ------------------------------------------------------------------
 
     def _figure_answer(self, question: Question, hits: list[ScoredChunk], core: set[str]) -> Answer:
-        candidates = self.figures.candidates(question, core, hits)
-        if not candidates:
-            return not_found(question.text, "")
-        probabilities = self.ranker.probabilities(candidates)
-        best = int(np.argmax(probabilities))
-        if probabilities[best] < self.ranker.threshold:
+        best = self.ranker.best(self.figures.candidates(question, core, hits))
+        if best is None or best[1] < self.ranker.threshold:
             return not_found(question.text, _missing_year(question, hits))
-        record, hit = candidates[best].record, candidates[best].hit
+        (candidate, probability) = best
+        record, hit = candidate.record, candidate.hit
         doc = hit.doc
         citation = _sentence_citation(doc, hit, record.char_start, record.char_end)
         said = _as_said(record, hit.chunk)
-        unit = record.scale_unit or (question.expected_unit or "") if record.raw.startswith(_NONE) else record.scale_unit
+        unit = record.scale_unit or (question.expected_unit or "") if record.raw.startswith(NONE_PREFIXES) else record.scale_unit
         return Answer(
             question=question.text,
             found=True,
@@ -91,7 +85,7 @@ class ExtractiveAnswerer:
                         subject=_subject(record, doc, citation.quote), figure=re.sub(r"\s+", "", said)),
             figure=FigureOut(value=record.sign * record.value, unit=unit, raw=record.raw),
             citations=[citation],
-            confidence=round(float(probabilities[best]), 3),
+            confidence=round(probability, 3),
         )
 
     # --- header fields ------------------------------------------------------------

@@ -6,17 +6,18 @@ features an official's question can be matched on: how much of the question's wo
 it, the unit asked against its unit (a different counter of the same class is a small penalty, not a
 veto), the year asked against its period and its report's year, a target or a change asked against
 its kind, the place asked, and how the retriever ranked its passage. How these weigh is not written
-by hand: `eval/fit.py` fits a logistic regression on gold question sets and ships its weights, with
-the abstention threshold chosen on held-out reports, as `figure_ranker.json` beside this module.
+by hand: `eval/fit.py` fits two logistic regressions on gold question sets, the ranker over the
+candidates and an answer model over the best one (is it an answer at all?), and ships their weights,
+with the abstention threshold chosen on held-out reports, as `figure_ranker.json` beside this module.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,10 @@ from .wording import bigrams
 
 RANKER_PATH = Path(__file__).with_name("figure_ranker.json")
 CONTEXT_CHARS = 80
+HEAD_CHARS = 4  # the metric's last characters, its head noun in a list (…办结数 568 起,…简易案件数 265 起)
 _TERMINATORS = "。!?;"
 _SCALE_PREFIX = re.compile(rf"^(?:{SCALE})")
+NONE_PREFIXES = ("未", "没有", "无一")  # how a 未发生 statement (zero of what follows) begins
 
 # The features of a candidate, in the order the ranker's weights are stored.
 FEATURES = (
@@ -46,18 +49,20 @@ FEATURES = (
     "chars_own",  # share of the question's content characters in its clause (a paraphrase keeps some)
     "chars_near",  # ... in its sentence up to the next figure
     "precision",  # share of its clause's bigrams the question holds
+    "head_cov",  # share of the bigrams of the words right before it (its head noun: 简易案件数) the question holds
     "cov_own_gap",  # cov_own less the best cov_own among the candidates (0 for the best)
     "cov_near_gap",
     "rate_near",  # a rate the question names (满意率) stands by the figure
     "rate_missing",  # the question names a rate that does not stand by it
     "unit_same",  # the figure's unit is the one asked
     "unit_same_class",  # another unit of the class asked (件 for 起; 万元 for 元 is unit_same)
-    "unit_other_class",  # a unit of another class (a share for a count)
+    "unit_other_class",  # a unit of another class than the one the question says (a share for 多少起)
+    "unit_other_inferred",  # ... than the one its metric words suggest (收入增长多少: a % or 元)
     "unit_unasked",  # the question names no unit
     "scale_same",  # the unit asked with its scale (亿元) is the figure's as written
     "share_asked_share",  # a rate asked, the figure a share
-    "period_stated_match",  # the year asked is the period its sentence states
-    "period_stated_other",  # its sentence states another year
+    "period_stated_match",  # the year asked is the period its sentence, chunk or headings state
+    "period_stated_other",  # they state another year
     "period_report_match",  # its period is only the report's year, the one asked
     "period_report_other",
     "month_match",  # the month asked is its period's
@@ -88,10 +93,12 @@ FEATURES = (
     "approximate",  # 余/约/左右 qualify it
     "retrieval_rank",  # 1 / (1 + rank of its passage)
     "retrieval_score",  # its passage's fused score over the best one's
-    "passage_dense",  # the cosine of the question and its passage (0 when only BM25 found it)
-    "dense_sim",  # cosine of the question and the figure's description
-    "dense_gap",  # dense_sim less the best among the candidates
+    "passage_dense_gap",  # the cosine of the question and its passage less the best passage's (BM25 alone: -1)
+    "dense_gap",  # the cosine of the question and the figure's description less the best candidate's
+    "dense_rank",  # 1 / (1 + its rank among the candidates by that cosine)
 )
+# Cosines are used relative to the other candidates only: each embedding model has its own scale, and
+# the weights must hold for whatever model a deployment sets.
 
 
 @dataclass(frozen=True)
@@ -116,13 +123,14 @@ def unit_class(unit: str) -> str:
 
 def figure_candidates(question: Question, core: set[str], hits: list[ScoredChunk],
                       records_of: Callable[[str], list[FigureRecord]],
-                      similarities_of: Callable[[str], np.ndarray | None]) -> list[FigureCandidate]:
+                      similarities_of: Callable[[str], np.ndarray]) -> list[FigureCandidate]:
     """Every figure record inside a retrieved passage (the best-ranked passage holding it), with
     its features. `similarities_of(doc_id)` gives the question's cosine with each of the report's
-    figure descriptions, in `records_of(doc_id)` order (None where the index has none)."""
+    figure descriptions (core.figure_records.describe), in `records_of(doc_id)` order."""
     if not hits:
         return []
     top = max(h.score for h in hits) or 1.0
+    top_dense = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
     seen: set[tuple[str, int]] = set()
     rows: list[tuple[FigureRecord, ScoredChunk, dict[str, float]]] = []
     for rank, hit in enumerate(hits):
@@ -143,17 +151,19 @@ def figure_candidates(question: Question, core: set[str], hits: list[ScoredChunk
             values.update(_period(record, hit, question))
             values.update(_kind(record, question))
             values.update(_place(hit, question))
-            values["negative"] = float(record.raw.startswith(("未", "没有", "无一")))
+            values["negative"] = float(record.raw.startswith(NONE_PREFIXES))
             values["approximate"] = float(record.qualifier is not None)
             values["retrieval_rank"] = 1.0 / (1 + rank)
             values["retrieval_score"] = hit.score / top
-            values["passage_dense"] = hit.dense_score or 0.0
-            values["dense_sim"] = float(sims[i]) if sims is not None and i < len(sims) else 0.0
+            values["passage_dense_gap"] = hit.dense_score - top_dense if hit.dense_score is not None else -1.0
+            values["dense_sim"] = float(sims[i]) if i < len(sims) else 0.0
             rows.append((record, hit, values))
     for name, gap in (("cov_own", "cov_own_gap"), ("cov_near", "cov_near_gap"), ("dense_sim", "dense_gap")):
         best = max((v[name] for _, _, v in rows), default=0.0)
         for _, _, v in rows:
             v[gap] = v[name] - best
+    for rank, (_, _, v) in enumerate(sorted(rows, key=lambda row: -row[2]["dense_sim"])):
+        v["dense_rank"] = 1.0 / (1 + rank)
     return [FigureCandidate(r, h, np.array([v[f] for f in FEATURES], dtype=np.float32)) for r, h, v in rows]
 
 
@@ -161,10 +171,11 @@ def _lexical(record: FigureRecord, chunk: Chunk, next_start: int, core: set[str]
              section: set[str], question: Question) -> dict[str, float]:
     if not core:
         return dict.fromkeys(("cov_own", "cov_near", "cov_context", "cov_section", "chars_own", "chars_near",
-                              "precision", "rate_near", "rate_missing"), 0.0)
+                              "precision", "head_cov", "rate_near", "rate_missing"), 0.0)
     before, after = _around(chunk, record, next_start)
     chars = {c for g in core for c in g if not c.isascii()}
     metric = bigrams(record.metric)
+    head = bigrams(normalize_str(record.metric).replace(" ", "")[-HEAD_CHARS:])
     own = metric | bigrams(_clause_head(after))
     near = own | bigrams(before) | bigrams(after)
     close = core & near
@@ -177,6 +188,7 @@ def _lexical(record: FigureRecord, chunk: Chunk, next_start: int, core: set[str]
         "chars_own": len(chars & set(normalize_str(record.metric + _clause_head(after)))) / max(1, len(chars)),
         "chars_near": len(chars & set(normalize_str(before + record.metric + after))) / max(1, len(chars)),
         "precision": len(core & metric) / len(metric) if metric else 0.0,
+        "head_cov": len(core & head) / len(head) if head else 0.0,
         "rate_near": float(bool(rates & near)),
         "rate_missing": float(bool(rates) and not rates & near),
     }
@@ -186,13 +198,16 @@ def _unit(record: FigureRecord, question: Question) -> dict[str, float]:
     asked = question.asked_unit
     asked_base = _SCALE_PREFIX.sub("", asked) if asked else question.expected_unit
     asked_base = asked_base or None
-    unit = record.unit
+    none = record.raw.startswith(NONE_PREFIXES)  # 未发生…: zero, counted in whatever unit was asked
+    unit = asked_base if none and asked_base else record.unit
     same = asked_base is not None and unit == asked_base
     same_class = asked_base is not None and not same and unit_class(unit) == unit_class(asked_base)
+    other = asked_base is not None and not same and not same_class
     return {
         "unit_same": float(same),
         "unit_same_class": float(same_class),
-        "unit_other_class": float(asked_base is not None and not same and not same_class),
+        "unit_other_class": float(other and not question.unit_inferred),
+        "unit_other_inferred": float(other and question.unit_inferred),
         "unit_unasked": float(asked_base is None),
         "scale_same": float(asked is not None and record.scale_unit == asked),
         "share_asked_share": float(bool(question.rate_heads or question.expected_unit == "%") and unit in SHARES),
@@ -287,33 +302,72 @@ class FigureEvidence:
 
     def candidates(self, question: Question, core: set[str], hits: list[ScoredChunk]) -> list[FigureCandidate]:
         """The candidates of `hits` for `question` (see `figure_candidates`)."""
-        return figure_candidates(question, core, hits, self.records_of, lambda doc_id: None)
+        snapshot, vector = self.retriever.snapshot, self.retriever.query_vector(question.text)
+        return figure_candidates(question, core, hits, self.records_of,
+                                 functools.cache(lambda doc_id: snapshot.figure_similarities(vector, doc_id)))
 
 
-class FigureRanker:
-    """The fitted logistic regression: the probability that a candidate is the figure asked for."""
+# What the answer model reads of a question's best candidate: how likely the ranker finds it, and how
+# much of the question stands around it at all (a best candidate with none of the question's words is
+# no answer). Few inputs: it is fit on a few hundred questions. How far the best leads the others is
+# left out: a figure of the wrong year leads its neighbours as far as the right one would.
+ANSWER_FEATURES = ("best_logit", "cov_near", "head_cov")
+_P_BOUND = 1e-9  # probabilities are read as logits within ±20
+
+
+def answer_features(probabilities: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """The answer model's input for the best-ranked candidate, from every candidate's probability and
+    features (rows in the same order; at least one)."""
+    p = np.clip(probabilities, _P_BOUND, 1.0 - _P_BOUND)
+    logits = np.log(p) - np.log1p(-p)
+    best = int(np.argmax(logits))
+    own = [features[best, FEATURES.index(name)] for name in ANSWER_FEATURES[1:]]
+    return np.array([logits[best], *own], dtype=np.float64)
+
+
+class _Logistic:
+    """A fitted, standardised logistic regression read from the weights file."""
 
     def __init__(self, weights: dict[str, Any]) -> None:
-        if tuple(weights["features"]) != FEATURES:
-            raise ValueError("the ranker's weights were fit on other features: refit them (python -m eval.fit)")
-        self.meta = weights
         self.mean = np.asarray(weights["mean"], dtype=np.float64)
         self.scale = np.asarray(weights["scale"], dtype=np.float64)
         self.coef = np.asarray(weights["coef"], dtype=np.float64)
         self.intercept = float(weights["intercept"])
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        z = ((x - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+class FigureRanker:
+    """Two fitted logistic regressions: the ranker, the probability that a candidate is the figure asked
+    for, and the answer model, the probability that the best one answers the question at all."""
+
+    def __init__(self, weights: dict[str, Any]) -> None:
+        if tuple(weights["features"]) != FEATURES or tuple(weights["answer"]["features"]) != ANSWER_FEATURES:
+            raise ValueError("the figure ranker's weights were fit on other features: refit them (python -m eval.fit)")
+        self.meta = weights
+        self.rank = _Logistic(weights)
+        self.answers = _Logistic(weights["answer"])
         self.threshold = float(weights["threshold"])
 
     @classmethod
     def load(cls, path: Path | None = None) -> FigureRanker:
         return _load(path or RANKER_PATH)
 
-    def probabilities(self, candidates: Sequence[FigureCandidate]) -> np.ndarray:
+    def best(self, candidates: Sequence[FigureCandidate]) -> tuple[FigureCandidate, float] | None:
+        """The best-ranked candidate and the probability that it answers the question (None: no candidates)."""
         if not candidates:
-            return np.zeros(0)
-        x = (np.vstack([c.features for c in candidates]).astype(np.float64) - self.mean) / self.scale
-        return 1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept)))
+            return None
+        features = np.vstack([c.features for c in candidates]).astype(np.float64)
+        probabilities = self.rank(features)
+        answered = float(self.answers(answer_features(probabilities, features).reshape(1, -1))[0])
+        return candidates[int(np.argmax(probabilities))], answered
 
 
-@cache
+@functools.cache
 def _load(path: Path) -> FigureRanker:
-    return FigureRanker(json.loads(path.read_text(encoding="utf-8")))
+    try:
+        return FigureRanker(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"cannot read the figure ranker's weights at {path}: {exc}") from exc

@@ -16,13 +16,15 @@ from core.vocabulary import (
     ASKED_LEVEL,
     ASKED_TARGET,
     MONTH,
-    REPORT_YEAR,
+    REPORT_NAMED,
     YEAR,
 )
 
 from .query import PlaceIndex, place_chains
 
 _RATE = re.compile(r"率|[意晓与成盖]度|比例|百分|占比|权重|同比|环比|增长|上升|下降")
+# Words that say the unit outright: a counter or a measure after 多少 (read apart), money itself, a rate.
+_UNIT_SAID = re.compile(r"多少钱|金额|罚款|罚金|率|比例|百分|占比")
 _RATE_HEAD = re.compile(r"([\u4e00-\u9fff])(率|度)")
 _NOT_RATES = {"频率", "效率", "概率"}
 _MONEY = re.compile(r"金额|罚款|罚金|罚没|资金|经费|收入|支出|多少钱|多少元|万元")
@@ -46,6 +48,7 @@ class Question:
     unknown_places: tuple[str, ...]  # places named that no indexed report is from
     place_words: frozenset[str]  # names of the places it is about: where, not what, so no evidence
     expected_unit: str | None  # 多少起 -> 起, 成功率 -> %, 金额 -> 元; None when unsaid
+    unit_inferred: bool  # the unit is only inferred from the metric's words (收入, 增长), not said
     rate_heads: frozenset[str]  # the rates asked, as bigrams (满意率 -> 意率): another rate is no answer
     asks_for_figure: bool
     asked_unit: str | None  # the unit asked with its scale, as written (多少亿元 -> 亿元)
@@ -76,7 +79,7 @@ class Question:
         matched_names = {n for d in matches for n in places.names_by_doc[d]}
         context = {q[slice(*span)] for chain in known for span in chain}
         years = frozenset(int(y) for y in YEAR.findall(q))
-        report_years = frozenset(int(y) for y in REPORT_YEAR.findall(q))
+        report_years = frozenset(int(y) for y in REPORT_NAMED.findall(q))
         return cls(
             text=text,
             normalized=q,
@@ -88,6 +91,7 @@ class Question:
             unknown_places=tuple(q[slice(*chain[-1])] for chain in chains if chain not in known),
             place_words=frozenset(matched_names | context),
             expected_unit=_expected_unit(q),
+            unit_inferred=not (ASKED_COUNTER.search(q) or _ASKED_UNIT.search(q) or _UNIT_SAID.search(q)),
             rate_heads=_rate_heads(q),
             asks_for_figure=bool(_FIGURE_CUE.search(q)),
             asked_unit=(m.group("unit").replace(" ", "") if (m := _ASKED_UNIT.search(q)) else None),

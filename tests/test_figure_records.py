@@ -70,7 +70,7 @@ def _by_raw(settings: Settings, doc_id: str) -> dict[str, FigureRecord]:
         ("5%左右", 5, "%", "%", "2025", "target", "左右", "地区生产总值增长"),
         ("600亿斤以上", 6e10, "斤", "亿斤", "2025", "target", "以上", "粮食产量稳定在"),
         ("2.7%", -2.7, "%", "%", "2025", "target", None, "单位GDP能耗下降"),
-        ("12万吨/日", 120000, "吨/日", "万吨/日", "2025", "actual", None, "新增污水处理能力"),  # 今年 = 2025
+        ("12万吨/日", 120000, "吨/日", "万吨/日", "2025", "target", None, "新增污水处理能力"),  # 今年 = 2025, under 主要预期目标
     ],
 )
 def test_each_prose_figure_is_stored_with_base_value_sign_period_kind_and_metric(
