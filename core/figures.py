@@ -136,7 +136,7 @@ def _metric(norm: str, pos: int) -> str:
     return words
 
 
-def _after(norm: str, pos: int) -> str:
+def clause_after(norm: str, pos: int) -> str:
     """Words after a figure up to the clause end or the next number (14个镇街和21个区级部门)."""
     end = pos
     while end < len(norm) and end - pos < 20 and not _CLAUSE_BREAK.match(norm, end) and not norm[end].isdigit():
@@ -181,7 +181,7 @@ def extract_figures(text: str, norm: NormalizedText | None = None, start: int = 
         o_start, o_end = norm.to_original(m.start(), m.end())
         figures.append(
             Figure(0.0, "", text[o_start:o_end], o_start, o_end, m.group("what").strip(),
-                   _after(norm.text, m.end()), negative=True)
+                   clause_after(norm.text, m.end()), negative=True)
         )
     figures.sort(key=lambda f: f.char_start)
     return figures
@@ -197,7 +197,7 @@ def _arabic_figure(text: str, norm: NormalizedText, m: re.Match[str]) -> Figure:
     while raw_end > m.start() and norm.text[raw_end - 1].isspace():
         raw_end -= 1
     o_start, o_end = norm.to_original(m.start(), raw_end)
-    return Figure(_clean(value), unit, text[o_start:o_end], o_start, o_end, metric, _after(norm.text, m.end()),
+    return Figure(_clean(value), unit, text[o_start:o_end], o_start, o_end, metric, clause_after(norm.text, m.end()),
                   _clean(value_max) if value_max is not None else None, approx)
 
 
@@ -206,7 +206,7 @@ def _chinese_figure(text: str, norm: NormalizedText, m: re.Match[str], value: in
     unit, factor = _fold_unit(m.group("unit"), m.group("mult"), metric)
     o_start, o_end = norm.to_original(m.start(), m.end())
     return Figure(float(value * factor), unit, text[o_start:o_end], o_start, o_end, metric,
-                  _after(norm.text, m.end()), None, m.group("approx"))
+                  clause_after(norm.text, m.end()), None, m.group("approx"))
 
 
 def _clean(value: float) -> float:

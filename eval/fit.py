@@ -42,6 +42,7 @@ from core.index import open_index
 from core.vocabulary import REPORT_NAMED, YEAR
 from service.extractive import ANSWER_CHUNKS
 from service.figure_ranking import ANSWER_FEATURES, FEATURES, RANKER_PATH, FigureCandidate, FigureEvidence, answer_features
+from service.question import Question
 from service.retrieval import Retriever
 from service.wording import question_core
 
@@ -96,10 +97,11 @@ def collect(gold: list[GoldQuestion], settings: Settings, index_dir: Path,
     name_of = {doc_id: name for name, doc_id in by_name.items()}
     latest = max((d.metadata.year or 0 for d in retriever.documents.values()), default=0)
 
-    def ask(text: str, gold_q: GoldQuestion, record: FigureRecord | None, family: str, variant: str = "") -> Example:
+    def ask(text: str | Question, gold_q: GoldQuestion, record: FigureRecord | None, family: str,
+            variant: str = "") -> Example:
         """`text` asked of the index; answerable (by `record`, the gold figure's) unless it is moved or foreign."""
         answerable = gold_q.answerable and variant not in ("moved", "foreign")
-        asked = retriever.parse(text)
+        asked = retriever.parse(text)  # read once: a Question passes through
         candidates = evidence.candidates(asked, question_core(asked),
                                          retriever.retrieve(asked, max(settings.default_top_k, ANSWER_CHUNKS)))
         right = [answerable and score_answer(gold_q, {"found": True, "figure": {
@@ -122,7 +124,7 @@ def collect(gold: list[GoldQuestion], settings: Settings, index_dir: Path,
             span = evidence_span(snapshot.text_of(doc_id), q.evidence)
             expected = gold_record(q, evidence.records_of(doc_id), span) if span else None
         family = family_of(q.doc or next((name_of[d] for d in question.place_docs if d in name_of), q.id))
-        examples.append(ask(q.question, q, expected, family))
+        examples.append(ask(question, q, expected, family))
         unnamed = REPORT_NAMED.sub("", q.question)
         if q.answerable and question.report_years and YEAR.search(unnamed):
             examples.append(ask(unnamed, q, expected, family, "unnamed"))
@@ -131,8 +133,9 @@ def collect(gold: list[GoldQuestion], settings: Settings, index_dir: Path,
             moved = YEAR.sub(lambda m, by=shift: f"{int(m.group(1)) + by}年", q.question)  # type: ignore[misc]
             examples.append(ask(moved, q, None, family, "moved"))
     for q in foreign or []:
-        if retriever.parse(q.question).asks_for_figure:
-            examples.append(ask(q.question, q, None, family_of(q.doc or q.id), "foreign"))
+        question = retriever.parse(q.question)
+        if question.asks_for_figure:
+            examples.append(ask(question, q, None, family_of(q.doc or q.id), "foreign"))
     return examples
 
 

@@ -18,7 +18,7 @@ from core.normalize import normalize_str
 from core.prompts import render
 from core.vocabulary import FALLING, YEAR
 
-from .figure_ranking import NONE_PREFIXES, FigureEvidence, FigureRanker
+from .figure_ranking import FigureEvidence, FigureRanker, states_none
 from .question import Question
 from .retrieval import Filters, Retriever, ScoredChunk
 from .schemas import Answer, Citation, FigureOut
@@ -76,7 +76,7 @@ class ExtractiveAnswerer:
         doc = hit.doc
         citation = _sentence_citation(doc, hit, record.char_start, record.char_end)
         said = _as_said(record, hit.chunk)
-        unit = record.scale_unit or (question.expected_unit or "") if record.raw.startswith(NONE_PREFIXES) else record.scale_unit
+        unit = record.scale_unit or (question.expected_unit or "") if states_none(record) else record.scale_unit
         return Answer(
             question=question.text,
             found=True,

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from core.figure_records import FigureRecord
-from core.figures import COUNT_WORDS, SCALE, SHARES
+from core.figures import COUNT_WORDS, SCALE, SHARES, clause_after
 from core.models import Chunk
 from core.normalize import normalize_str
 from core.vocabulary import ASKED_TARGET, CHANGE_WORDS, YEAR
@@ -38,7 +38,7 @@ CONTEXT_CHARS = 80
 HEAD_CHARS = 4  # the metric's last characters, its head noun in a list (…办结数 568 起,…简易案件数 265 起)
 _TERMINATORS = "。!?;"
 _SCALE_PREFIX = re.compile(rf"^(?:{SCALE})")
-NONE_PREFIXES = ("未", "没有", "无一")  # how a 未发生 statement (zero of what follows) begins
+_NONE_PREFIXES = ("未", "没有", "无一")  # how a 未发生 statement (zero of what follows) begins
 
 # The features of a candidate, in the order the ranker's weights are stored.
 FEATURES = (
@@ -121,6 +121,11 @@ def unit_class(unit: str) -> str:
     return unit
 
 
+def states_none(record: FigureRecord) -> bool:
+    """Is the figure a 未发生 statement: zero of what follows, in whatever unit was asked?"""
+    return record.raw.startswith(_NONE_PREFIXES)
+
+
 def figure_candidates(question: Question, core: set[str], hits: list[ScoredChunk],
                       records_of: Callable[[str], list[FigureRecord]],
                       similarities_of: Callable[[str], np.ndarray]) -> list[FigureCandidate]:
@@ -151,7 +156,7 @@ def figure_candidates(question: Question, core: set[str], hits: list[ScoredChunk
             values.update(_period(record, hit, question))
             values.update(_kind(record, question))
             values.update(_place(hit, question))
-            values["negative"] = float(record.raw.startswith(NONE_PREFIXES))
+            values["negative"] = float(states_none(record))
             values["approximate"] = float(record.qualifier is not None)
             values["retrieval_rank"] = 1.0 / (1 + rank)
             values["retrieval_score"] = hit.score / top
@@ -176,7 +181,8 @@ def _lexical(record: FigureRecord, chunk: Chunk, next_start: int, core: set[str]
     chars = {c for g in core for c in g if not c.isascii()}
     metric = bigrams(record.metric)
     head = bigrams(normalize_str(record.metric).replace(" ", "")[-HEAD_CHARS:])
-    own = metric | bigrams(_clause_head(after))
+    following = clause_after(normalize_str(after), 0)  # the words right after it (14个镇街: 镇街)
+    own = metric | bigrams(following)
     near = own | bigrams(before) | bigrams(after)
     close = core & near
     rates = question.rate_heads
@@ -185,7 +191,7 @@ def _lexical(record: FigureRecord, chunk: Chunk, next_start: int, core: set[str]
         "cov_near": len(close) / len(core),
         "cov_context": (len(close) + 0.5 * len((core - close) & context)) / len(core),
         "cov_section": len(core & section) / len(core),
-        "chars_own": len(chars & set(normalize_str(record.metric + _clause_head(after)))) / max(1, len(chars)),
+        "chars_own": len(chars & set(normalize_str(record.metric + following))) / max(1, len(chars)),
         "chars_near": len(chars & set(normalize_str(before + record.metric + after))) / max(1, len(chars)),
         "precision": len(core & metric) / len(metric) if metric else 0.0,
         "head_cov": len(core & head) / len(head) if head else 0.0,
@@ -198,7 +204,7 @@ def _unit(record: FigureRecord, question: Question) -> dict[str, float]:
     asked = question.asked_unit
     asked_base = _SCALE_PREFIX.sub("", asked) if asked else question.expected_unit
     asked_base = asked_base or None
-    none = record.raw.startswith(NONE_PREFIXES)  # 未发生…: zero, counted in whatever unit was asked
+    none = states_none(record)  # 未发生…: zero, counted in whatever unit was asked
     unit = asked_base if none and asked_base else record.unit
     same = asked_base is not None and unit == asked_base
     same_class = asked_base is not None and not same and unit_class(unit) == unit_class(asked_base)
@@ -281,11 +287,6 @@ def _around(chunk: Chunk, record: FigureRecord, next_start: int) -> tuple[str, s
     return before, after[: min(ends)] if ends else after
 
 
-def _clause_head(after: str) -> str:
-    """The words right after a figure, up to the clause's end (14个镇街: 镇街)."""
-    return re.split(r"[,，、;；。:：()（）\d]", after, maxsplit=1)[0][:20]
-
-
 class FigureEvidence:
     """What the ranker reads from one index version: each report's figure records (read once) and the
     question's similarity to their descriptions."""
@@ -346,7 +347,6 @@ class FigureRanker:
     def __init__(self, weights: dict[str, Any]) -> None:
         if tuple(weights["features"]) != FEATURES or tuple(weights["answer"]["features"]) != ANSWER_FEATURES:
             raise ValueError("the figure ranker's weights were fit on other features: refit them (python -m eval.fit)")
-        self.meta = weights
         self.rank = _Logistic(weights)
         self.answers = _Logistic(weights["answer"])
         self.threshold = float(weights["threshold"])
