@@ -25,6 +25,32 @@ class ReportMetadata:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of a paged source (PDF, scan, OFD): the characters of the report text it holds
+    and its size, so a citation can name its page and a box can be drawn on the page image."""
+
+    number: int  # 1-based, as printed by a viewer
+    char_start: int  # span of the report text on this page
+    char_end: int
+    width: float  # PDF points (1/72 inch); for an image, pixels
+    height: float
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """Where a run of the report text (one visual line or word) lies on its page; the
+    coordinates are in the page's units (Page.width/height), origin at the top left."""
+
+    char_start: int
+    char_end: int
+    page: int
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+
 @dataclass
 class Report:
     """A report as read from one file: its original text and where it came from."""

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.models import Page, TextBox
+
 from .decoding import decode_text
 from .errors import ReportReadError
 from .safety import FileLimits, check_content, too_much_text
@@ -33,6 +35,8 @@ class ReadResult:
     format: str
     encoding: str | None
     title_hint: str | None = None
+    pages: tuple[Page, ...] = ()  # paged formats only, in order, covering the text
+    boxes: tuple[TextBox, ...] = ()  # where runs of the text lie on the pages, in text order
 
 
 def _collapse(text: str) -> str:
