@@ -13,7 +13,6 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from core.models import Page, TextBox
 
@@ -43,19 +42,46 @@ def _collapse(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def table_cells(row: Sequence[str | None]) -> list[str]:
+    """A table row's cells as the text shows them: spaces collapsed, one line each."""
+    return [_collapse(c or "").replace("\n", " ") for c in row]
+
+
 def table_lines(rows: Sequence[Sequence[str | None]]) -> list[str]:
     """Table rows as 'cell | cell' lines; empty rows dropped, blank lines around."""
-    lines = []
-    for row in rows:
-        cells = [_collapse(c or "").replace("\n", " ") for c in row]
-        if any(cells):
-            lines.append(" | ".join(cells))
+    lines = [" | ".join(cells) for cells in map(table_cells, rows) if any(cells)]
     return ["", *lines, ""] if lines else []
 
 
+def join_lines(lines: Sequence[str]) -> tuple[str, list[int | None]]:
+    """The report text of `lines`: one a line, a run of blank lines cut to one, none at either
+    end, a newline at the end; and where each line starts in it (None for a blank line), so a
+    reader that knows where a line is printed can say where its characters are."""
+    out: list[str] = []
+    starts: list[int | None] = []
+    pos, gap, first = 0, -1, True  # gap: newlines owed before the next text; -1 before any text
+    for line in lines:
+        start = None
+        for part in line.split("\n"):
+            if not first and gap >= 0:
+                gap += 1
+            first = False
+            if not part:
+                continue
+            if gap > 0:
+                out.append("\n" * min(gap, 2))
+                pos += min(gap, 2)
+            start = pos if start is None else start
+            out.append(part)
+            pos += len(part)
+            gap = 0
+        starts.append(start)
+    out.append("\n")
+    return "".join(out), starts
+
+
 def _join(lines: list[str]) -> str:
-    text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+    return join_lines(lines)[0]
 
 
 def read_file(path: Path, max_bytes: int, limits: FileLimits | None = None) -> ReadResult:
@@ -221,59 +247,15 @@ def _read_pdf(path: Path, data: bytes) -> ReadResult:
     try:
         import pdfplumber
 
-        lines: list[str] = []
+        from .pdf import read_pdf_text
+
         with pdfplumber.open(str(path)) as pdf:
             title = (pdf.metadata or {}).get("Title") or None
-            for page in pdf.pages:
-                lines.extend(_pdf_page_lines(page))
+            layout = read_pdf_text(pdf)
     except ReportReadError:
         raise
     except Exception as exc:  # pdfminer raises many kinds of errors on corrupt files
         raise ReportReadError(f"cannot read PDF: {type(exc).__name__}: {exc}") from exc
-    text = _join(lines)
-    if not text.strip():
+    if not layout.text.strip():
         raise ReportReadError("PDF has no text layer (scanned image?); OCR is not supported")
-    return ReadResult(text, "pdf", None, title if isinstance(title, str) else None)
-
-
-def _pdf_page_lines(page: Any) -> list[str]:  # a pdfplumber Page
-    """Text outside tables and the tables themselves, top to bottom."""
-    tables = page.find_tables()
-    blocks: list[tuple[float, list[str]]] = []
-    for table in tables:
-        blocks.append((table.bbox[1], table_lines(table.extract())))
-
-    def outside(obj: dict) -> bool:
-        cx = (obj["x0"] + obj["x1"]) / 2
-        cy = (obj["top"] + obj["bottom"]) / 2
-        return not any(t.bbox[0] <= cx <= t.bbox[2] and t.bbox[1] <= cy <= t.bbox[3] for t in tables)
-
-    rest: Any = page.filter(outside) if tables else page
-    for top, text in _unwrap(rest.extract_text_lines()):
-        blocks.append((top, [text]))
-    blocks.sort(key=lambda b: b[0])
-    return [line for _, block in blocks for line in block]
-
-
-_PARAGRAPH_END = tuple("。!?;:！？；：")
-RIGHT_EDGE_SLACK = 15.0  # points: a line ending this close to the right margin was wrapped
-
-
-def _unwrap(lines: list[dict]) -> list[tuple[float, str]]:
-    """Join a PDF's visual lines back into paragraphs: a line that runs to the right margin
-    without ending a sentence continues on the next line, unless that line is a heading."""
-    from core.normalize import normalize_str
-
-    from .sections import starts_with_heading
-
-    right_edge = max((ln["x1"] for ln in lines), default=0.0)
-    out: list[tuple[float, str]] = []
-    continues = False
-    for ln in lines:
-        text = _collapse(ln["text"])
-        if continues and out and not starts_with_heading(normalize_str(text)):
-            out[-1] = (out[-1][0], out[-1][1] + text)
-        else:
-            out.append((ln["top"], text))
-        continues = ln["x1"] >= right_edge - RIGHT_EDGE_SLACK and not text.endswith(_PARAGRAPH_END)
-    return out
+    return ReadResult(layout.text, "pdf", None, title if isinstance(title, str) else None, layout.pages, layout.boxes)
