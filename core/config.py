@@ -85,6 +85,10 @@ class Settings(BaseSettings):
                                    description="A file still parsing after this many seconds is stopped and refused.")
     parse_memory_mb: int = Field(2048, ge=256,
                                  description="Address space of the process parsing one file; past it the file is refused.")
+    # An A4 page at the largest scale (4) is 2381 x 3368 = 8M pixels; 25M pixels (about 100 MB while
+    # drawn) leaves room for A3 and wider pages at that scale.
+    page_image_max_pixels: int = Field(25_000_000, ge=100_000,
+                                       description="A page image with more pixels than this is refused (ask a smaller scale).")
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
