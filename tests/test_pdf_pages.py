@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import HASHING
 from fastapi.testclient import TestClient
-from pdfs import MARGIN, WIDTH, PdfBuilder, Printed, seed_pdf
+from pdfs import MARGIN, WIDTH, PdfBuilder, Printed
 from PIL import Image
 
 from core.config import Settings
@@ -33,16 +33,6 @@ def _plain(text: str) -> str:
     return "".join(text.split())
 
 
-@pytest.fixture(scope="module")
-def seed_printed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PdfBuilder]:
-    """The seed report as a three-page PDF (less the one glyph its font lacks) and what was printed where."""
-    from conftest import SEED
-
-    folder = tmp_path_factory.mktemp("seed_pdf")
-    text = SEED.read_text(encoding="utf-8").replace("•", "")
-    return folder / "jinyang_2019_fazhi.pdf", seed_pdf(folder / "jinyang_2019_fazhi.pdf", text)
-
-
 def _printed_at(built: PdfBuilder, page: int, top: float, bottom: float) -> list[Printed]:
     return [p for p in built.printed if p.page == page and p.top < bottom and top < p.bottom]
 
@@ -55,9 +45,9 @@ def test_join_lines_says_where_each_line_starts_in_the_joined_text() -> None:
         None, None, "一、", None, None, None, "正文", "a ", None, "尾\n", None, None]
 
 
-def test_every_box_of_a_pdf_holds_the_text_printed_where_it_lies(seed_printed: tuple[Path, PdfBuilder]) -> None:
-    path, built = seed_printed
-    result = read_file(path, LIMIT)
+def test_every_box_of_a_pdf_holds_the_text_printed_where_it_lies(seed_pdf: PdfBuilder) -> None:
+    built = seed_pdf
+    result = read_file(built.path, LIMIT)
     assert built.page == 3 and [p.number for p in result.pages] == [1, 2, 3]
     assert result.pages[0].char_start == 0 and result.pages[-1].char_end == len(result.text)
     assert all(a.char_end == b.char_start for a, b in zip(result.pages, result.pages[1:]))
@@ -133,19 +123,19 @@ def test_a_table_continued_on_the_next_page_keeps_its_header_in_every_chunk(tmp_
 
 
 @pytest.fixture
-def hashed_pdf_index(tmp_path: Path, seed_printed: tuple[Path, PdfBuilder], fast_embedding: None) -> Path:
+def hashed_pdf_index(tmp_path: Path, seed_pdf: PdfBuilder, fast_embedding: None) -> Path:
     folder = tmp_path / "pdfs"
     folder.mkdir()
-    shutil.copy(seed_printed[0], folder / seed_printed[0].name)
+    shutil.copy(seed_pdf.path, folder / seed_pdf.path.name)
     ingest_paths([folder], Settings(index_dir=tmp_path / "index", embedding_model=HASHING), progress=False)
     return tmp_path / "index"
 
 
 def test_the_index_keeps_pages_boxes_and_the_original_file_once_across_versions(
-        hashed_pdf_index: Path, seed_printed: tuple[Path, PdfBuilder], seed_dir: Path) -> None:
+        hashed_pdf_index: Path, seed_pdf: PdfBuilder, seed_dir: Path) -> None:
     settings = Settings(index_dir=hashed_pdf_index, embedding_model=HASHING)
-    pdf_bytes = seed_printed[0].read_bytes()
-    read = read_file(seed_printed[0], LIMIT)
+    pdf_bytes = seed_pdf.path.read_bytes()
+    read = read_file(seed_pdf.path, LIMIT)
     snapshot = open_index(hashed_pdf_index)
     [doc] = snapshot.documents()
     assert doc.layout is not None and doc.layout.pages == read.pages and doc.to_dict()["n_pages"] == 3
@@ -173,37 +163,25 @@ def test_the_index_keeps_pages_boxes_and_the_original_file_once_across_versions(
 
 
 @pytest.fixture(scope="module")
-def pdf_client(seed_printed: tuple[Path, PdfBuilder], seed_dir_module: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The app over an index (real embedding model) of the seed PDF beside a text report of another year."""
-    index_dir = tmp_path_factory.mktemp("pdf_index") / "index"
-    ingest_paths([seed_printed[0], seed_dir_module], Settings(index_dir=index_dir), progress=False)
-    with TestClient(create_app(Settings(index_dir=index_dir))) as client:
+def pdf_client(pdf_index: Path):
+    """The app over the seed PDF and a 2020 text report."""
+    with TestClient(create_app(Settings(index_dir=pdf_index))) as client:
         yield client
 
 
-@pytest.fixture(scope="module")
-def seed_dir_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2020 text report (the seed moved on a year): cited without pages."""
-    from conftest import SEED, variant_2020
-
-    folder = tmp_path_factory.mktemp("txt")
-    (folder / "jinyang_2020_fazhi.txt").write_text(variant_2020(SEED.read_text(encoding="utf-8")), encoding="utf-8")
-    return folder
-
-
 def test_the_mediation_rate_of_a_pdf_report_is_cited_to_its_page_with_a_box_where_it_is_printed(
-        pdf_client: TestClient, seed_printed: tuple[Path, PdfBuilder]) -> None:
+        pdf_client: TestClient, seed_pdf: PdfBuilder) -> None:
     answer = pdf_client.post("/ask", json={"question": MEDIATION_QUESTION}).json()
     assert answer["found"] and answer["figure"]["value"] == pytest.approx(98.3)
     cited = answer["citations"][0]
     assert "98.3 %" in cited["quote"] and cited["pages"] == [2]
-    [printed] = [p for p in seed_printed[1].printed if "98.3 %" in p.text]
+    [printed] = [p for p in seed_pdf.printed if "98.3 %" in p.text]
     x0, x1 = printed.x_of("98.3 %")
     around = [b for b in cited["boxes"] if b["top"] < printed.bottom and printed.top < b["bottom"]]
     assert len(around) == 1 and around[0]["page"] == printed.page == 2
     assert around[0]["x0"] <= x0 + 0.5 and x1 - 0.5 <= around[0]["x1"]
     for box in cited["boxes"]:  # every box lies on a line the quote is printed on
-        [line] = _printed_at(seed_printed[1], box["page"], box["top"], box["bottom"])
+        [line] = _printed_at(seed_pdf, box["page"], box["top"], box["bottom"])
         assert line.x0 - 0.5 <= box["x0"] < box["x1"] <= line.x1 + 0.5
     doc = pdf_client.get(f"/documents/{cited['doc_id']}").json()
     assert doc["n_pages"] == 3 and [p["number"] for p in doc["pages"]] == [1, 2, 3]
