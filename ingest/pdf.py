@@ -171,8 +171,8 @@ def _page_items(page: Any, number: int) -> list[_Item]:
     gutter = _gutter([p for _, p in pieces], float(page.width))
     items = _line_items(pieces, gutter, number)
     items = [i for i in items if not _is_page_number(i, float(page.height))]
-    items.extend(_table_item(t, number) for t in tables if t.extract())
-    items = [i for i in items if i.lines]
+    items.extend(_table_item(t, number) for t in tables)
+    items = [i for i in items if i.lines]  # a table of empty cells has no rows
     return _unwrap(_reading_order(items, gutter), gutter)
 
 

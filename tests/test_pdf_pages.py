@@ -154,6 +154,11 @@ def test_the_index_keeps_pages_boxes_and_the_original_file_once_across_versions(
     ingest_paths([seed_dir], settings, progress=False)  # another report: the PDF is carried over, not copied
     carried = current_version_dir(hashed_pdf_index) / SOURCES / kept.name
     assert os.stat(carried).st_ino == os.stat(kept).st_ino
+    ingest_paths([seed_dir], settings.model_copy(update={"ann": "hnsw"}), progress=False)  # only the vectors change
+    relinked = open_index(hashed_pdf_index)
+    assert relinked.ann == "hnsw" and os.stat(relinked.original(doc.doc_id)).st_ino == os.stat(kept).st_ino
+    assert relinked.check_integrity() == []
+    relinked.close()
     remove_document(doc.doc_id, settings)
     after = open_index(hashed_pdf_index)
     assert not (after.folder / SOURCES / kept.name).exists() and after.check_integrity() == []
