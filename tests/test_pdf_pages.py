@@ -217,3 +217,15 @@ def test_a_page_is_drawn_as_a_png_and_bad_requests_say_why(pdf_client: TestClien
     ):
         r = pdf_client.get(path)
         assert r.status_code == status and words in r.json()["detail"], (path, r.text)
+
+
+def test_an_uploaded_pdf_is_kept_and_its_pages_are_drawn(tmp_path: Path, seed_pdf: PdfBuilder,
+                                                         fast_embedding: None) -> None:
+    settings = Settings(index_dir=tmp_path / "index", embedding_model=HASHING, auth="off")
+    with TestClient(create_app(settings)) as client:
+        sent = client.post("/documents", files=[("files", ("报告.pdf", seed_pdf.path.read_bytes(), "application/pdf"))])
+        assert sent.status_code == 200 and sent.json()["files"][0]["status"] == "added", sent.text
+        doc_id = sent.json()["files"][0]["doc_id"]
+        r = client.get(f"/documents/{doc_id}/pages/3.png", params={"scale": 0.5})
+        assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).size == pytest.approx((297.5, 421), abs=1)
+        assert client.get(f"/documents/{doc_id}").json()["n_pages"] == 3
