@@ -36,6 +36,7 @@ import json
 import logging
 import sqlite3
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -182,12 +183,19 @@ def box_row(box: TextBox) -> list[Any]:
 
 class PageLayout:
     """Where a paged report's text is printed: its pages, and the boxes of a span, read from the doc
-    store page by page when a citation asks (a report's boxes are never all held in memory)."""
+    store when a citation first asks (listing reports reads only their page counts, and a report's
+    boxes are read page by page, never all held in memory)."""
 
-    def __init__(self, doc_id: str, pages: tuple[Page, ...], db: sqlite3.Connection) -> None:
+    def __init__(self, doc_id: str, count: int, db: sqlite3.Connection) -> None:
         self.doc_id = doc_id
-        self.pages = pages
+        self.count = count
         self._db = db
+
+    @cached_property
+    def pages(self) -> tuple[Page, ...]:
+        rows = self._db.execute("SELECT number, char_start, char_end, width, height FROM pages WHERE doc_id = ? "
+                                "ORDER BY number", (self.doc_id,))
+        return tuple(Page(r["number"], r["char_start"], r["char_end"], r["width"], r["height"]) for r in rows)
 
     def page_numbers(self, start: int, end: int) -> tuple[int, ...]:
         return page_numbers_of(self.pages, start, end)
@@ -238,7 +246,7 @@ class DocumentRecord:
             "encoding": self.encoding,
             **self.metadata.to_dict(),
             "n_chunks": self.n_chunks,
-            "n_pages": len(self.layout.pages) if self.layout else None,
+            "n_pages": self.layout.count if self.layout else None,
             "added_at": self.added_at,
         }
         if self.sections is not None:
@@ -308,30 +316,12 @@ class IndexSnapshot:
             )
 
     def documents(self) -> list[DocumentRecord]:
-        rows = self.db.execute(
-            "SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS n_chunks "
-            "FROM documents d ORDER BY d.added_at, d.source"
-        ).fetchall()
-        pages: dict[str, list[Page]] = {}
-        for p in self.db.execute(f"SELECT doc_id, {PAGE_COLUMNS} FROM pages ORDER BY doc_id, number"):
-            pages.setdefault(p["doc_id"], []).append(_page(p))
-        return [_doc_record(r, with_text=False, layout=self._layout(r["doc_id"], pages.get(r["doc_id"])))
-                for r in rows]
+        rows = self.db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents d ORDER BY d.added_at, d.source").fetchall()
+        return [_doc_record(r, with_text=False, db=self.db) for r in rows]
 
     def document(self, doc_id: str, with_text: bool = True) -> DocumentRecord | None:
-        row = self.db.execute(
-            "SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS n_chunks "
-            "FROM documents d WHERE d.doc_id = ?",
-            (doc_id,),
-        ).fetchone()
-        if row is None:
-            return None
-        pages = [_page(p) for p in self.db.execute(f"SELECT {PAGE_COLUMNS} FROM pages WHERE doc_id = ? ORDER BY number",
-                                                   (doc_id,))]
-        return _doc_record(row, with_text=with_text, layout=self._layout(doc_id, pages))
-
-    def _layout(self, doc_id: str, pages: list[Page] | None) -> PageLayout | None:
-        return PageLayout(doc_id, tuple(pages), self.db) if pages else None
+        row = self.db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.doc_id = ?", (doc_id,)).fetchone()
+        return _doc_record(row, with_text=with_text, db=self.db) if row else None
 
     def original(self, doc_id: str) -> Path | None:
         """The file a paged report was read from, as this version keeps it (None: not kept)."""
@@ -507,14 +497,11 @@ def _filtered_params(index: faiss.Index, manifest: dict[str, Any], allowed: np.n
     return params
 
 
-PAGE_COLUMNS = "number, char_start, char_end, width, height"
+DOCUMENT_COLUMNS = ("d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS n_chunks, "
+                    "(SELECT COUNT(*) FROM pages p WHERE p.doc_id = d.doc_id) AS n_pages")
 
 
-def _page(row: sqlite3.Row) -> Page:
-    return Page(row["number"], row["char_start"], row["char_end"], row["width"], row["height"])
-
-
-def _doc_record(row: sqlite3.Row, with_text: bool, layout: PageLayout | None = None) -> DocumentRecord:
+def _doc_record(row: sqlite3.Row, with_text: bool, db: sqlite3.Connection) -> DocumentRecord:
     meta = ReportMetadata(
         title=row["title"],
         issuer=row["issuer"],
@@ -533,7 +520,7 @@ def _doc_record(row: sqlite3.Row, with_text: bool, layout: PageLayout | None = N
         added_at=row["added_at"],
         text=row["text"] if with_text else None,
         sections=json.loads(row["sections"]) if with_text else None,
-        layout=layout,
+        layout=PageLayout(row["doc_id"], row["n_pages"], db) if row["n_pages"] else None,
     )
 
 
