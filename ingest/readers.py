@@ -1,4 +1,4 @@
-"""Read report files (txt, md, html, docx, pdf; doc/wps in office.py) into their original text.
+"""Read report files (txt, md, html, docx, pdf; doc/wps in office.py, ofd in ofd.py) into their original text.
 
 The text is one paragraph per line. Tables become one line per row with cells joined
 by " | " (the chunker turns runs of such lines into table chunks), with a blank line
@@ -24,7 +24,7 @@ from .safety import FileLimits, check_content, too_much_text
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf",
-                      ".doc": "doc", ".wps": "wps"}
+                      ".doc": "doc", ".wps": "wps", ".ofd": "ofd"}
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 
 
@@ -96,6 +96,10 @@ def _read(path: Path, data: bytes, fmt: str, limits: FileLimits) -> ReadResult:
         from .office import read_word97  # office.py reads through the DOCX reader here
 
         return read_word97(path, fmt, limits)
+    if fmt == "ofd":
+        from .ofd import read_ofd  # ofd.py joins lines with _unwrap here
+
+        return read_ofd(data, limits)
     return _read_pdf(path, data)
 
 
