@@ -4,11 +4,13 @@ ofdkit opens the package (OFD.xml -> Document.xml -> each page's Content.xml, te
 composite objects included) and places every TextCode on its page (X/Y, DeltaX, CTM; millimetres,
 origin top left). Here the runs become lines (by baseline, left to right), a line whose runs stand
 apart in columns becomes a table row when the next or previous line does too, and the other lines
-are joined into paragraphs as the PDF reader joins them (readers._unwrap), across page breaks too. Coordinates are turned
-into PDF points so every paged format cites in one unit. ofdkit was chosen over easyofd (it pulls
-PyMuPDF, onnxruntime and pymupdf4llm: 385 MB installed) and ofdparser (undeclared dependencies on
-reportlab, fontTools and numpy, last release 2023): it needs nothing beyond the standard library and
-refuses DTDs and oversized parts.
+are joined into paragraphs as the PDF reader joins them (readers._unwrap), across page breaks too.
+A box is a line's runs' extent around their baseline (the type size above and below it), in PDF
+points, so every paged format cites in one unit. ofdkit was chosen over easyofd (it pulls PyMuPDF,
+onnxruntime and pymupdf4llm, 385 MB, and hands back unordered text objects: 3.2 s for a 9-page
+report where ofdkit takes 0.04 s) and ofdparser (it imports reportlab, fontTools and numpy without
+declaring them, last released in 2023, and failed on that report wanting the Windows font
+simsun.ttc): it needs nothing beyond the standard library and refuses DTDs and oversized parts.
 """
 
 from __future__ import annotations
