@@ -41,8 +41,8 @@ browser:
 
 # Old Word files (.doc, WPS's .wps) are converted by LibreOffice (headless, Writer only); catdoc
 # reads them where LibreOffice is absent. Installed with apt when missing (root): 50 packages,
-# 251 MiB installed, 82 MiB downloaded; without apt, .doc/.wps files are refused saying why and
-# their tests skip.
+# 86 MB downloaded, 263 MB on disk, 45 s with apt-get update (measured 2026-11-30; 0.01 s when
+# present); without apt, .doc/.wps files are refused saying why and their tests skip.
 office:
 	@command -v soffice >/dev/null && command -v catdoc >/dev/null \
 	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libreoffice-writer-nogui catdoc; } \
