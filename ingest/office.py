@@ -1,5 +1,9 @@
 """Old Word files (.doc, and WPS Office's .wps: the same Word 97 binary in an OLE file) read as DOCX.
 
+Kingsoft's .wps is the Word 97 format with extensions of its own, which LibreOffice reads as a .doc
+and whose extensions it ignores (a LibreOffice developer on its mailing list, July 2025); Microsoft
+Works' older .wps is another format and is refused by ingest/safety.py.
+
 LibreOffice, headless, converts the file to DOCX and the DOCX reader reads that, tables and all.
 Each conversion gets its own throw-away profile folder: LibreOffice runs one instance per profile,
 so conversions sharing one collide (the second hands its file to the first and exits). A conversion

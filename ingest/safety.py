@@ -93,8 +93,10 @@ def sniff(data: bytes) -> str:
     if head.startswith(_ZIP_MAGIC):
         return _zip_kind(data)
     if head.startswith(_OLE_MAGIC):
-        return "doc" if _ole_has_word(data) else _refuse("an OLE file that is not a Word document "
-                                                         "(a spreadsheet, a presentation or an installer?)")
+        if _ole_has_word(data):
+            return "doc"
+        _refuse("an OLE file that is not a Word document (a spreadsheet, a presentation, an installer or a Microsoft "
+                "Works file?)")
     if len(data) > 262 and data[257:262] == b"ustar":
         _refuse("a tar archive")
     for magic, what in _EXECUTABLES:
