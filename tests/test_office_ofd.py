@@ -256,3 +256,13 @@ def test_an_ofd_that_is_a_zip_bomb_an_executable_or_another_zip_is_refused(tmp_p
     (tmp_path / name).write_bytes(data)
     with pytest.raises(ReportReadError, match=re.escape(reason)):
         read_file(tmp_path / name, LIMITS.max_bytes, LIMITS)
+
+
+def test_an_ofd_past_the_page_or_text_limit_is_refused_naming_the_limit(tmp_path: Path) -> None:
+    write_ofd(tmp_path / "report.ofd", SEED.read_text(encoding="utf-8"), TITLE)
+    few_pages = FileLimits(max_bytes=LIMITS.max_bytes, max_pdf_pages=2)
+    with pytest.raises(ReportReadError, match=r"refused: OFD has 9 pages \(limit 2\)"):
+        read_file(tmp_path / "report.ofd", few_pages.max_bytes, few_pages)
+    little_text = FileLimits(max_bytes=LIMITS.max_bytes, max_text_chars=1000)
+    with pytest.raises(ReportReadError, match=r"runs past 1,000 characters \(limit REPORTQA_MAX_TEXT_CHARS\)"):
+        read_file(tmp_path / "report.ofd", little_text.max_bytes, little_text)
