@@ -93,8 +93,9 @@ def layout(text: str) -> list[list[tuple[str, float, float, float, list[float]]]
     return pages
 
 
-def write_ofd(path: Path, text: str, title: str) -> list[Placed]:
-    """Write `text` as an OFD package at `path`; what was placed where."""
+def write_ofd(path: Path, text: str, title: str, per_character: bool = False) -> list[Placed]:
+    """Write `text` as an OFD package at `path`; what was placed where. `per_character` writes a TextObject
+    per character at its advance (as some converters do) instead of one per line."""
     pages = layout(text)
     placed = []
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -115,8 +116,11 @@ def write_ofd(path: Path, text: str, title: str) -> list[Placed]:
         for n, lines in enumerate(pages):
             objects = []
             for line, x, baseline, size, advances in lines:
-                object_id += 1
-                objects.append(_text_object(object_id, line, x, baseline, size, advances))
+                pieces = [(c, x + sum(advances[:k]), [a]) for k, (c, a) in enumerate(zip(line, advances))
+                          if c != " "] if per_character else [(line, x, advances)]
+                for piece, left, piece_advances in pieces:
+                    object_id += 1
+                    objects.append(_text_object(object_id, piece, left, baseline, size, piece_advances))
                 placed.append(Placed(line, n + 1, x, baseline))
             zf.writestr(f"Doc_0/Pages/Page_{n}/Content.xml",
                         f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Page xmlns:ofd="{NS}"><ofd:Content>'

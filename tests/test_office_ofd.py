@@ -191,9 +191,11 @@ def test_an_ole_file_that_is_not_a_word_document_is_refused(word_files: dict[str
 
 # --- OFD ------------------------------------------------------------------------------
 
-def test_an_ofd_reads_in_reading_order_with_its_pages_table_and_a_box_per_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("per_character", [False, True], ids=["object_per_line", "object_per_character"])
+def test_an_ofd_reads_in_reading_order_with_its_pages_table_and_a_box_per_line(tmp_path: Path,
+                                                                               per_character: bool) -> None:
     seed = SEED.read_text(encoding="utf-8")
-    placed = write_ofd(tmp_path / "report.ofd", seed, TITLE)
+    placed = write_ofd(tmp_path / "report.ofd", seed, TITLE, per_character)
     result = read_file(tmp_path / "report.ofd", LIMITS.max_bytes, LIMITS)
     assert result.format == "ofd" and result.title_hint == TITLE
     text = result.text
