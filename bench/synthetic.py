@@ -63,3 +63,34 @@ def write_corpus(folder: Path, n_reports: int, seed: int = 7) -> list[Path]:
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def report_docx(text: str, path: Path) -> Path:
+    """The report as Word holds one: 一、 headings in Heading 1, (一) headings in Heading 2, 'a | b' lines as
+    a table, the rest as paragraphs, and the first other line as the title in its properties."""
+    from docx import Document
+
+    doc = Document()
+    rows: list[list[str]] = []
+
+    def table() -> None:
+        if rows:
+            grid = doc.add_table(rows=len(rows), cols=max(map(len, rows)))
+            for r, row in enumerate(rows):
+                for c, cell in enumerate(row):
+                    grid.cell(r, c).text = cell
+            rows.clear()
+
+    for line in text.splitlines():
+        if " | " in line:
+            rows.append([cell.strip() for cell in line.split("|")][:4])
+            continue
+        table()
+        if _HEADING.match(line):
+            doc.add_heading(line, 1 if "、" in line[:4] else 2)
+        else:
+            doc.add_paragraph(line)
+    table()
+    doc.core_properties.title = next(line for line in text.splitlines() if line.strip() and " | " not in line)
+    doc.save(str(path))
+    return path

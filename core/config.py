@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     # A 35-page report parses in under 10 s on one core; 2000-page PDFs (the page limit) may need minutes.
     parse_timeout_s: float = Field(300.0, gt=0,
                                    description="A file still parsing after this many seconds is stopped and refused.")
+    # LibreOffice converts the 5,000-character sample report as .doc to DOCX in about 1 s, its start
+    # included, and 40 copies of it (200,000 characters) in 6 s on a loaded 2-core machine, within
+    # the parse memory limit; a conversion still running after a minute is stuck on the file, not busy.
+    convert_timeout_s: float = Field(60.0, gt=0, description="An old Word file (.doc/.wps) still converting after "
+                                     "this many seconds is stopped and refused.")
     parse_memory_mb: int = Field(2048, ge=256,
                                  description="Address space of the process parsing one file; past it the file is refused.")
     # An A4 page at the largest scale (4) is 2381 x 3368 = 8M pixels; 25M pixels (about 100 MB while

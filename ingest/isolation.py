@@ -24,7 +24,8 @@ from core.models import Report
 from .errors import IngestCancelled, ReportReadError
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["ingest.pipeline", "docx", "pdfplumber", "bs4", "lxml.etree", "pypdfium2"])
+_CONTEXT.set_forkserver_preload(["ingest.pipeline", "ingest.office", "ingest.ofd", "docx", "pdfplumber", "bs4",
+                                 "lxml.etree", "pypdfium2", "olefile", "ofdkit"])
 POLL_S = 0.05  # how soon a cancel or a finished child is noticed
 CPU_GRACE_S = 5  # the child's own CPU limit, past the timeout: it ends even when its parent was killed
 

@@ -49,7 +49,7 @@ _SPACE_CHARS = {" ", "\t", "\u00a0", "\u3000"}
 
 
 @dataclass
-class _Line:
+class Line:
     """One line of the report text as it is being built, with the boxes of its runs (spans
     relative to the line)."""
 
@@ -58,7 +58,7 @@ class _Line:
     boxes: list[TextBox] = field(default_factory=list)
     table: _TableShape | None = None  # set on the rows of a table
 
-    def extend(self, other: _Line) -> None:
+    def extend(self, other: Line) -> None:
         """Continue this line with `other` (a wrapped paragraph's next visual line)."""
         shift = len(self.text)
         self.boxes.extend(replace(b, char_start=b.char_start + shift, char_end=b.char_end + shift) for b in other.boxes)
@@ -74,36 +74,41 @@ class _TableShape:
 
 
 @dataclass
-class _Item:
+class Item:
     """A block of a page in reading order: a visual line (one column's part of it) or a table."""
 
     x0: float
     top: float
     x1: float
     bottom: float
-    lines: list[_Line]
+    lines: list[Line]
     is_table: bool = False
     tabbed: bool = False  # a line of pieces far apart (label and value): laid out, never wrapped
 
 
 @dataclass(frozen=True)
-class PdfText:
-    """A PDF's text with its pages and boxes (see ReadResult)."""
+class PagedText:
+    """A paged report's text with its pages and boxes (see ReadResult)."""
 
     text: str
     pages: tuple[Page, ...]
     boxes: tuple[TextBox, ...]
 
 
-def read_pdf_text(pdf: Any) -> PdfText:
+def read_pdf_text(pdf: Any) -> PagedText:
     """The report text of an open pdfplumber PDF, its pages and the boxes of its lines and cells."""
-    lines: list[_Line] = []
+    return paged_text([((float(page.width), float(page.height)), _page_items(page, number))
+                       for number, page in enumerate(pdf.pages, start=1)])
+
+
+def paged_text(pages: Sequence[tuple[tuple[float, float], list[Item]]]) -> PagedText:
+    """The report text of pages laid out as items in reading order (each page's size and its visual
+    lines and tables), with each page's span and every box's exact span: shared by every paged reader."""
+    lines: list[Line] = []
     first_line: list[int] = []
-    sizes: list[tuple[float, float]] = []
-    for number, page in enumerate(pdf.pages, start=1):
+    for _, items in pages:
         first_line.append(len(lines))
-        sizes.append((float(page.width), float(page.height)))
-        for k, item in enumerate(_page_items(page, number)):
+        for k, item in enumerate(items):
             if item.is_table:
                 _add_table(lines, item.lines, continued=k == 0)
             else:
@@ -113,7 +118,7 @@ def read_pdf_text(pdf: Any) -> PdfText:
     text, starts = join_lines([ln.text for ln in lines])
     boxes = [replace(b, char_start=b.char_start + start, char_end=b.char_end + start)
              for ln, start in zip(lines, starts, strict=True) if start is not None for b in ln.boxes]
-    return PdfText(text, _page_spans(text, starts, first_line, sizes), tuple(boxes))
+    return PagedText(text, _page_spans(text, starts, first_line, [size for size, _ in pages]), tuple(boxes))
 
 
 def _page_spans(text: str, starts: list[int | None], first_line: list[int],
@@ -135,7 +140,7 @@ def _page_spans(text: str, starts: list[int | None], first_line: list[int],
                  for k in range(len(begins)))
 
 
-def _add_table(lines: list[_Line], rows: list[_Line], continued: bool) -> None:
+def _add_table(lines: list[Line], rows: list[Line], continued: bool) -> None:
     """A table's rows with a blank line around, or, when it opens a page (`continued`) right after
     a table that ended the last one with the same columns, its header row not repeated, as more
     rows of that table."""
@@ -147,9 +152,9 @@ def _add_table(lines: list[_Line], rows: list[_Line], continued: bool) -> None:
         header = previous.table
         lines.extend(replace(r, table=header) for r in rows)
     else:
-        lines.append(_Line("", rows[0].page))
+        lines.append(Line("", rows[0].page))
         lines.extend(rows)
-    lines.append(_Line("", rows[0].page))
+    lines.append(Line("", rows[0].page))
 
 
 def _same_columns(a: _TableShape, b: _TableShape) -> bool:
@@ -158,7 +163,7 @@ def _same_columns(a: _TableShape, b: _TableShape) -> bool:
 
 # --- one page --------------------------------------------------------------------------------
 
-def _page_items(page: Any, number: int) -> list[_Item]:
+def _page_items(page: Any, number: int) -> list[Item]:
     """The page's tables and lines in reading order, paragraphs unwrapped, page numbers dropped."""
     tables = page.find_tables()
     bboxes = [t.bbox for t in tables]
@@ -173,7 +178,7 @@ def _page_items(page: Any, number: int) -> list[_Item]:
     items = [i for i in items if not _is_page_number(i, float(page.height))]
     items.extend(_table_item(t, number) for t in tables)
     items = [i for i in items if i.lines]  # a table of empty cells has no rows
-    return _unwrap(_reading_order(items, gutter), gutter)
+    return unwrap(_reading_order(items, gutter), gutter)
 
 
 def _visual_rows(chars: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -241,7 +246,7 @@ def _widest_free(spans: list[tuple[float, float, float, float]], x: float, width
     return (left + right) / 2 if left <= right else x
 
 
-def _line_items(pieces: list[tuple[int, list[dict[str, Any]]]], gutter: float | None, page: int) -> list[_Item]:
+def _line_items(pieces: list[tuple[int, list[dict[str, Any]]]], gutter: float | None, page: int) -> list[Item]:
     """The pieces of one visual line (row) on one side of the gutter joined again: one item each."""
     groups: dict[tuple[int, int], list[list[dict[str, Any]]]] = {}
     for row, piece in pieces:
@@ -253,11 +258,11 @@ def _line_items(pieces: list[tuple[int, list[dict[str, Any]]]], gutter: float | 
         line = _text_line(group, page)
         if line.text:
             x0, top, x1, bottom = _extent([c for p in group for c in p])
-            items.append(_Item(x0, top, x1, bottom, [line], tabbed=len(group) > 1))
+            items.append(Item(x0, top, x1, bottom, [line], tabbed=len(group) > 1))
     return items
 
 
-def _text_line(pieces: list[list[dict[str, Any]]], page: int) -> _Line:
+def _text_line(pieces: list[list[dict[str, Any]]], page: int) -> Line:
     """The text of some pieces of one visual line, one space wherever characters are further apart
     than WORD_GAP or a space is printed, and its box with the edge of every character."""
     chars = sorted((c for p in pieces for c in p), key=lambda c: c["x0"])
@@ -280,24 +285,24 @@ def _text_line(pieces: list[list[dict[str, Any]]], page: int) -> _Line:
             edges.append(c["x0"] + k * step)
         right = c["x1"]
     if not text:
-        return _Line("", page)
+        return Line("", page)
     edges.append(right if right is not None else 0.0)
     x0, top, x1, bottom = _extent([c for c in chars if c["text"] not in _SPACE_CHARS])
     joined = "".join(text)
-    return _Line(joined, page, [TextBox(0, len(joined), page, x0, top, x1, bottom, tuple(edges))])
+    return Line(joined, page, [TextBox(0, len(joined), page, x0, top, x1, bottom, tuple(edges))])
 
 
-def _is_page_number(item: _Item, height: float) -> bool:
+def _is_page_number(item: Item, height: float) -> bool:
     in_margin = item.bottom <= height * MARGIN_SHARE or item.top >= height * (1 - MARGIN_SHARE)
     return in_margin and bool(PAGE_NUMBER.match(item.lines[0].text))
 
 
-def _table_item(table: Any, page: int) -> _Item:  # a pdfplumber Table
+def _table_item(table: Any, page: int) -> Item:  # a pdfplumber Table
     """A table's non-empty rows as 'cell | cell' lines, each cell boxed where it is printed."""
     from .readers import table_cells
 
     x0, top, x1, bottom = table.bbox
-    rows: list[_Line] = []
+    rows: list[Line] = []
     first_cells: list[tuple[float, float, float, float] | None] = next(
         (r.cells for r in table.rows if any(c is not None for c in r.cells)), [])
     columns = tuple(sorted({round(b, 1) for c in first_cells if c is not None for b in (c[0], c[2])}))
@@ -305,7 +310,7 @@ def _table_item(table: Any, page: int) -> _Item:  # a pdfplumber Table
         cells = table_cells(values)
         if not any(cells):
             continue
-        line = _Line(" | ".join(cells), page)
+        line = Line(" | ".join(cells), page)
         pos = 0
         for cell, bbox in zip(cells, row.cells, strict=False):
             if cell and bbox is not None:
@@ -316,17 +321,17 @@ def _table_item(table: Any, page: int) -> _Item:  # a pdfplumber Table
         shape = _TableShape(columns, rows[0].text)
         for r in rows:
             r.table = shape
-    return _Item(x0, top, x1, bottom, rows, is_table=True)
+    return Item(x0, top, x1, bottom, rows, is_table=True)
 
 
-def _side(item: _Item, gutter: float | None) -> int:
+def _side(item: Item, gutter: float | None) -> int:
     """-1 left column, 1 right column, 0 across the gutter (or a one-column page)."""
     if gutter is None:
         return 0
     return -1 if item.x1 <= gutter else 1 if item.x0 >= gutter else 0
 
 
-def _reading_order(items: list[_Item], gutter: float | None) -> list[_Item]:
+def _reading_order(items: list[Item], gutter: float | None) -> list[Item]:
     """Top to bottom; on a two-column page, between two blocks that cross the gutter, the left
     column, then the right one. Left lines above every right-column line, or below all of them
     after a gap of more than a line (a short paragraph under the columns), are read where they stand."""
@@ -334,7 +339,7 @@ def _reading_order(items: list[_Item], gutter: float | None) -> list[_Item]:
         return sorted(items, key=lambda i: i.top)
     across = sorted((i for i in items if _side(i, gutter) == 0), key=lambda i: i.top)
     columns = [i for i in items if _side(i, gutter) != 0]
-    out: list[_Item] = []
+    out: list[Item] = []
     above = float("-inf")
     for block in [*across, None]:
         below = block.top if block is not None else float("inf")
@@ -354,7 +359,7 @@ def _reading_order(items: list[_Item], gutter: float | None) -> list[_Item]:
     return out
 
 
-def _after_columns(items: list[_Item], last: float) -> list[_Item]:
+def _after_columns(items: list[Item], last: float) -> list[Item]:
     """The items below `last` (the right column's end) from the first that stands more than a line
     height below the item above it: what follows the columns rather than ends the left one."""
     ordered = sorted(items, key=lambda i: i.top)
@@ -366,7 +371,7 @@ def _after_columns(items: list[_Item], last: float) -> list[_Item]:
     return []
 
 
-def _unwrap(items: list[_Item], gutter: float | None) -> list[_Item]:
+def unwrap(items: list[Item], gutter: float | None) -> list[Item]:
     """Join visual lines back into paragraphs: a line that runs to its column's right edge without
     ending a sentence continues on the next line, unless either is laid out in pieces far apart,
     the next is a heading or a table."""
@@ -375,7 +380,7 @@ def _unwrap(items: list[_Item], gutter: float | None) -> list[_Item]:
         if not i.is_table:
             side = _side(i, gutter)
             right_edge[side] = max(right_edge.get(side, 0.0), i.x1)
-    out: list[_Item] = []
+    out: list[Item] = []
     continues = False
     for item in items:
         if item.is_table:
@@ -386,7 +391,7 @@ def _unwrap(items: list[_Item], gutter: float | None) -> list[_Item]:
         if continues and not item.tabbed and not starts_with_heading(normalize_str(line.text)):
             out[-1].lines[0].extend(line)
         else:
-            out.append(_Item(item.x0, item.top, item.x1, item.bottom, [line]))
+            out.append(Item(item.x0, item.top, item.x1, item.bottom, [line]))
         continues = (not item.tabbed and item.x1 >= right_edge[_side(item, gutter)] - RIGHT_EDGE_SLACK
                      and not line.text.endswith(_PARAGRAPH_END))
     return out

@@ -1,4 +1,4 @@
-"""Read report files (txt, md, html, docx, pdf) into their original text.
+"""Read report files (txt, md, html, docx, pdf; doc/wps in office.py, ofd in ofd.py) into their original text.
 
 The text is one paragraph per line. Tables become one line per row with cells joined
 by " | " (the chunker turns runs of such lines into table chunks), with a blank line
@@ -22,7 +22,8 @@ from .safety import FileLimits, check_content, too_much_text
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf"}
+SUPPORTED_SUFFIXES = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf",
+                      ".doc": "doc", ".wps": "wps", ".ofd": "ofd"}
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 
 
@@ -101,13 +102,13 @@ def read_file(path: Path, max_bytes: int, limits: FileLimits | None = None) -> R
         raise ReportReadError("empty file")
     limits = limits or FileLimits(max_bytes)
     check_content(data, fmt, limits)
-    result = _read(path, data, fmt)
+    result = _read(path, data, fmt, limits)
     if len(result.text) > limits.max_text_chars:
         raise too_much_text(len(result.text), limits.max_text_chars)
     return result
 
 
-def _read(path: Path, data: bytes, fmt: str) -> ReadResult:
+def _read(path: Path, data: bytes, fmt: str, limits: FileLimits) -> ReadResult:
     if fmt in ("txt", "md"):
         text, encoding = decode_text(data)
         return ReadResult(text, fmt, encoding)
@@ -117,6 +118,14 @@ def _read(path: Path, data: bytes, fmt: str) -> ReadResult:
         return ReadResult(_require_text(body), fmt, encoding, title)
     if fmt == "docx":
         return _read_docx(path, data)
+    if fmt in ("doc", "wps"):
+        from .office import read_word97  # office.py reads through the DOCX reader here
+
+        return read_word97(path, fmt, limits)
+    if fmt == "ofd":
+        from .ofd import read_ofd
+
+        return read_ofd(data, limits)
     return _read_pdf(path, data)
 
 

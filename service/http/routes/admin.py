@@ -92,7 +92,7 @@ def _stage_upload(upload: UploadFile, folder: Path, n: int, max_bytes: int) -> t
 def upload_documents(
     request: Request,
     files: Annotated[list[UploadFile],
-                     File(description="Report files: PDF, DOCX, HTML or text (UTF-8/GB18030/UTF-16).")],
+                     File(description="Report files: PDF, DOCX, DOC/WPS, OFD, HTML or text (UTF-8/GB18030/UTF-16).")],
     issuer: Annotated[str | None, Form(min_length=1, max_length=100)] = None,
     year: Annotated[int | None, Form(ge=1949, le=2100)] = None,
     replace: Annotated[str | None, Form(description="doc_id of the report the one uploaded file replaces.",
