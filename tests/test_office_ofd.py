@@ -28,8 +28,8 @@ from core.embedding import HASHING_NAME
 from core.index import open_index
 from ingest.errors import ReportReadError
 from ingest.office import libreoffice
-from ingest.pipeline import ingest_paths
 from ingest.pdf import _PARAGRAPH_END
+from ingest.pipeline import ingest_paths
 from ingest.readers import read_file
 from ingest.safety import FileLimits
 from service.http.app import create_app
