@@ -32,6 +32,7 @@ from .chunking import chunk_report
 from .errors import IngestCancelled, ReportReadError
 from .isolation import read_isolated
 from .metadata import apply_overrides, extract_metadata
+from .ocr import OcrOptions, Progress
 from .readers import SUPPORTED_SUFFIXES, read_file
 from .safety import FileLimits
 from .sections import parse_sections
@@ -109,13 +110,14 @@ def content_id(text: str) -> str:
 
 
 def load_report(path: Path, settings: Settings, issuer: str | None = None, year: int | None = None,
-                source: str | None = None) -> Report:
+                source: str | None = None, progress: Progress | None = None) -> Report:
     """Read one file into a Report with its metadata (raises ReportReadError).
 
-    `source` names the report (default: the file's absolute path; uploads give their file name).
+    `source` names the report (default: the file's absolute path; uploads give their file name);
+    `progress` hears how far OCR of its scanned pages got.
     """
     limits = FileLimits.from_settings(settings)
-    result = read_file(path, limits.max_bytes, limits)
+    result = read_file(path, limits.max_bytes, limits, OcrOptions.from_settings(settings, progress))
     meta = apply_overrides(extract_metadata(result.text, result.title_hint), issuer=issuer, year=year)
     return Report(
         doc_id=content_id(result.text),
@@ -165,6 +167,8 @@ class IngestControl:
     stage: str = "queued"  # queued | reading | embedding | writing | done
     files_done: int = 0
     files_total: int = 0
+    pages_done: int = 0  # pages read by OCR so far, of
+    pages_total: int = 0  # the pages to OCR in the files read so far
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def check(self) -> None:
@@ -295,8 +299,13 @@ def _stage_file(
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         return FileOutcome(str(path), "failed", f"unsupported file type '{path.suffix or path.name}'")
     t0 = time.perf_counter()
+    pages_before = (control.pages_done, control.pages_total)
+
+    def ocr_progress(done: int, total: int) -> None:
+        control.pages_done, control.pages_total = pages_before[0] + done, pages_before[1] + total
+
     try:
-        report = read_isolated(path, settings, issuer, year, source, control.cancel)
+        report = read_isolated(path, settings, issuer, year, source, control.cancel, ocr_progress)
     except ReportReadError as exc:
         return FileOutcome(str(path), "failed", str(exc))
     except IngestCancelled:

@@ -1,8 +1,8 @@
-"""Read report files (txt, md, html, docx, pdf) into their original text.
+"""Read report files (txt, md, html, docx, pdf, and scans: png, jpg, tiff) into their original text.
 
-The text is one paragraph per line. Tables become one line per row with cells joined
-by " | " (the chunker turns runs of such lines into table chunks), with a blank line
-around each table.
+Pages without a text layer and images go through OCR (ingest/ocr.py). The text is one paragraph
+per line. Tables become one line per row with cells joined by " | " (the chunker turns runs of
+such lines into table chunks), with a blank line around each table.
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from core.models import Page, TextBox
 
 from .decoding import decode_text
 from .errors import ReportReadError
+from .ocr import OcrOptions, assemble, ocr_image, ocr_pdf_pages
 from .safety import FileLimits, check_content, too_much_text
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf"}
+SUPPORTED_SUFFIXES = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf",
+                      ".png": "png", ".jpg": "jpg", ".jpeg": "jpg", ".tif": "tiff", ".tiff": "tiff"}
+SCAN_FORMATS = frozenset({"png", "jpg", "tiff"})  # read by OCR alone
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 
 
@@ -58,11 +61,13 @@ def _join(lines: list[str]) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
 
 
-def read_file(path: Path, max_bytes: int, limits: FileLimits | None = None) -> ReadResult:
+def read_file(path: Path, max_bytes: int, limits: FileLimits | None = None,
+              ocr: OcrOptions | None = None) -> ReadResult:
     """Read one report file; raises ReportReadError with a one-line reason.
 
     The name picks the reader, the bytes must agree (see ingest/safety.py): executables,
-    archives, zip bombs and PDFs past the page limit are refused before parsing.
+    archives, zip bombs and PDFs past the page limit are refused before parsing. `ocr`
+    says how scanned pages are read and whom to tell of their progress (default: settings' defaults).
     """
     fmt = SUPPORTED_SUFFIXES.get(path.suffix.lower())
     if fmt is None:
@@ -75,13 +80,13 @@ def read_file(path: Path, max_bytes: int, limits: FileLimits | None = None) -> R
         raise ReportReadError("empty file")
     limits = limits or FileLimits(max_bytes)
     check_content(data, fmt, limits)
-    result = _read(path, data, fmt)
+    result = _read(path, data, fmt, ocr or OcrOptions())
     if len(result.text) > limits.max_text_chars:
         raise too_much_text(len(result.text), limits.max_text_chars)
     return result
 
 
-def _read(path: Path, data: bytes, fmt: str) -> ReadResult:
+def _read(path: Path, data: bytes, fmt: str, ocr: OcrOptions) -> ReadResult:
     if fmt in ("txt", "md"):
         text, encoding = decode_text(data)
         return ReadResult(text, fmt, encoding)
@@ -91,7 +96,11 @@ def _read(path: Path, data: bytes, fmt: str) -> ReadResult:
         return ReadResult(_require_text(body), fmt, encoding, title)
     if fmt == "docx":
         return _read_docx(path, data)
-    return _read_pdf(path, data)
+    if fmt in SCAN_FORMATS:
+        pages = ocr_image(data, ocr)
+        text, spans, boxes = assemble(pages, [(p.width, p.height) for p in pages])
+        return ReadResult(_require_text(text), fmt, None, None, spans, boxes)
+    return _read_pdf(path, data, ocr)
 
 
 def _require_text(text: str) -> str:
@@ -217,23 +226,29 @@ def _read_docx(path: Path, data: bytes) -> ReadResult:
 
 # --- PDF ------------------------------------------------------------------------------
 
-def _read_pdf(path: Path, data: bytes) -> ReadResult:
+def _read_pdf(path: Path, data: bytes, ocr: OcrOptions) -> ReadResult:
+    """The text layer page by page; pages without one are read by OCR (only those)."""
     try:
         import pdfplumber
 
-        lines: list[str] = []
+        pages: list[list[str]] = []
+        sizes: list[tuple[float, float]] = []
         with pdfplumber.open(str(path)) as pdf:
             title = (pdf.metadata or {}).get("Title") or None
             for page in pdf.pages:
-                lines.extend(_pdf_page_lines(page))
+                pages.append(_pdf_page_lines(page))
+                sizes.append((float(page.width), float(page.height)))
     except ReportReadError:
         raise
     except Exception as exc:  # pdfminer raises many kinds of errors on corrupt files
         raise ReportReadError(f"cannot read PDF: {type(exc).__name__}: {exc}") from exc
-    text = _join(lines)
-    if not text.strip():
-        raise ReportReadError("PDF has no text layer (scanned image?); OCR is not supported")
-    return ReadResult(text, "pdf", None, title if isinstance(title, str) else None)
+    title = title if isinstance(title, str) else None
+    scanned = [i for i, lines in enumerate(pages) if not "".join(lines).strip()]
+    if not scanned:
+        return ReadResult(_join([line for lines in pages for line in lines]), "pdf", None, title)
+    read = ocr_pdf_pages(data, scanned, ocr)
+    text, spans, boxes = assemble([read[i] if i in read else _join(lines) for i, lines in enumerate(pages)], sizes)
+    return ReadResult(_require_text(text), "pdf", None, title, spans, boxes)
 
 
 def _pdf_page_lines(page: Any) -> list[str]:  # a pdfplumber Page

@@ -1,8 +1,8 @@
 """What a file really is, judged by its bytes, and whether it is safe to parse.
 
 Uploads arrive with names anyone can choose, so the format comes from the content
-(magic bytes): PDF, DOCX (a zip holding word/document.xml), or text (HTML is text that
-looks like markup). Executables, other archives and other binary formats are refused.
+(magic bytes): PDF, DOCX (a zip holding word/document.xml), a scan (PNG, JPEG, TIFF), or text
+(HTML is text that looks like markup). Executables, other archives and other binary formats are refused.
 A PDF with more pages than allowed, or a DOCX whose zip would inflate far beyond its
 size (a zip bomb), is refused from its page count and zip directory alone, before
 any parser walks it; a DOCX whose text runs past the character limit is refused while
@@ -42,11 +42,20 @@ _ARCHIVES = [
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office (OLE) file; save it as .docx"),
 ]
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+# (magic prefix, kind): the scans OCR reads (ingest/ocr.py); the kind is also the upload's suffix.
+_IMAGES = [
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpg"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+]
 _DOCX_MAIN = "word/document.xml"
 _W_TEXT = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t"
 _HTML_HINT = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title|div|p|table)\b", re.I | re.S)
-_KINDS_BY_FORMAT = {"txt": "text", "md": "text", "html": "text", "docx": "docx", "pdf": "pdf"}
-_KIND_NAMES = {"pdf": "a PDF", "docx": "a DOCX (zip) file", "text": "text"}
+_KINDS_BY_FORMAT = {"txt": "text", "md": "text", "html": "text", "docx": "docx", "pdf": "pdf",
+                    "png": "png", "jpg": "jpg", "tiff": "tiff"}
+_KIND_NAMES = {"pdf": "a PDF", "docx": "a DOCX (zip) file", "text": "text", "png": "a PNG image",
+               "jpg": "a JPEG image", "tiff": "a TIFF image"}
 
 
 def _default(name: str) -> float:
@@ -76,10 +85,13 @@ class FileLimits:
 
 
 def sniff(data: bytes) -> str:
-    """'pdf', 'docx' or 'text' from the bytes; raises ReportReadError for anything else."""
+    """'pdf', 'docx', 'png', 'jpg', 'tiff' or 'text' from the bytes; raises ReportReadError for anything else."""
     head = data[:16]
     if head.startswith(b"%PDF"):
         return "pdf"
+    for magic, kind in _IMAGES:
+        if head.startswith(magic):
+            return kind
     if head.startswith(_ZIP_MAGIC):
         return "docx" if _zip_has_document(data) else _refuse("an archive (zip) that is not a DOCX report")
     if len(data) > 262 and data[257:262] == b"ustar":
@@ -116,7 +128,8 @@ def check_content(data: bytes, declared_format: str, limits: FileLimits) -> None
 
 
 def _refuse(what: str) -> str:
-    raise ReportReadError(f"refused: the file is {what}; only report files (PDF, DOCX, HTML, text) are accepted")
+    raise ReportReadError(f"refused: the file is {what}; only report files (PDF, DOCX, HTML, text, "
+                          "scans as PNG, JPEG or TIFF) are accepted")
 
 
 def _zip_has_document(data: bytes) -> bool:
