@@ -7,7 +7,7 @@ it runs past the time limit or the caller cancels. The embedding model stays in 
 children fork from a forkserver that has the readers imported (~2 s once, then 10-50 ms a file).
 A file that needs OCR tells its caller its pages' progress over the same pipe, and its first such
 message moves the deadline out by `REPORTQA_OCR_TIMEOUT_S`; the tesseract processes it starts
-inherit its memory limit.
+inherit its memory limit and share its process group, so a cancel or a timeout kills them too.
 As with any multiprocessing, a script that ingests keeps its top level under `if __name__ == "__main__"`.
 """
 
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import resource
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -68,6 +70,7 @@ def read_isolated(path: Path, settings: Settings, issuer: str | None = None, yea
                 progress(message[1], message[2])
         ok, value = message
     finally:
+        _kill_group(child.pid)
         if child.is_alive():
             child.kill()
         child.join()
@@ -82,6 +85,7 @@ def _parse(sender: Connection, path: Path, settings: Settings, issuer: str | Non
     """The child: limit its own memory and CPU time, read the file, send (True, Report) or (False, reason)."""
     from .pipeline import load_report
 
+    os.setpgid(0, 0)  # its own process group, with the tesseract processes OCR starts: killed together
     _limit(resource.RLIMIT_AS, settings.parse_memory_mb * 1024 * 1024)
     _limit(resource.RLIMIT_CPU, math.ceil(settings.parse_timeout_s) + CPU_GRACE_S)  # even if the parent was killed
 
@@ -101,6 +105,17 @@ def _parse(sender: Connection, path: Path, settings: Settings, issuer: str | Non
         result = (False, f"unexpected error: {type(exc).__name__}: {exc}")
     sender.send(result)
     sender.close()
+
+
+def _kill_group(pid: int | None) -> None:
+    """Kill what is left of a child's process group (the tesseract processes of a cancelled or timed-out
+    OCR); nothing when the child never made its group or all of it has ended."""
+    if pid is None:
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _limit(kind: int, value: int) -> None:

@@ -126,9 +126,9 @@ def require_tesseract(cmd: str) -> None:
 
 # --- which pages need it ----------------------------------------------------------------------
 
-def pdf_pages_without_text(data: bytes) -> list[int]:
-    """0-based numbers of a PDF's pages that carry no text layer (pdfium's character count; no
-    page is rendered), so an upload can tell it needs OCR before it is read."""
+def pdf_needs_ocr(data: bytes) -> bool:
+    """Whether a PDF has a page without a text layer (pdfium's text of each page until one is empty;
+    nothing is rendered), so an upload can tell it needs OCR before the file is read."""
     import pypdfium2
 
     try:
@@ -136,15 +136,15 @@ def pdf_pages_without_text(data: bytes) -> list[int]:
     except Exception as exc:  # pdfium raises PdfiumError on anything it cannot open
         raise ReportReadError(f"cannot read PDF: {type(exc).__name__}: {exc}") from exc
     try:
-        blank = []
         for i in range(len(pdf)):
             page = pdf[i]
             textpage = page.get_textpage()
-            if not textpage.get_text_range().strip():
-                blank.append(i)
+            blank = not textpage.get_text_range().strip()
             textpage.close()
             page.close()
-        return blank
+            if blank:
+                return True
+        return False
     finally:
         pdf.close()
 

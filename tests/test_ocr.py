@@ -149,6 +149,26 @@ def test_a_scanned_pdf_uploaded_over_http_answers_the_mediation_question_with_98
 
 
 @needs_ocr
+def test_an_upload_cancelled_while_its_pages_are_read_writes_nothing(tmp_path: Path, scanned_seed: Path,
+                                                                     hashed_seed_copy: Path) -> None:
+    settings = Settings(index_dir=hashed_seed_copy, state_dir=tmp_path / "state", embedding_model=HASHING_NAME)
+    with TestClient(create_app(settings)) as client:
+        r = client.post("/documents", files=[("files", ("scan.pdf", scanned_seed.read_bytes(), "application/pdf"))])
+        job_id = r.json()["job_id"]
+        deadline = time.monotonic() + 60
+        while client.get(f"/jobs/{job_id}").json()["pages_total"] == 0:  # until OCR has begun
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert client.delete(f"/jobs/{job_id}").status_code == 200
+        while (job := client.get(f"/jobs/{job_id}").json())["state"] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert job["state"] == "cancelled" and job["pages_done"] < 4
+        assert "nothing was written" in job["result"]["detail"]
+        assert len(client.get("/documents").json()["documents"]) == 1  # the seed alone
+
+
+@needs_ocr
 def test_a_png_scan_is_read_with_its_page_in_pixels(tmp_path: Path) -> None:
     image = scan_pages("一、主要做法和成效\n" + MEDIATION, DPI)[0]
     path = tmp_path / "page.png"

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from core.config import Settings
 from core.index import UPLOAD_SOURCE, IndexStoreError
 from ingest.errors import IngestCancelled, ReportReadError
-from ingest.ocr import pdf_pages_without_text
+from ingest.ocr import pdf_needs_ocr
 from ingest.pipeline import FileOutcome, IngestSummary, ingest_paths, remove_document
 from ingest.readers import SCAN_FORMATS
 from ingest.safety import looks_like_html, sniff
@@ -184,7 +184,7 @@ def _needs_ocr(path: Path) -> bool:
     if path.suffix.lstrip(".") in SCAN_FORMATS:
         return True
     try:
-        return path.suffix == ".pdf" and bool(pdf_pages_without_text(path.read_bytes()))
+        return path.suffix == ".pdf" and pdf_needs_ocr(path.read_bytes())
     except ReportReadError:
         return False
 
