@@ -42,6 +42,7 @@ LANG = "chi_sim"
 # 94.4%, psm 4 97.8% at 100 dpi; psm 6 was also the fastest.
 PSM = "6"
 POINTS_PER_INCH = 72.0
+A4_POINTS = (595.0, 842.0)
 # A line running to within this many character heights of the page's right text edge, without
 # ending a sentence, was wrapped: its paragraph continues on the next line (as _unwrap in readers).
 WRAP_SLACK_CHARS = 1.5
@@ -150,6 +151,7 @@ def pdf_needs_ocr(data: bytes) -> bool:
 
 
 def check_page_count(pages: int, options: OcrOptions) -> None:
+    """Refuse, before any page is read, a file with more pages to OCR than the limit."""
     if pages > options.max_pages:
         raise ReportReadError(f"refused: {pages} pages need OCR (limit REPORTQA_OCR_MAX_PAGES = {options.max_pages}); "
                               "split the scan or raise the limit")
@@ -204,8 +206,11 @@ def ocr_image(data: bytes, options: OcrOptions) -> list[OcrPage]:
                     raise ReportReadError(f"refused: page {n + 1} of the image is too large (limit "
                                           f"REPORTQA_OCR_MAX_PAGE_MEGAPIXELS = {options.max_page_pixels / 1e6:g})")
                 dpi = _image_dpi(image)
-                scale = min(options.dpi / dpi, (options.max_page_pixels / size) ** 0.5) if dpi else 1.0
-                if dpi and scale > 1:  # a scan below the OCR resolution is read enlarged, as a PDF page would be
+                # A scan below the OCR resolution is read enlarged, as a PDF page would be rendered, but
+                # no larger than an A4 page at that resolution: many large images claim 72 dpi.
+                a4 = A4_POINTS[0] * A4_POINTS[1] * (options.dpi / POINTS_PER_INCH) ** 2
+                scale = min(options.dpi / dpi, (min(a4, options.max_page_pixels) / size) ** 0.5) if dpi else 1.0
+                if dpi and scale > 1:
                     enlarged = frame.resize((round(frame.width * scale), round(frame.height * scale)), Image.Resampling.LANCZOS)
                     yield _PageImage(enlarged, round(dpi * scale), 1 / scale, float(frame.width), float(frame.height))
                 else:
@@ -371,8 +376,10 @@ def _digits_read_as_letters(chars: list[str]) -> list[str]:
 def _page(lines: list[_Line], width: float, height: float) -> OcrPage:
     """Lines into paragraphs (a wrapped line continues its paragraph), one paragraph a line of text."""
     lines = [ln for ln in lines if ln.text]
-    right_edge = max((ln.x1 for ln in lines), default=0.0)
     slack = WRAP_SLACK_CHARS * median([ln.height for ln in lines] or [0.0])
+    right_edge = max((ln.x1 for ln in lines), default=0.0)
+    if sum(ln.x1 >= right_edge - slack for ln in lines) < 2:
+        right_edge = float("inf")  # no margin two lines reach: the longest line is no proof of a wrap
     wraps = bool(lines) and _wrapped(lines[-1], right_edge, slack)
     text = io.StringIO()
     pos = 0

@@ -169,17 +169,28 @@ def test_an_upload_cancelled_while_its_pages_are_read_writes_nothing(tmp_path: P
 
 
 @needs_ocr
-def test_a_png_scan_is_read_with_its_page_in_pixels(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name, fmt", [("page.png", "png"), ("page.jpg", "jpg")])
+def test_an_image_scan_is_read_with_its_page_in_pixels(tmp_path: Path, name: str, fmt: str) -> None:
     image = scan_pages("一、主要做法和成效\n" + MEDIATION, DPI)[0]
-    path = tmp_path / "page.png"
+    path = tmp_path / name
     image.save(path, dpi=(DPI, DPI))
     result = read_file(path, LIMIT, None, OCR)
-    assert result.format == "png"
+    assert result.format == fmt
     assert result.text == "一、主要做法和成效\n" + MEDIATION + "\n"
     assert [(p.width, p.height) for p in result.pages] == [image.size]
     start = result.text.index("98.3%")
     box = next(b for b in result.boxes if b.char_start <= start < b.char_end)
     assert min(image.crop((box.x0, box.top, box.x1, box.bottom)).getdata()) < 100  # ink, in pixels
+
+
+@needs_ocr
+def test_every_page_of_a_tiff_scan_is_read_in_order(tmp_path: Path) -> None:
+    first, second = (scan_pages(line, DPI)[0] for line in ("一、主要做法和成效", MEDIATION))
+    path = tmp_path / "scan.tif"
+    first.save(path, save_all=True, append_images=[second], dpi=(DPI, DPI), compression="tiff_lzw")
+    result = read_file(path, LIMIT, None, OCR)
+    assert result.format == "tiff"
+    assert [result.text[p.char_start:p.char_end] for p in result.pages] == ["一、主要做法和成效\n", MEDIATION + "\n"]
 
 
 @needs_ocr
