@@ -171,6 +171,23 @@ class IngestControl:
     pages_total: int = 0  # the pages to OCR in the files read so far
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def page_reporter(self, name: str, show: bool) -> Progress:
+        """The callback of one file's OCR: its pages go into the counts (`GET /jobs/{id}`), and into
+        a bar when `show` (the CLI)."""
+        before = (self.pages_done, self.pages_total)
+        bar: tqdm | None = None
+
+        def report(done: int, total: int) -> None:
+            nonlocal bar
+            self.pages_done, self.pages_total = before[0] + done, before[1] + total
+            if show:
+                bar = bar or tqdm(total=total, desc=f"OCR {name}", unit="page")
+                bar.update(done - bar.n)
+                if done == total:
+                    bar.close()
+
+        return report
+
     def check(self) -> None:
         """Stop here (IngestCancelled) when cancelled; nothing has been written yet."""
         if self.cancel.is_set():
@@ -242,7 +259,7 @@ def ingest_paths(
     for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 2):
         control.check()
         outcome = _stage_file(path, settings, issuer, year, indexed, (sources or {}).get(path), staged,
-                              len(summary.outcomes), summary, control)
+                              len(summary.outcomes), summary, control, control.page_reporter(path.name, progress))
         summary.outcomes.append(outcome)
         control.files_done += 1
     control.check()
@@ -291,21 +308,18 @@ def _stage_file(
     position: int,
     summary: IngestSummary,
     control: IngestControl,
+    ocr_pages: Progress,
 ) -> FileOutcome:
-    """Read and split one file (not yet placed in the index): its outcome so far.
+    """Read and split one file (not yet placed in the index): its outcome so far; `ocr_pages` hears
+    how far OCR of its scanned pages got.
 
     `indexed` (doc_id -> source) gains the staged report, so a second copy in the batch is skipped.
     """
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         return FileOutcome(str(path), "failed", f"unsupported file type '{path.suffix or path.name}'")
     t0 = time.perf_counter()
-    pages_before = (control.pages_done, control.pages_total)
-
-    def ocr_progress(done: int, total: int) -> None:
-        control.pages_done, control.pages_total = pages_before[0] + done, pages_before[1] + total
-
     try:
-        report = read_isolated(path, settings, issuer, year, source, control.cancel, ocr_progress)
+        report = read_isolated(path, settings, issuer, year, source, control.cancel, ocr_pages)
     except ReportReadError as exc:
         return FileOutcome(str(path), "failed", str(exc))
     except IngestCancelled:

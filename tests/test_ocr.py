@@ -21,6 +21,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
+from typer.testing import CliRunner
 
 from bench.synthetic import CJK_FONT, scan_pages, write_scanned_pdf
 from core.config import Settings
@@ -30,6 +31,7 @@ from ingest.errors import ReportReadError
 from ingest.ocr import OcrOptions, normalize_ocr_line, unavailable_reason
 from ingest.pipeline import IngestControl, ingest_paths
 from ingest.readers import ReadResult, read_file
+from reportqa.cli import app as cli
 from service.http.app import create_app
 
 # The scans are made at 100 dpi (the smallest files; OCR of 12 pt text scanned at 100 dpi read 99.6%
@@ -225,20 +227,18 @@ def test_a_scan_without_text_is_refused_as_holding_none(tmp_path: Path, name: st
         read_file(path, LIMIT, None, OCR)
 
 
-def test_without_tesseract_a_scan_is_refused_as_ocr_unavailable_and_the_batch_goes_on(tmp_path: Path,
-                                                                                    fast_embedding: None) -> None:
+def test_without_tesseract_a_scan_is_refused_as_ocr_unavailable_and_the_batch_goes_on(
+        tmp_path: Path, fast_embedding: None, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     Image.new("L", (600, 800), 255).save(folder / "scan.png")
     shutil.copy(SEED, folder / SEED.name)
-    settings = Settings(index_dir=tmp_path / "index", embedding_model=HASHING_NAME,
-                        tesseract_cmd=str(tmp_path / "no-such-tesseract"))
-    summary = ingest_paths([folder], settings, progress=False)
-    outcomes = {Path(o.path).name: o for o in summary.outcomes}
-    assert outcomes[SEED.name].status == "added"
-    assert outcomes["scan.png"].status == "failed"
-    assert outcomes["scan.png"].reason.startswith("OCR is unavailable: tesseract not found")
-    assert "tesseract-ocr-chi-sim" in outcomes["scan.png"].reason
+    monkeypatch.setenv("REPORTQA_TESSERACT_CMD", str(tmp_path / "no-such-tesseract"))
+    done = CliRunner().invoke(cli, ["ingest", str(folder), "--index", str(tmp_path / "index")])
+    assert done.exit_code == 1 and "added 1, replaced 0, skipped 0, failed 1" in done.stdout
+    assert (f"scan.png: OCR is unavailable: tesseract not found ('{tmp_path / 'no-such-tesseract'}'); install the "
+            "Debian packages tesseract-ocr and tesseract-ocr-chi-sim (make install), or set REPORTQA_TESSERACT_CMD"
+            ) in done.stderr
 
 
 def _blank_pdf(pages: int) -> bytes:
