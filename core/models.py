@@ -57,7 +57,7 @@ class Report:
 
     doc_id: str  # hash of the original text: same text, same id, whatever the encoding
     source: str  # resolved path (or upload name) of the file
-    format: str  # txt | md | html | docx | pdf
+    format: str  # txt | md | html | docx | pdf | png | jpg | tiff (scans read by OCR)
     encoding: str | None
     text: str
     metadata: ReportMetadata = field(default_factory=ReportMetadata)
