@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     ocr_max_page_megapixels: float = Field(
         60.0, gt=0, description="Largest page image OCR reads (an A4 page at 600 dpi is 35); larger PDF pages are "
         "rendered smaller, larger images refused.")
+    # An A4 page at the largest scale (4) is 2381 x 3368 = 8M pixels; 25M pixels (about 100 MB while
+    # drawn) leaves room for A3 and wider pages at that scale.
+    page_image_max_pixels: int = Field(25_000_000, ge=100_000,
+                                       description="A page image with more pixels than this is refused (ask a smaller scale).")
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

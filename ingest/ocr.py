@@ -21,7 +21,7 @@ import subprocess
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from statistics import median
 from typing import Any
@@ -88,15 +88,15 @@ class OcrOptions:
 
 
 @dataclass(frozen=True)
-class OcrPage:
-    """One page as OCR read it: its normalised text (ending in a line break), its size and its
-    word boxes, whose spans index this page's text (`assemble` moves them into the report's)."""
+class PageText:
+    """One page's text (ending in a line break, or empty), its size and its boxes, whose spans
+    index this page's text (`assemble` moves them into the report's and numbers their page)."""
 
     text: str
-    width: float  # PDF points for a rendered PDF page; pixels for an image
+    width: float  # PDF points for a PDF page (text layer or rendered); pixels for an image
     height: float
-    boxes: tuple[tuple[int, int, float, float, float, float], ...]  # (start, end, x0, top, x1, bottom)
-    wraps: bool = False  # its last line runs to the right edge mid-sentence: the paragraph goes on overleaf
+    boxes: tuple[TextBox, ...]
+    wraps: bool = False  # OCR: its last line runs to the right edge mid-sentence, the paragraph goes on overleaf
 
 
 # --- availability ---------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def check_page_count(pages: int, options: OcrOptions) -> None:
 
 # --- reading pages ------------------------------------------------------------------------------
 
-def ocr_pdf_pages(data: bytes, indices: Sequence[int], options: OcrOptions) -> dict[int, OcrPage]:
+def ocr_pdf_pages(data: bytes, indices: Sequence[int], options: OcrOptions) -> dict[int, PageText]:
     """OCR the PDF pages `indices` (0-based), rendered at `options.dpi` (less for a page too large for
     `max_page_pixels`); boxes and sizes in PDF points, like the text layer's."""
     import pypdfium2
@@ -183,7 +183,7 @@ def ocr_pdf_pages(data: bytes, indices: Sequence[int], options: OcrOptions) -> d
         pdf.close()
 
 
-def ocr_image(data: bytes, options: OcrOptions) -> list[OcrPage]:
+def ocr_image(data: bytes, options: OcrOptions) -> list[PageText]:
     """OCR every frame of an image file (a TIFF may hold many pages); sizes and boxes in pixels."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -221,17 +221,17 @@ def ocr_image(data: bytes, options: OcrOptions) -> list[OcrPage]:
         raise ReportReadError(f"cannot read the image: {type(exc).__name__}: {exc}") from exc
 
 
-def _ocr_all(images: Iterator[_PageImage], total: int, options: OcrOptions) -> list[OcrPage]:
+def _ocr_all(images: Iterator[_PageImage], total: int, options: OcrOptions) -> list[PageText]:
     """Each page image through tesseract in the worker pool, in page order; at most two pages a
     worker wait rendered, so memory stays flat for long scans."""
     done = 0
     if options.progress is not None:
         options.progress(0, total)
-    results: list[OcrPage] = []
+    results: list[PageText] = []
     with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="ocr") as pool:
-        queue: list[Future[OcrPage]] = []
+        queue: list[Future[PageText]] = []
 
-        def collect(future: Future[OcrPage]) -> None:
+        def collect(future: Future[PageText]) -> None:
             nonlocal done
             results.append(future.result())
             done += 1
@@ -256,7 +256,7 @@ def _image_dpi(image: Any) -> int | None:
     return round(float(dpi[0])) if dpi and float(dpi[0]) > 1 else None
 
 
-def _ocr_page(page: _PageImage, options: OcrOptions) -> OcrPage:
+def _ocr_page(page: _PageImage, options: OcrOptions) -> PageText:
     """One page image through tesseract: its lines, normalised, joined into paragraphs."""
     buffer = io.BytesIO()
     page.image.save(buffer, format="PPM")  # uncompressed: the fastest to write and for tesseract to read
@@ -373,7 +373,7 @@ def _digits_read_as_letters(chars: list[str]) -> list[str]:
     return out
 
 
-def _page(lines: list[_Line], width: float, height: float) -> OcrPage:
+def _page(lines: list[_Line], width: float, height: float) -> PageText:
     """Lines into paragraphs (a wrapped line continues its paragraph), one paragraph a line of text."""
     lines = [ln for ln in lines if ln.text]
     slack = WRAP_SLACK_CHARS * median([ln.height for ln in lines] or [0.0])
@@ -383,17 +383,17 @@ def _page(lines: list[_Line], width: float, height: float) -> OcrPage:
     wraps = bool(lines) and _wrapped(lines[-1], right_edge, slack)
     text = io.StringIO()
     pos = 0
-    boxes: list[tuple[int, int, float, float, float, float]] = []
+    boxes: list[TextBox] = []
     for k, ln in enumerate(lines):
         if k and not _continues(lines[k - 1], ln, right_edge, slack):
             text.write("\n")
             pos += 1
         text.write(ln.text)
-        boxes.extend((pos + s, pos + e, *box) for (s, e), box in zip(ln.spans, ln.boxes, strict=True) if e > s)
+        boxes.extend(TextBox(pos + s, pos + e, 0, *box) for (s, e), box in zip(ln.spans, ln.boxes, strict=True) if e > s)
         pos += len(ln.text)
     if lines:
         text.write("\n")
-    return OcrPage(text.getvalue(), width, height, tuple(boxes), wraps)
+    return PageText(text.getvalue(), width, height, tuple(boxes), wraps)
 
 
 def _wrapped(line: _Line, right_edge: float, slack: float) -> bool:
@@ -406,26 +406,32 @@ def _continues(line: _Line, following: _Line, right_edge: float, slack: float) -
 
 # --- the report's text, pages and boxes ----------------------------------------------------------
 
-def assemble(parts: Sequence[str | OcrPage], sizes: Sequence[tuple[float, float]]
-             ) -> tuple[str, tuple[Page, ...], tuple[TextBox, ...]]:
-    """Pages in order (text-layer text, or an OCR page) as one text with its pages and boxes.
+def page_text(text: str, page: Page, boxes: Sequence[TextBox]) -> PageText:
+    """A page of a PDF's text layer as a part for `assemble`: its span of `text` and its boxes."""
+    shift = page.char_start
+    return PageText(text[page.char_start:page.char_end], page.width, page.height,
+                    tuple(replace(b, char_start=b.char_start - shift, char_end=b.char_end - shift)
+                          for b in boxes if b.page == page.number))
 
-    Each part's text ends with a line break (or is empty); `sizes` gives each page's size in the
-    units of its boxes. A paragraph an OCR page leaves open goes on at the top of the next OCR page.
+
+def assemble(parts: Sequence[PageText]) -> tuple[str, tuple[Page, ...], tuple[TextBox, ...]]:
+    """Pages in order (text-layer pages and OCR pages) as one text with its pages and boxes.
+
+    A paragraph an OCR page leaves open goes on at the top of the next page.
     """
     out = io.StringIO()
     pos = 0
     pages: list[Page] = []
     boxes: list[TextBox] = []
-    for number, (part, (width, height)) in enumerate(zip(parts, sizes, strict=True), start=1):
-        text = part.text if isinstance(part, OcrPage) else part
+    for number, part in enumerate(parts, start=1):
+        text = part.text
         following = parts[number] if number < len(parts) else None
-        if (isinstance(part, OcrPage) and part.wraps and isinstance(following, OcrPage) and following.text
+        if (part.wraps and following is not None and following.text
                 and not starts_with_heading(normalize_str(following.text.split("\n", 1)[0]))):
             text = text.removesuffix("\n")
-        if isinstance(part, OcrPage):
-            boxes.extend(TextBox(pos + s, pos + e, number, x0, top, x1, bottom) for s, e, x0, top, x1, bottom in part.boxes)
+        boxes.extend(replace(b, char_start=pos + b.char_start, char_end=pos + b.char_end, page=number)
+                     for b in part.boxes)
         out.write(text)
-        pages.append(Page(number, pos, pos + len(text), width, height))
+        pages.append(Page(number, pos, pos + len(text), part.width, part.height))
         pos += len(text)
     return out.getvalue(), tuple(pages), tuple(boxes)

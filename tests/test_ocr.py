@@ -119,7 +119,8 @@ def test_scanned_pages_and_word_boxes_point_into_the_stored_text(scanned_seed: P
 def test_a_scanned_pdf_uploaded_over_http_answers_the_mediation_question_with_98_3(tmp_path: Path,
                                                                                    scanned_seed: Path) -> None:
     """The upload answers at once with a job; the job shows the pages read, then the added report,
-    and the question about the scan is answered from it with the span of its stored text."""
+    and the question about the scan is answered from it with the span of its stored text, cited to
+    its page with boxes over printed words of the page drawn from the kept scan."""
     settings = Settings(index_dir=tmp_path / "index", state_dir=tmp_path / "state")
     with TestClient(create_app(settings)) as client:
         started = time.monotonic()
@@ -145,6 +146,14 @@ def test_a_scanned_pdf_uploaded_over_http_answers_the_mediation_question_with_98
         span = client.get(f"/documents/{cited['doc_id']}/text",
                           params={"start": cited["char_start"], "end": cited["char_end"]}).json()
         assert span["text"] == cited["quote"]
+        assert cited["pages"] == [3] and cited["boxes"] and {b["page"] for b in cited["boxes"]} == {3}
+        page = client.get(f"/documents/{cited['doc_id']}/pages/3.png", params={"scale": DPI / 72})
+        assert page.status_code == 200 and page.headers["content-type"] == "image/png"
+        drawn = Image.open(io.BytesIO(page.content)).convert("L")
+        inked = [min(drawn.crop([round(b[k] * DPI / 72) for k in ("x0", "top", "x1", "bottom")]).getdata()) < 100
+                 for b in cited["boxes"]]
+        assert sum(inked) >= 0.9 * len(inked), inked  # the quote's words are boxed where they are printed
+        # (tesseract's box of a punctuation mark can miss its ink by a few pixels)
         uploads = [e for e in client.app.state.audit.entries() if e.route == "/documents"]
         assert [e.change.get("queued") for e in uploads] == [True, None]  # the 202, then the job's change
         assert uploads[-1].change["index_version"] == job["result"]["index_version"]
@@ -186,6 +195,28 @@ def test_an_image_scan_is_read_with_its_page_in_pixels(tmp_path: Path, name: str
 
 
 @needs_ocr
+def test_an_uploaded_image_scan_is_kept_and_its_page_drawn_in_its_pixels(tmp_path: Path, hashed_seed_copy: Path) -> None:
+    image = scan_pages("一、主要做法和成效\n" + MEDIATION, DPI)[0]
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", dpi=(DPI, DPI))
+    settings = Settings(index_dir=hashed_seed_copy, state_dir=tmp_path / "state", embedding_model=HASHING_NAME)
+    with TestClient(create_app(settings)) as client:
+        r = client.post("/documents", files=[("files", ("page.png", buf.getvalue(), "image/png"))])
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 60
+        while (job := client.get(f"/jobs/{r.json()['job_id']}").json())["state"] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        doc_id = job["result"]["files"][0]["doc_id"]
+        assert job["result"]["files"][0]["status"] == "added", job
+        doc = client.get(f"/documents/{doc_id}").json()
+        assert [(p["width"], p["height"]) for p in doc["pages"]] == [image.size]
+        drawn = client.get(f"/documents/{doc_id}/pages/1.png", params={"scale": 0.5})
+        assert drawn.status_code == 200
+        assert Image.open(io.BytesIO(drawn.content)).size == (round(image.width / 2), round(image.height / 2))
+
+
+@needs_ocr
 def test_every_page_of_a_tiff_scan_is_read_in_order(tmp_path: Path) -> None:
     first, second = (scan_pages(line, DPI)[0] for line in ("一、主要做法和成效", MEDIATION))
     path = tmp_path / "scan.tif"
@@ -212,7 +243,9 @@ def test_a_mixed_pdf_reads_its_text_page_as_is_and_only_its_scanned_page_by_ocr(
     assert heard[-1] == (1, 1)  # one page needed OCR
     assert [(p.number, result.text[p.char_start:p.char_end]) for p in result.pages] == [
         (1, "金杨新村街道关于2019年度法治政府建设情况的报告\n"), (2, MEDIATION + "\n")]
-    assert result.boxes and {b.page for b in result.boxes} == {2}
+    text_layer = [result.text[b.char_start:b.char_end] for b in result.boxes if b.page == 1]
+    assert text_layer == ["金杨新村街道关于2019年度法治政府建设情况的报告"]  # the text layer's line, as read without OCR
+    assert "".join(result.text[b.char_start:b.char_end] for b in result.boxes if b.page == 2) == MEDIATION
 
 
 @needs_ocr
