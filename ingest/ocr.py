@@ -305,10 +305,6 @@ def _line(words: list[dict[str, str]], unit: float) -> _Line:
     return _Line(text, spans, boxes, max(b[2] for b in boxes), median(b[3] - b[1] for b in boxes))
 
 
-def _wide(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in ("W", "F") or ch in "“”‘’…"
-
-
 def _alnum(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
