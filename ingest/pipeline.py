@@ -34,6 +34,7 @@ from .chunking import chunk_report
 from .errors import IngestCancelled, ReportReadError
 from .isolation import read_isolated
 from .metadata import apply_overrides, extract_metadata
+from .ocr import OcrOptions, Progress
 from .readers import SUPPORTED_SUFFIXES, read_file
 from .safety import FileLimits
 from .sections import parse_sections
@@ -112,13 +113,14 @@ def content_id(text: str) -> str:
 
 
 def load_report(path: Path, settings: Settings, issuer: str | None = None, year: int | None = None,
-                source: str | None = None) -> Report:
+                source: str | None = None, progress: Progress | None = None) -> Report:
     """Read one file into a Report with its metadata (raises ReportReadError).
 
-    `source` names the report (default: the file's absolute path; uploads give their file name).
+    `source` names the report (default: the file's absolute path; uploads give their file name);
+    `progress` hears how far OCR of its scanned pages got.
     """
     limits = FileLimits.from_settings(settings)
-    result = read_file(path, limits.max_bytes, limits)
+    result = read_file(path, limits.max_bytes, limits, OcrOptions.from_settings(settings, progress))
     meta = apply_overrides(extract_metadata(result.text, result.title_hint), issuer=issuer, year=year)
     return Report(
         doc_id=content_id(result.text),
@@ -192,7 +194,26 @@ class IngestControl:
     stage: str = "queued"  # queued | reading | embedding | writing | done
     files_done: int = 0
     files_total: int = 0
+    pages_done: int = 0  # pages read by OCR so far, of
+    pages_total: int = 0  # the pages to OCR in the files read so far
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def page_reporter(self, name: str, show: bool) -> Progress:
+        """The callback of one file's OCR: its pages go into the counts (`GET /jobs/{id}`), and into
+        a bar when `show` (the CLI)."""
+        before = (self.pages_done, self.pages_total)
+        bar: tqdm | None = None
+
+        def report(done: int, total: int) -> None:
+            nonlocal bar
+            self.pages_done, self.pages_total = before[0] + done, before[1] + total
+            if show:
+                bar = bar or tqdm(total=total, desc=f"OCR {name}", unit="page")
+                bar.update(done - bar.n)
+                if done == total:
+                    bar.close()
+
+        return report
 
     def check(self) -> None:
         """Stop here (IngestCancelled) when cancelled; nothing has been written yet."""
@@ -266,7 +287,8 @@ def ingest_paths(
         for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 2):
             control.check()
             outcome = _stage_file(path, settings, issuer, year, indexed, (sources or {}).get(path), staged,
-                                  len(summary.outcomes), summary, control, Path(tmp))
+                                  len(summary.outcomes), summary, control, Path(tmp),
+                                  control.page_reporter(path.name, progress))
             summary.outcomes.append(outcome)
             control.files_done += 1
         control.check()
@@ -316,17 +338,19 @@ def _stage_file(
     summary: IngestSummary,
     control: IngestControl,
     originals: Path,
+    ocr_pages: Progress,
 ) -> FileOutcome:
     """Read and split one file (not yet placed in the index): its outcome so far.
 
     `indexed` (doc_id -> source) gains the staged report, so a second copy in the batch is skipped;
-    a paged report's file is copied to `originals` for the index to keep.
+    a paged report's file is copied to `originals` for the index to keep; `ocr_pages` hears how far
+    OCR of its scanned pages got.
     """
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         return FileOutcome(str(path), "failed", f"unsupported file type '{path.suffix or path.name}'")
     t0 = time.perf_counter()
     try:
-        report = read_isolated(path, settings, issuer, year, source, control.cancel)
+        report = read_isolated(path, settings, issuer, year, source, control.cancel, ocr_pages)
     except ReportReadError as exc:
         return FileOutcome(str(path), "failed", str(exc))
     except IngestCancelled:

@@ -1,8 +1,9 @@
-"""Read report files (txt, md, html, docx, pdf; doc/wps in office.py, ofd in ofd.py) into their original text.
+"""Read report files (txt, md, html, docx, pdf, and scans: png, jpg, tiff; doc/wps in office.py, ofd in ofd.py)
+into their original text.
 
-The text is one paragraph per line. Tables become one line per row with cells joined
-by " | " (the chunker turns runs of such lines into table chunks), with a blank line
-around each table.
+Pages without a text layer and images go through OCR (ingest/ocr.py). The text is one paragraph
+per line. Tables become one line per row with cells joined by " | " (the chunker turns runs of
+such lines into table chunks), with a blank line around each table.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from core.models import Page, TextBox
 
 from .decoding import decode_text
 from .errors import ReportReadError
+from .ocr import OcrOptions, assemble, ocr_image, ocr_pdf_pages, page_text
 from .safety import FileLimits, check_content, too_much_text
 
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf",
-                      ".doc": "doc", ".wps": "wps", ".ofd": "ofd"}
+                      ".doc": "doc", ".wps": "wps", ".ofd": "ofd",
+                      ".png": "png", ".jpg": "jpg", ".jpeg": "jpg", ".tif": "tiff", ".tiff": "tiff"}
+SCAN_FORMATS = frozenset({"png", "jpg", "tiff"})  # read by OCR alone
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 
 
@@ -85,11 +89,13 @@ def _join(lines: list[str]) -> str:
     return join_lines(lines)[0]
 
 
-def read_file(path: Path, max_bytes: int, limits: FileLimits | None = None) -> ReadResult:
+def read_file(path: Path, max_bytes: int, limits: FileLimits | None = None,
+              ocr: OcrOptions | None = None) -> ReadResult:
     """Read one report file; raises ReportReadError with a one-line reason.
 
     The name picks the reader, the bytes must agree (see ingest/safety.py): executables,
-    archives, zip bombs and PDFs past the page limit are refused before parsing.
+    archives, zip bombs and PDFs past the page limit are refused before parsing. `ocr`
+    says how scanned pages are read and whom to tell of their progress (default: settings' defaults).
     """
     fmt = SUPPORTED_SUFFIXES.get(path.suffix.lower())
     if fmt is None:
@@ -102,13 +108,13 @@ def read_file(path: Path, max_bytes: int, limits: FileLimits | None = None) -> R
         raise ReportReadError("empty file")
     limits = limits or FileLimits(max_bytes)
     check_content(data, fmt, limits)
-    result = _read(path, data, fmt, limits)
+    result = _read(path, data, fmt, limits, ocr or OcrOptions())
     if len(result.text) > limits.max_text_chars:
         raise too_much_text(len(result.text), limits.max_text_chars)
     return result
 
 
-def _read(path: Path, data: bytes, fmt: str, limits: FileLimits) -> ReadResult:
+def _read(path: Path, data: bytes, fmt: str, limits: FileLimits, ocr: OcrOptions) -> ReadResult:
     if fmt in ("txt", "md"):
         text, encoding = decode_text(data)
         return ReadResult(text, fmt, encoding)
@@ -126,7 +132,10 @@ def _read(path: Path, data: bytes, fmt: str, limits: FileLimits) -> ReadResult:
         from .ofd import read_ofd
 
         return read_ofd(data, limits)
-    return _read_pdf(path, data)
+    if fmt in SCAN_FORMATS:
+        text, spans, boxes = assemble(ocr_image(data, ocr))
+        return ReadResult(_require_text(text), fmt, None, None, spans, boxes)
+    return _read_pdf(path, data, ocr)
 
 
 def _require_text(text: str) -> str:
@@ -252,7 +261,8 @@ def _read_docx(path: Path, data: bytes) -> ReadResult:
 
 # --- PDF ------------------------------------------------------------------------------
 
-def _read_pdf(path: Path, data: bytes) -> ReadResult:
+def _read_pdf(path: Path, data: bytes, ocr: OcrOptions) -> ReadResult:
+    """The text layer (ingest/pdf.py); the pages without one are read by OCR, and only those."""
     try:
         import pdfplumber
 
@@ -265,6 +275,11 @@ def _read_pdf(path: Path, data: bytes) -> ReadResult:
         raise
     except Exception as exc:  # pdfminer raises many kinds of errors on corrupt files
         raise ReportReadError(f"cannot read PDF: {type(exc).__name__}: {exc}") from exc
-    if not layout.text.strip():
-        raise ReportReadError("PDF has no text layer (scanned image?); OCR is not supported")
-    return ReadResult(layout.text, "pdf", None, title if isinstance(title, str) else None, layout.pages, layout.boxes)
+    title = title if isinstance(title, str) else None
+    scanned = [p.number - 1 for p in layout.pages if not layout.text[p.char_start:p.char_end].strip()]
+    if not scanned:
+        return ReadResult(_require_text(layout.text), "pdf", None, title, layout.pages, layout.boxes)
+    read = ocr_pdf_pages(data, scanned, ocr)
+    text, pages, boxes = assemble([read[p.number - 1] if p.number - 1 in read else page_text(layout.text, p, layout.boxes)
+                                   for p in layout.pages])
+    return ReadResult(_require_text(text), "pdf", None, title, pages, boxes)

@@ -3,9 +3,9 @@
 Uploads arrive with names anyone can choose, so the format comes from the content
 (magic bytes): PDF, DOCX (a zip holding word/document.xml), OFD (a zip holding OFD.xml),
 an old Word file (an OLE compound file holding a WordDocument stream: .doc, and WPS
-Office's .wps) or text (HTML is text that looks like markup). Executables, other archives,
-other OLE files (spreadsheets, installers) and other binary formats are refused.
-A PDF with more pages than allowed, or a DOCX or OFD whose zip would inflate far beyond its
+Office's .wps), a scan (PNG, JPEG, TIFF) or text (HTML is text that looks like markup).
+Executables, other archives, other OLE files (spreadsheets, installers) and other binary
+formats are refused. A PDF with more pages than allowed, or a DOCX or OFD whose zip would inflate far beyond its
 size (a zip bomb), is refused from its page count and zip directory alone, before
 any parser walks it; a DOCX whose text runs past the character limit is refused while
 its document.xml inflates, before python-docx loads it whole; an encrypted Word file is
@@ -44,6 +44,13 @@ _ARCHIVES = [
 ]
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# (magic prefix, kind): the scans OCR reads (ingest/ocr.py); the kind is also the upload's suffix.
+_IMAGES = [
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpg"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+]
 _DOCX_MAIN = "word/document.xml"
 _OFD_MAIN = "OFD.xml"
 _WORD_STREAM = "WordDocument"
@@ -52,9 +59,9 @@ _FIB_ENCRYPTED = 0x0100  # fEncrypted: the document is password-protected (XOR o
 _W_TEXT = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t"
 _HTML_HINT = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title|div|p|table)\b", re.I | re.S)
 _KINDS_BY_FORMAT = {"txt": "text", "md": "text", "html": "text", "docx": "docx", "pdf": "pdf", "doc": "doc", "wps": "doc",
-                    "ofd": "ofd"}
+                    "ofd": "ofd", "png": "png", "jpg": "jpg", "tiff": "tiff"}
 _KIND_NAMES = {"pdf": "a PDF", "docx": "a DOCX (zip) file", "text": "text", "doc": "an old Word (OLE) file",
-               "ofd": "an OFD (zip) file"}
+               "ofd": "an OFD (zip) file", "png": "a PNG image", "jpg": "a JPEG image", "tiff": "a TIFF image"}
 
 
 def _default(name: str) -> float:
@@ -86,10 +93,13 @@ class FileLimits:
 
 
 def sniff(data: bytes) -> str:
-    """'pdf', 'docx', 'ofd', 'doc' or 'text' from the bytes; raises ReportReadError for anything else."""
+    """'pdf', 'docx', 'ofd', 'doc', 'png', 'jpg', 'tiff' or 'text' from the bytes; raises ReportReadError for anything else."""
     head = data[:16]
     if head.startswith(b"%PDF"):
         return "pdf"
+    for magic, kind in _IMAGES:
+        if head.startswith(magic):
+            return kind
     if head.startswith(_ZIP_MAGIC):
         return _zip_kind(data)
     if head.startswith(_OLE_MAGIC):
@@ -134,8 +144,8 @@ def check_content(data: bytes, declared_format: str, limits: FileLimits) -> None
 
 
 def _refuse(what: str) -> str:
-    raise ReportReadError(f"refused: the file is {what}; only report files (PDF, DOCX, DOC, WPS, OFD, HTML, text) "
-                          "are accepted")
+    raise ReportReadError(f"refused: the file is {what}; only report files (PDF, DOCX, DOC, WPS, OFD, HTML, text, "
+                          "scans as PNG, JPEG or TIFF) are accepted")
 
 
 def _zip_kind(data: bytes) -> str:

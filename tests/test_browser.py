@@ -8,6 +8,7 @@ and say why (`make test` installs Chromium with apt-get when it can).
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,9 @@ from typing import Any
 import pytest
 from conftest import served, variant_2020
 
+from bench.synthetic import CJK_FONT, write_scanned_pdf
 from core.config import Settings
+from ingest.ocr import unavailable_reason
 from service.http.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -272,6 +275,32 @@ def test_upload_a_report_ask_about_it_and_remove_it(page: sync_api.Page, seed_te
     sync_api.expect(rows).to_have_count(1)
     sync_api.expect(rows.first).to_contain_text("2019年度")
     sync_api.expect(page.locator("#toast")).to_contain_text("已删除")
+
+
+def test_a_scanned_upload_shows_its_pages_read_then_its_result(page: sync_api.Page, seed_text: str,
+                                                                 tmp_path: Path) -> None:
+    """A scan is read by OCR after the upload is answered: the page shows the pages read, then the result."""
+    missing = unavailable_reason(Settings().tesseract_cmd) or (None if CJK_FONT.exists() else f"no font {CJK_FONT}")
+    if missing:
+        pytest.skip(f"OCR is unavailable here: {missing}")
+    scan = tmp_path / "金杨2020扫描件.pdf"
+    write_scanned_pdf(scan, variant_2020(seed_text), 100)
+    page.goto("/")
+    page.click(".tabs button[data-tab=reports]")
+    page.set_input_files("#upload-files", [str(scan)])
+    page.click("#upload-form button[type=submit]")
+    progress = page.locator("#upload-progress")
+    sync_api.expect(progress).to_contain_text(re.compile(r"正在识别扫描件:第 [0-3] / 4 页"), timeout=60_000)
+    sync_api.expect(progress.locator("progress")).to_have_attribute("max", "4")
+    shot(page, tmp_path, "upload-ocr-progress")
+    result = page.locator("#upload-results li").first
+    sync_api.expect(result).to_contain_text("金杨2020扫描件.pdf:已添加", timeout=180_000)
+    sync_api.expect(result).to_have_class("added")
+    shot(page, tmp_path, "upload-ocr-done")
+    rows = page.locator("#report-rows tr")
+    page.once("dialog", lambda dialog: dialog.accept())
+    rows.filter(has_text="2020年度").get_by_role("button", name="删除").click()
+    sync_api.expect(rows).to_have_count(1)
 
 
 def test_briefing_with_citations_and_downloads(page: sync_api.Page, tmp_path: Path) -> None:

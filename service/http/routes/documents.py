@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from core.config import Settings
 from core.index import DocumentRecord
+from ingest.readers import SCAN_FORMATS
 
 from ...engine import Engine
 from ...errors import RequestError
@@ -66,12 +67,14 @@ def document_text(
 def page_image(
     doc_id: str,
     number: int,
-    scale: float = Query(2.0, ge=0.25, le=4.0, description="pixels a PDF point (1 = 72 dpi, 2 = 144 dpi)"),
+    scale: float = Query(2.0, ge=0.25, le=4.0, description="pixels a PDF point (1 = 72 dpi, 2 = 144 dpi); for a "
+                                                           "scanned image, pixels a pixel of the scan"),
     view: IndexView = Depends(get_view),
     settings: Settings = Depends(get_settings),
 ) -> Response:
     """Page `number` of a paged report as it is printed, drawn from the file it was read from; a
-    citation's `boxes` are in the page's points, so at `scale` a box is at `scale` times them."""
+    citation's `boxes` are in the page's units (points; a scanned image's pixels), so at `scale` a box
+    is at `scale` times them."""
     doc = view.snapshot.document(doc_id, with_text=False)
     if doc is None:
         raise RequestError(404, f"unknown doc_id: {doc_id}")
@@ -80,7 +83,7 @@ def page_image(
     if not 1 <= number <= len(doc.layout.pages):
         raise RequestError(404, f"report {doc_id} has no page {number} (pages 1 to {len(doc.layout.pages)})")
     original = view.snapshot.original(doc_id)
-    if original is None or doc.format != "pdf":
+    if original is None or doc.format not in ("pdf", *SCAN_FORMATS):
         raise RequestError(409, f"report {doc_id}: its {doc.format} file cannot be drawn as page images")
-    png = render_page(original, number, scale, settings.page_image_max_pixels)
+    png = render_page(original, number, scale, settings.page_image_max_pixels, is_pdf=doc.format == "pdf")
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
