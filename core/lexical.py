@@ -1,16 +1,27 @@
-"""Lexical side of the index: jieba tokens and a bm25s BM25 index over them.
+"""Lexical side of the index: jieba tokens and BM25 over them, one postings file set per segment.
 
 Numbers and % stay tokens (figures are what users ask for); punctuation, spaces and a
 few question words carry no evidence and are dropped.
+
+BM25 is scored here rather than by bm25s: bm25s stores each posting's finished score, with
+the collection's document frequencies and average length baked in, so a segment written
+alone would score by its own few chunks' statistics. A segment stores raw term frequencies
+instead, and a query scores them with collection-wide statistics (document frequency =
+the sum of each segment's postings count of the token, less tombstoned chunks; average
+length over live chunks): a chunk's score does not depend on how the index was cut. The
+formula and constants are bm25s's defaults (Lucene's BM25, k1 1.5, b 0.75), which the
+index used before segments.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
-import bm25s
 import jieba
 import numpy as np
 
@@ -22,6 +33,8 @@ _KEEP = re.compile(r"[\w%]", re.UNICODE)
 STOPWORDS = frozenset(
     "的 了 是 在 和 与 及 等 多少 几 几个 几次 什么 哪些 哪 吗 呢 有 为 共 一共 请问 请 问 其 个 年 月 日".split()
 )
+K1, B = 1.5, 0.75
+_ARRAYS = ("indptr", "rows", "tf", "lengths", "ids")
 
 
 def load_tokenizer() -> None:
@@ -50,42 +63,114 @@ class Vocabulary(dict):
         return list(map(self.__getitem__, tokens))
 
 
-class LexicalIndex:
-    """BM25 over token lists, addressed by the same integer ids as the vector index."""
+class LexicalSegment:
+    """The postings of one segment's chunks, token by token: for token column t, `rows[indptr[t]:
+    indptr[t + 1]]` are the chunk rows holding it and `tf` how often; `lengths` and `ids` per row."""
 
-    def __init__(self, bm25: bm25s.BM25, ids: np.ndarray) -> None:
-        self._bm25 = bm25
-        self.ids = ids
+    def __init__(self, vocab: dict[str, int], arrays: dict[str, np.ndarray]) -> None:
+        self.vocab = vocab
+        self.indptr, self.rows, self.tf = arrays["indptr"], arrays["rows"], arrays["tf"]
+        self.lengths, self.ids = arrays["lengths"], arrays["ids"]
 
     @classmethod
-    def build_from_ids(cls, token_ids: list[list[int]], vocab: dict[str, int], ids: np.ndarray) -> LexicalIndex:
-        """The index from token ids and their vocabulary (no token strings held per document).
-        An empty document still gets a slot (one placeholder token) so positions line up with ids."""
-        empty = vocab.setdefault("\u0000", len(vocab))
-        bm25 = bm25s.BM25()
-        bm25.index(([toks or [empty] for toks in token_ids] or [[empty]], vocab), show_progress=False)
-        return cls(bm25, np.asarray(ids, dtype=np.int64))
+    def build(cls, rows: Iterable[tuple[int, list[str]]]) -> LexicalSegment:
+        """Postings of (chunk id, tokens) rows. Tokens become vocabulary ids row by row, so a large
+        segment never holds its token strings all at once (about 7 GB at 1M chunks)."""
+        vocab = Vocabulary()
+        ids: list[int] = []
+        parts: list[np.ndarray] = []
+        for chunk_id, tokens in rows:
+            ids.append(chunk_id)
+            parts.append(np.asarray(vocab.ids(tokens), dtype=np.int64))
+        n = len(parts)
+        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=n)
+        cols = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        # One key per (token, row) sorts postings token-major; its repeats are the term frequency.
+        keys, tf = np.unique(cols * max(n, 1) + np.repeat(np.arange(n, dtype=np.int64), lengths), return_counts=True)
+        token_of, row_of = np.divmod(keys, max(n, 1))
+        indptr = np.zeros(len(vocab) + 1, np.int64)
+        np.cumsum(np.bincount(token_of, minlength=len(vocab)), out=indptr[1:])
+        return cls(dict(vocab), {"indptr": indptr, "rows": row_of.astype(np.int32), "tf": tf.astype(np.float32),
+                                 "lengths": lengths.astype(np.int32), "ids": np.asarray(ids, dtype=np.int64)})
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self._bm25.save(str(folder), show_progress=False)
-        np.save(folder / "ids.npy", self.ids)
+        for name in _ARRAYS:
+            np.save(folder / f"{name}.npy", getattr(self, name))
+        (folder / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> LexicalIndex:
-        bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
-        return cls(bm25, np.load(folder / "ids.npy"))
+    def load(cls, folder: Path) -> LexicalSegment:
+        """Postings memory-mapped (a server touches only the query tokens' pages); lengths and ids read."""
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+        arrays["lengths"], arrays["ids"] = np.asarray(arrays["lengths"]), np.asarray(arrays["ids"])
+        return cls(json.loads((folder / "vocab.json").read_text(encoding="utf-8")), arrays)
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
 
+    def postings(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, term frequencies) of `token` (empty when this segment never saw it)."""
+        column = self.vocab.get(token)
+        if column is None:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        start, end = int(self.indptr[column]), int(self.indptr[column + 1])
+        return np.asarray(self.rows[start:end]), np.asarray(self.tf[start:end])
+
+
+class LexicalIndex:
+    """BM25 over the segments of one version with collection-wide statistics; rows a `live` mask
+    marks False (tombstoned chunks) neither count in the statistics nor are found."""
+
+    def __init__(self, segments: list[LexicalSegment], live: list[np.ndarray | None]) -> None:
+        self.segments = segments
+        self.live = live
+        self.n_docs = sum(len(s) if keep is None else int(keep.sum()) for s, keep in zip(segments, live, strict=True))
+        total = sum(int(s.lengths.sum() if keep is None else s.lengths[keep].sum())
+                    for s, keep in zip(segments, live, strict=True))
+        avgdl = total / self.n_docs if self.n_docs else 1.0
+        self._norms = [(K1 * ((1 - B) + B * s.lengths / avgdl)).astype(np.float32) for s in segments]
+
+    def __len__(self) -> int:
+        """Live chunks in all segments."""
+        return self.n_docs
+
+    def document_frequency(self, token: str) -> int:
+        """Live chunks holding `token`, over every segment."""
+        df = 0
+        for segment, keep in zip(self.segments, self.live, strict=True):
+            rows, _ = segment.postings(token)
+            df += len(rows) if keep is None else int(np.count_nonzero(keep[rows]))
+        return df
+
     def search(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Top-k (id, score) pairs with a positive score, among the `allowed` ids when given."""
-        if not len(self) or not tokens:
+        """Top-k (id, score) pairs with a positive score, among the `allowed` ids when given; equal
+        scores rank by id, so the result is the same however the index is cut into segments."""
+        if not self.n_docs or not tokens or k < 1:
             return []
-        mask = None if allowed is None else np.isin(self.ids, allowed).astype(np.float32)
-        scores = self._bm25.get_scores(tokens, weight_mask=mask)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        return [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]
+        # A token asked twice counts twice (as bm25s did); one absent everywhere scores nothing.
+        idf = {t: math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))
+               for t in set(tokens) if (df := self.document_frequency(t))}
+        hits: list[tuple[int, float]] = []
+        for segment, keep, norm in zip(self.segments, self.live, self._norms, strict=True):
+            scores = np.zeros(len(segment), np.float32)
+            for token in tokens:
+                if token in idf:
+                    rows, tf = segment.postings(token)
+                    scores[rows] += np.float32(idf[token]) * (tf / (norm[rows] + tf))
+            if keep is not None:
+                scores[~keep] = 0
+            if allowed is not None:
+                scores[~np.isin(segment.ids, allowed)] = 0
+            hits.extend(_top(scores, segment.ids, k))
+        hits.sort(key=lambda h: (-h[1], h[0]))
+        return hits[:k]
+
+
+def _top(scores: np.ndarray, ids: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The positive scores among the k best, ties at the k-th included (the merge cuts them by id)."""
+    found = np.flatnonzero(scores > 0)
+    if len(found) > k:
+        kth = np.partition(scores[found], len(found) - k)[len(found) - k]
+        found = found[scores[found] >= kth]
+    return [(int(ids[i]), float(scores[i])) for i in found]
