@@ -109,6 +109,11 @@ class LexicalSegment:
     def __len__(self) -> int:
         return int(self.ids.shape[0])
 
+    def count(self, token: str) -> int:
+        """How many of this segment's chunks hold `token` (from the postings offsets alone)."""
+        column = self.vocab.get(token)
+        return 0 if column is None else int(self.indptr[column + 1] - self.indptr[column])
+
     def postings(self, token: str) -> tuple[np.ndarray, np.ndarray]:
         """(rows, term frequencies) of `token` (empty when this segment never saw it)."""
         column = self.vocab.get(token)
@@ -139,8 +144,10 @@ class LexicalIndex:
         """Live chunks holding `token`, over every segment."""
         df = 0
         for segment, keep in zip(self.segments, self.live, strict=True):
-            rows, _ = segment.postings(token)
-            df += len(rows) if keep is None else int(np.count_nonzero(keep[rows]))
+            if keep is None:
+                df += segment.count(token)
+            else:
+                df += int(np.count_nonzero(keep[segment.postings(token)[0]]))
         return df
 
     def search(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:

@@ -298,10 +298,10 @@ class IndexWriter:
         self._next_segment += 1
         return name
 
-    def _new_segment(self, folder: Path, fill: Callable[[sqlite3.Connection, faiss.IndexIDMap2, faiss.IndexIDMap2], None]
-                     ) -> dict[str, Any]:
+    def _new_segment(self, folder: Path, fill: Callable[[sqlite3.Connection, faiss.IndexIDMap2, faiss.IndexIDMap2], None],
+                     stage: str = "writing") -> dict[str, Any]:
         """A segment whose doc store and exact vector indexes `fill` writes (row ids from the version's
-        sequences on), then its postings and vector index built from them."""
+        sequences on; its seconds count as `stage`), then its postings and vector index built from them."""
         name = self._segment_name()
         segment = folder / name
         segment.mkdir()
@@ -313,8 +313,11 @@ class IndexWriter:
             for table in _sequenced_tables(conn):
                 conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
                              (table, self._next_ids.get(table, 1) - 1))
+            filling = time.perf_counter()
             fill(conn, vectors, figure_vectors)
             conn.commit()
+            self.timings[stage] += time.perf_counter() - filling
+            t0 += time.perf_counter() - filling
             self._next_ids.update((table, seq + 1) for table, seq in conn.execute("SELECT name, seq FROM sqlite_sequence"))
             counts = {k: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for k, table in _COUNTS.items()}
             faiss.write_index(figure_vectors, str(segment / "figures.faiss"))
@@ -332,7 +335,6 @@ class IndexWriter:
     def _merge(self, folder: Path, entries: list[dict[str, Any]]) -> dict[str, Any]:
         """One segment of the live rows and vectors of `entries` (whose folders are then unlinked from
         this version), keeping their row ids."""
-        t0 = time.perf_counter()
         sources = [(folder / e["name"], e["deleted"]) for e in entries]
 
         def fill(conn: sqlite3.Connection, vectors: faiss.IndexIDMap2, figure_vectors: faiss.IndexIDMap2) -> None:
@@ -343,10 +345,9 @@ class IndexWriter:
                 live = {r[0] for r in conn.execute(f"SELECT id FROM {table}")}
                 _add_sorted(index, [_stored_vectors(source / file, live) for source, _ in sources])
 
-        merged = self._new_segment(folder, fill)
+        merged = self._new_segment(folder, fill, stage="merging")
         for source, _ in sources:
             shutil.rmtree(source)
-        self.timings["merging"] += time.perf_counter() - t0
         return merged
 
     def _base_created(self) -> str | None:

@@ -26,7 +26,7 @@ STREETS = 6
 def _report(folder: Path, n: int) -> Path:
     """A small report of its own street; every third one adds a paragraph the others lack (uneven
     document frequencies and lengths, which segment-local BM25 statistics would get wrong)."""
-    extra = "(三)推进政务公开\n全年主动公开政府信息{0}条,依申请公开{1}件。\n".format(200 + n, n) if n % 3 == 0 else ""
+    extra = f"(三)推进政务公开\n全年主动公开政府信息{200 + n}条,依申请公开{n}件。\n" if n % 3 == 0 else ""
     path = folder / f"street_{n:02d}.txt"
     path.write_text(
         f"第{n}街道关于2021年度法治政府建设情况的报告\n一、主要做法和成效\n(一)化解矛盾纠纷\n"
