@@ -50,7 +50,7 @@ import faiss
 import numpy as np
 
 from .figure_records import FigureRecord
-from .lexical import LexicalIndex, LexicalSegment
+from .lexical import LexicalIndex, LexicalSegment, sorted_members
 from .models import Chunk, ReportMetadata
 
 log = logging.getLogger(__name__)
@@ -245,7 +245,7 @@ class Segment:
         self.deleted_docs = frozenset(entry["deleted"])
         self.deleted_chunks = self._ids_of_deleted("chunks")
         self.deleted_figures = self._ids_of_deleted("figures")
-        self.live = None if not self.deleted_docs else ~_members(self.deleted_chunks, self.ids)
+        self.live = None if not self.deleted_docs else ~sorted_members(self.deleted_chunks, self.ids)
 
     def _ids_of_deleted(self, table: str) -> np.ndarray:
         doomed = sorted(self.deleted_docs)
@@ -260,7 +260,7 @@ class Segment:
 
     def holds(self, ids: np.ndarray) -> np.ndarray:
         """Which of `ids` are live chunks of this segment."""
-        return _members(self.ids, ids) & ~_members(self.deleted_chunks, ids)
+        return sorted_members(self.ids, ids) & ~sorted_members(self.deleted_chunks, ids)
 
     def search(self, index: faiss.Index, query: np.ndarray, k: int, deleted: np.ndarray,
                params: faiss.SearchParameters | None = None) -> list[tuple[int, float]]:
@@ -271,22 +271,12 @@ class Segment:
         scores, ids = index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k + len(deleted), params=params)
         found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
         if len(deleted):
-            gone = _members(deleted, np.asarray([i for i, _ in found], dtype=np.int64))
+            gone = sorted_members(deleted, np.asarray([i for i, _ in found], dtype=np.int64))
             found = [hit for hit, dead in zip(found, gone, strict=True) if not dead]
         return found[:k]
 
     def close(self) -> None:
         self.db.close()
-
-
-def _members(sorted_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Which of `values` occur in the ascending `sorted_ids` (a binary search each: no set of a
-    million ids is built per query)."""
-    values = np.asarray(values, dtype=np.int64)
-    if not len(sorted_ids) or not len(values):
-        return np.zeros(len(values), dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_ids, values), len(sorted_ids) - 1)
-    return np.asarray(sorted_ids[at] == values)
 
 
 def _best(hits: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:

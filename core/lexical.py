@@ -19,6 +19,8 @@ import json
 import logging
 import math
 import re
+from array import array
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -74,24 +76,28 @@ class LexicalSegment:
 
     @classmethod
     def build(cls, rows: Iterable[tuple[int, list[str]]]) -> LexicalSegment:
-        """Postings of (chunk id, tokens) rows. Tokens become vocabulary ids row by row, so a large
-        segment never holds its token strings all at once (about 7 GB at 1M chunks)."""
+        """Postings of (chunk id, tokens) rows. Each row is counted as it comes (distinct token ids and
+        their frequencies into flat 4-byte buffers), so a large segment never holds its token strings,
+        nor one entry per token occurrence, all at once."""
         vocab = Vocabulary()
-        ids: list[int] = []
-        parts: list[np.ndarray] = []
+        ids, lengths, distinct = array("q"), array("i"), array("i")
+        cols, counts = array("i"), array("f")
         for chunk_id, tokens in rows:
+            tf = Counter(vocab.ids(tokens))
             ids.append(chunk_id)
-            parts.append(np.asarray(vocab.ids(tokens), dtype=np.int64))
-        n = len(parts)
-        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=n)
-        cols = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-        # One key per (token, row) sorts postings token-major; its repeats are the term frequency.
-        keys, tf = np.unique(cols * max(n, 1) + np.repeat(np.arange(n, dtype=np.int64), lengths), return_counts=True)
-        token_of, row_of = np.divmod(keys, max(n, 1))
+            lengths.append(len(tokens))
+            distinct.append(len(tf))
+            cols.extend(tf.keys())
+            counts.extend(tf.values())
+        token_of = np.frombuffer(cols, dtype=np.int32)
+        by_token = np.argsort(token_of, kind="stable")  # rows stay ascending within a token
+        rows_of = np.repeat(np.arange(len(ids), dtype=np.int32), np.frombuffer(distinct, dtype=np.int32))
         indptr = np.zeros(len(vocab) + 1, np.int64)
         np.cumsum(np.bincount(token_of, minlength=len(vocab)), out=indptr[1:])
-        return cls(dict(vocab), {"indptr": indptr, "rows": row_of.astype(np.int32), "tf": tf.astype(np.float32),
-                                 "lengths": lengths.astype(np.int32), "ids": np.asarray(ids, dtype=np.int64)})
+        return cls(dict(vocab), {"indptr": indptr, "rows": rows_of[by_token],
+                                 "tf": np.frombuffer(counts, dtype=np.float32)[by_token],
+                                 "lengths": np.frombuffer(lengths, dtype=np.int32).copy(),
+                                 "ids": np.frombuffer(ids, dtype=np.int64).copy()})
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -130,10 +136,11 @@ class LexicalIndex:
     def __init__(self, segments: list[LexicalSegment], live: list[np.ndarray | None]) -> None:
         self.segments = segments
         self.live = live
-        self.n_docs = sum(len(s) if keep is None else int(keep.sum()) for s, keep in zip(segments, live, strict=True))
-        total = sum(int(s.lengths.sum() if keep is None else s.lengths[keep].sum())
-                    for s, keep in zip(segments, live, strict=True))
-        avgdl = total / self.n_docs if self.n_docs else 1.0
+        # Tombstoned rows of each segment, ascending (few until a merge): left out of counts and results.
+        self._dead = [np.zeros(0, np.int64) if keep is None else np.flatnonzero(~keep) for keep in live]
+        self.n_docs = sum(len(s) - len(dead) for s, dead in zip(segments, self._dead, strict=True))
+        total = sum(int(s.lengths.sum()) - int(s.lengths[dead].sum()) for s, dead in zip(segments, self._dead, strict=True))
+        avgdl = total / self.n_docs if total else 1.0
         self._norms = [(K1 * ((1 - B) + B * s.lengths / avgdl)).astype(np.float32) for s in segments]
 
     def __len__(self) -> int:
@@ -143,11 +150,10 @@ class LexicalIndex:
     def document_frequency(self, token: str) -> int:
         """Live chunks holding `token`, over every segment."""
         df = 0
-        for segment, keep in zip(self.segments, self.live, strict=True):
-            if keep is None:
-                df += segment.count(token)
-            else:
-                df += int(np.count_nonzero(keep[segment.postings(token)[0]]))
+        for segment, dead in zip(self.segments, self._dead, strict=True):
+            df += segment.count(token)
+            if len(dead) and segment.count(token):
+                df -= int(np.count_nonzero(sorted_members(segment.postings(token)[0], dead)))
         return df
 
     def search(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
@@ -159,19 +165,28 @@ class LexicalIndex:
         idf = {t: math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))
                for t in set(tokens) if (df := self.document_frequency(t))}
         hits: list[tuple[int, float]] = []
-        for segment, keep, norm in zip(self.segments, self.live, self._norms, strict=True):
+        for segment, dead, norm in zip(self.segments, self._dead, self._norms, strict=True):
             scores = np.zeros(len(segment), np.float32)
             for token in tokens:
                 if token in idf:
                     rows, tf = segment.postings(token)
                     scores[rows] += np.float32(idf[token]) * (tf / (norm[rows] + tf))
-            if keep is not None:
-                scores[~keep] = 0
+            scores[dead] = 0
             if allowed is not None:
                 scores[~np.isin(segment.ids, allowed)] = 0
             hits.extend(_top(scores, segment.ids, k))
         hits.sort(key=lambda h: (-h[1], h[0]))
         return hits[:k]
+
+
+def sorted_members(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Which of `values` occur in the ascending `sorted_values`: a binary search each, so no set of a
+    segment's million ids (or rows) is built per query."""
+    values = np.asarray(values)
+    if not len(sorted_values) or not len(values):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
+    return np.asarray(sorted_values[at] == values)
 
 
 def _top(scores: np.ndarray, ids: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -36,6 +36,7 @@ from core.index import (
     FIGURE_COLUMNS,
     FORMAT_VERSION,
     HNSW_EF_SEARCH,
+    READ_FLAGS,
     SCHEMA,
     SEGMENTS,
     TMP_MARK,
@@ -335,18 +336,19 @@ class IndexWriter:
     def _merge(self, folder: Path, entries: list[dict[str, Any]]) -> dict[str, Any]:
         """One segment of the live rows and vectors of `entries` (whose folders are then unlinked from
         this version), keeping their row ids."""
-        sources = [(folder / e["name"], e["deleted"]) for e in entries]
+        sources = [(folder / e["name"], e["deleted"], e["ann"]) for e in entries]
 
         def fill(conn: sqlite3.Connection, vectors: faiss.IndexIDMap2, figure_vectors: faiss.IndexIDMap2) -> None:
-            for source, deleted in sources:
+            for source, deleted, _ in sources:
                 _copy_live_rows(conn, source / "docstore.sqlite", deleted)
             conn.commit()
-            for file, index, table in (("vectors.faiss", vectors, "chunks"), ("figures.faiss", figure_vectors, "figures")):
-                live = {r[0] for r in conn.execute(f"SELECT id FROM {table}")}
-                _add_sorted(index, [_stored_vectors(source / file, live) for source, _ in sources])
+            for table, index, stored in (("chunks", vectors, [(s / "vectors.faiss", ann) for s, _, ann in sources]),
+                                         ("figures", figure_vectors, [(s / "figures.faiss", "flat") for s, _, _ in sources])):
+                live = np.fromiter((r[0] for r in conn.execute(f"SELECT id FROM {table}")), dtype=np.int64)
+                _carry_vectors(index, stored, live)
 
         merged = self._new_segment(folder, fill, stage="merging")
-        for source, _ in sources:
+        for source, _, _ in sources:
             shutil.rmtree(source)
         return merged
 
@@ -459,21 +461,37 @@ def _copy_live_rows(conn: sqlite3.Connection, source: Path, deleted: list[str]) 
     conn.execute("DETACH DATABASE src")
 
 
-def _stored_vectors(path: Path, live: set[int]) -> tuple[np.ndarray, np.ndarray]:
+def _carry_vectors(index: faiss.IndexIDMap2, stored: list[tuple[Path, str]], live: np.ndarray) -> None:
+    """Add the vectors of the (file, kind) indexes `stored` whose ids are `live` to `index`, in ascending id
+    order. The files are read memory-mapped and, when their id ranges do not interleave (segments are
+    written in id order), copied one at a time, so a merge holds one segment's vectors, not all twice."""
+    ids = [faiss.vector_to_array(faiss.read_index(str(path), READ_FLAGS[kind]).id_map) for path, kind in stored]
+    order = sorted((n for n in range(len(ids)) if len(ids[n])), key=lambda n: int(ids[n].min()))
+    in_order = all(np.all(np.diff(ids[n]) > 0) for n in order) and all(
+        ids[a].max() < ids[b].min() for a, b in zip(order, order[1:], strict=False))
+    if in_order:
+        for n in order:
+            _add_live(index, [_live_part(*stored[n], live)])
+    else:
+        _add_live(index, [_live_part(*stored[n], live) for n in order])
+
+
+def _live_part(path: Path, kind: str, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(ids, vectors) of the index at `path` whose ids are in `live`."""
-    index = exact_copy(faiss.read_index(str(path)))
-    ids = faiss.vector_to_array(index.id_map).astype(np.int64)
-    keep = np.fromiter((i in live for i in ids.tolist()), dtype=bool, count=len(ids))
-    vectors = index.index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
-    return ids[keep], vectors[keep]
+    source = faiss.read_index(str(path), READ_FLAGS[kind])
+    ids = faiss.vector_to_array(source.id_map).astype(np.int64)
+    vectors = exact_copy(source).index.reconstruct_n(0, source.ntotal)
+    keep = np.isin(ids, live)
+    return (ids, vectors) if keep.all() else (ids[keep], vectors[keep])
 
 
-def _add_sorted(index: faiss.IndexIDMap2, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
+def _add_live(index: faiss.IndexIDMap2, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
     """Add the parts' vectors to `index` in ascending id order."""
     ids = np.concatenate([i for i, _ in parts]) if parts else np.zeros(0, np.int64)
     if len(ids):
-        order = np.argsort(ids, kind="stable")
-        index.add_with_ids(np.vstack([v for _, v in parts])[order], ids[order])
+        by_id = np.argsort(ids, kind="stable")
+        vectors = parts[0][1] if len(parts) == 1 else np.vstack([v for _, v in parts])
+        index.add_with_ids(vectors if np.all(by_id[1:] > by_id[:-1]) else vectors[by_id], ids[by_id])
 
 
 def _next_version_number(versions: Path) -> int:
