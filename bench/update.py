@@ -41,7 +41,7 @@ from bench import large_index  # noqa: E402
 from bench.common import load_snapshot, machine_line  # noqa: E402
 from bench.query import RECALL_K, gold_questions, prepare_index  # noqa: E402
 from core.config import Settings  # noqa: E402
-from core.index import current_version_dir, document_sources, open_index  # noqa: E402
+from core.index import current_version_dir, document_sources, open_index, read_manifest  # noqa: E402
 from core.lexical import tokenize  # noqa: E402
 from eval.gold import GoldQuestion, evidence_span  # noqa: E402
 from service.retrieval import CANDIDATES  # noqa: E402
@@ -54,9 +54,10 @@ def child_write(index: Path, op: str, mode: str, what: str = "") -> dict:
     segment or tombstone (`mode` segment) or as a whole rewrite (`mode` rewrite); or a compaction."""
     from ingest.writer import IndexWriter
 
-    snapshot = open_index(index)
-    model_id, dim = snapshot.embedding_model, int(snapshot.manifest["embedding_dim"])
-    snapshot.close()
+    live = current_version_dir(index)
+    assert live is not None
+    manifest = read_manifest(live)  # the manifest alone, as `reportqa ingest` reads it before its write
+    model_id, dim = manifest["embedding_model"], int(manifest["embedding_dim"])
     pending = pickle.loads(Path(what).read_bytes()) if op == "add" else None
     before_mb = peak_mb()
     started = time.perf_counter()
@@ -69,10 +70,14 @@ def child_write(index: Path, op: str, mode: str, what: str = "") -> dict:
             writer.compact()
         manifest = writer.commit()
     wall = time.perf_counter() - started
+    write_peak_mb = peak_mb()
+    started = time.perf_counter()
+    open_index(index).close()  # what a server does when it sees the new version
+    open_s = time.perf_counter() - started
     folder = current_version_dir(index)
     assert folder is not None
     written = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and p.stat().st_nlink == 1)
-    return {"wall_s": wall, "peak_mb": peak_mb(), "imports_mb": before_mb, "written_mb": written / 2**20,
+    return {"wall_s": wall, "peak_mb": write_peak_mb, "imports_mb": before_mb, "written_mb": written / 2**20, "open_s": open_s,
             "segments": len(manifest["segments"]), "timings": dict(writer.timings)}
 
 
@@ -188,12 +193,13 @@ def report(rows: list, checks: list, servers: dict[str, float], load_before: tup
     w("\none report added or removed, each in its own process on a hard-linked copy of a one-segment index;\n"
       "segment = a new segment (add) or a tombstone (remove) and a manifest; rewrite = the whole version written\n"
       "again as one segment (doc store copied, BM25 and vectors rebuilt), what every write did before segments\n")
+    w("(wall and peak: the writing process, imports apart in wall; open s: a reader opening the new version)\n")
     w(f"{'index chunks':<13} {'change':<7} {'how':<8} {'wall s':>7} {'peak MB':>8} {'above srv':>9} {'written MB':>10} "
-      f"{'segments':>8}  time split (s)\n")
+      f"{'segments':>8} {'open s':>6}  time split (s)\n")
     for label, op, mode, r, peak, server in rows:
         split = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["timings"].items()) if v >= 0.005)
         w(f"{label:<13} {op:<7} {mode:<8} {r['wall_s']:>7.2f} {peak:>8.0f} {peak - server:>+9.0f} {r['written_mb']:>10.1f} "
-          f"{r['segments']:>8}  {split}\n")
+          f"{r['segments']:>8} {r['open_s']:>6.2f}  {split}\n")
     w(f"\nserver RSS (index open, one question answered): {', '.join(f'{k} chunks {v:.0f} MB' for k, v in servers.items())}\n")
     w("\nanswers before and after a merge (after the add and the removal: 2 segments and a tombstone, then "
       "`compact`: one segment)\n")

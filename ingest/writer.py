@@ -465,7 +465,7 @@ def _carry_vectors(index: faiss.IndexIDMap2, stored: list[tuple[Path, str]], liv
     """Add the vectors of the (file, kind) indexes `stored` whose ids are `live` to `index`, in ascending id
     order. The files are read memory-mapped and, when their id ranges do not interleave (segments are
     written in id order), copied one at a time, so a merge holds one segment's vectors, not all twice."""
-    ids = [faiss.vector_to_array(faiss.read_index(str(path), READ_FLAGS[kind]).id_map) for path, kind in stored]
+    ids = [_stored_ids(path, kind) for path, kind in stored]
     order = sorted((n for n in range(len(ids)) if len(ids[n])), key=lambda n: int(ids[n].min()))
     in_order = all(np.all(np.diff(ids[n]) > 0) for n in order) and all(
         ids[a].max() < ids[b].min() for a, b in zip(order, order[1:], strict=False))
@@ -474,6 +474,12 @@ def _carry_vectors(index: faiss.IndexIDMap2, stored: list[tuple[Path, str]], liv
             _add_live(index, [_live_part(*stored[n], live)])
     else:
         _add_live(index, [_live_part(*stored[n], live) for n in order])
+
+
+def _stored_ids(path: Path, kind: str) -> np.ndarray:
+    """The ids of the index at `path` (held while they are read: a SWIG member does not keep its index alive)."""
+    index = faiss.read_index(str(path), READ_FLAGS[kind])
+    return faiss.vector_to_array(index.id_map).astype(np.int64)
 
 
 def _live_part(path: Path, kind: str, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -160,3 +160,18 @@ def test_a_report_removed_and_added_again_lives_in_its_new_segment(settings: Set
     assert np.isfinite([s for _, s in snap.dense_search(vector, 5, np.asarray(ids))]).all()
     compact_index(settings)
     assert open_index(settings.index_dir).chunk_ids_of([doc_id]) == ids
+
+
+def test_the_compact_command_merges_the_segments_into_one(settings: Settings, reports: list[Path]) -> None:
+    from typer.testing import CliRunner
+
+    from reportqa.cli import app
+
+    for path in reports[:3]:
+        _ingest(settings, path)
+    shown = CliRunner().invoke(app, ["compact", "--index", str(settings.index_dir), "--json"])
+    assert shown.exit_code == 0, shown.output
+    [segment] = json.loads(shown.stdout)["segments"]
+    snap = open_index(settings.index_dir)
+    assert [s.name for s in snap.segments] == [segment["name"]] and len(snap.documents()) == 3
+    assert snap.check_integrity() == []
