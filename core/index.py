@@ -399,8 +399,8 @@ class IndexSnapshot:
         hits = _best([hit for part in found.values() for hit in part], k)
         doc_of: dict[int, str] = {}
         for segment, part in found.items():
-            marks = ",".join("?" * len(part))
             if part:
+                marks = ",".join("?" * len(part))
                 doc_of.update(segment.db.execute(f"SELECT id, doc_id FROM figures WHERE id IN ({marks})",
                                                  [i for i, _ in part]))
         positions: dict[int, int] = {}

@@ -226,6 +226,7 @@ class IndexWriter:
         return manifest
 
     def _write_version(self, tmp: Path, number: int) -> dict[str, Any]:
+        """The version's segments (the base's linked, tombstoned, converted; the new one; merges) and manifest."""
         self.timings.clear()
         base = self.base_manifest or {"segments": [], "next_ids": {}, "next_segment": 1}
         self._next_ids: dict[str, int] = dict(base["next_ids"])
@@ -242,8 +243,7 @@ class IndexWriter:
                 entries.append(self._carry(source, folder, entry))
         self.timings["linking"] += time.perf_counter() - t0
         if self._adds:
-            entries.append(self._new_segment(folder, lambda conn, vectors, figures:
-                                              self._apply_additions(conn, vectors, figures)))
+            entries.append(self._new_segment(folder, self._apply_additions))
         if self._compact and (len(entries) > 1 or any(e["deleted"] for e in entries)):
             entries = [self._merge(folder, entries)]
         elif len(entries) > self.max_segments:
