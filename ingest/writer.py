@@ -464,16 +464,21 @@ def _copy_live_rows(conn: sqlite3.Connection, source: Path, deleted: list[str]) 
 def _carry_vectors(index: faiss.IndexIDMap2, stored: list[tuple[Path, str]], live: np.ndarray) -> None:
     """Add the vectors of the (file, kind) indexes `stored` whose ids are `live` to `index`, in ascending id
     order. The files are read memory-mapped and, when their id ranges do not interleave (segments are
-    written in id order), copied one at a time, so a merge holds one segment's vectors, not all twice."""
+    written in id order), copied one at a time, so a merge holds one segment's vectors, not all twice;
+    tombstoned ones are added and then removed in place rather than filtered into another copy."""
     ids = [_stored_ids(path, kind) for path, kind in stored]
     order = sorted((n for n in range(len(ids)) if len(ids[n])), key=lambda n: int(ids[n].min()))
     in_order = all(np.all(np.diff(ids[n]) > 0) for n in order) and all(
         ids[a].max() < ids[b].min() for a, b in zip(order, order[1:], strict=False))
     if in_order:
         for n in order:
-            _add_live(index, [_live_part(*stored[n], live)])
+            _add_sorted(index, [_stored_part(*stored[n])])
     else:
-        _add_live(index, [_live_part(*stored[n], live) for n in order])
+        _add_sorted(index, [_stored_part(*stored[n]) for n in order])
+    added = faiss.vector_to_array(index.id_map).astype(np.int64)
+    dead = added[~np.isin(added, live)]
+    if len(dead):
+        index.remove_ids(np.sort(dead))
 
 
 def _stored_ids(path: Path, kind: str) -> np.ndarray:
@@ -482,16 +487,13 @@ def _stored_ids(path: Path, kind: str) -> np.ndarray:
     return faiss.vector_to_array(index.id_map).astype(np.int64)
 
 
-def _live_part(path: Path, kind: str, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, vectors) of the index at `path` whose ids are in `live`."""
+def _stored_part(path: Path, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, vectors) of the index at `path`."""
     source = faiss.read_index(str(path), READ_FLAGS[kind])
-    ids = faiss.vector_to_array(source.id_map).astype(np.int64)
-    vectors = exact_copy(source).index.reconstruct_n(0, source.ntotal)
-    keep = np.isin(ids, live)
-    return (ids, vectors) if keep.all() else (ids[keep], vectors[keep])
+    return faiss.vector_to_array(source.id_map).astype(np.int64), exact_copy(source).index.reconstruct_n(0, source.ntotal)
 
 
-def _add_live(index: faiss.IndexIDMap2, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
+def _add_sorted(index: faiss.IndexIDMap2, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
     """Add the parts' vectors to `index` in ascending id order."""
     ids = np.concatenate([i for i, _ in parts]) if parts else np.zeros(0, np.int64)
     if len(ids):
