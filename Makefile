@@ -76,6 +76,7 @@ bench: install browser
 	HF_HUB_OFFLINE=1 $(PY) bench/query.py
 	HF_HUB_OFFLINE=1 $(PY) bench/security.py
 	HF_HUB_OFFLINE=1 $(PY) bench/web.py
+	HF_HUB_OFFLINE=1 $(PY) bench/update.py
 
 # Threads, OpenMP idle wait and batch size of the embedding model (about 5 minutes; see bench/README.md).
 bench-embedding: install

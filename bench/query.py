@@ -238,7 +238,7 @@ def main() -> None:
     parser.add_argument("--split-questions", type=int, default=40)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    for noisy in ("faiss", "bm25s", "ingest", "httpx", "jieba"):
+    for noisy in ("faiss", "ingest", "httpx", "jieba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = Settings()
     gold = gold_questions()

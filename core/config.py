@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     table_rows_per_chunk: int = Field(6, ge=1, le=200)
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
     keep_versions: int = Field(2, ge=1, description="Index versions kept on disk besides the current one.")
+    max_segments: int = Field(
+        8, ge=1, description="Segments an index version may hold; a write that leaves more merges the smallest "
+        "(`reportqa compact` merges them all and drops removed reports' rows).",
+    )
     default_top_k: int = Field(5, ge=1, le=50, description="Passages retrieved for an answer.")
     figure_ranker: Path | None = Field(
         None, description="Weights of the figure ranker (a file `python -m eval.fit` writes); default: the shipped ones."

@@ -1,31 +1,43 @@
-"""The index format and its read side: layout, schema, snapshots of one version (vectors,
-BM25, doc store). The format is declared here once; `ingest.writer` is the only module that
-writes it, and everything that reads an index reads it through this module.
+"""The index format and its read side: layout, schema, snapshots of one version (segments of
+vectors, BM25 postings and doc-store rows). The format is declared here once; `ingest.writer` is
+the only module that writes it, and everything that reads an index reads it through this module.
 
 Layout of an index directory:
 
     CURRENT                  name of the live version (switched by one atomic rename)
     versions/000007/         one complete, immutable version:
-        manifest.json        format version, embedding model and dimension, counts, times,
-                             and the change that made it (who, added and removed doc ids)
-        vectors.faiss        IndexIDMap2 over L2-normalised vectors: IndexFlatIP (exact, the
+        manifest.json        format version, embedding model and dimension, live counts, times,
+                             the change that made it (who, added and removed doc ids), the next
+                             free row id of each AUTOINCREMENT table, and its segments: each with
+                             its own counts, vector index kind and tombstones (doc ids removed
+                             from it since it was written)
+        segments/000003/     one immutable segment: the reports one write added (or one merge
+                             joined). A version's segments are hard links of the previous
+                             version's files, so adding a report writes only its own segment.
+            vectors.faiss    IndexIDMap2 over L2-normalised vectors: IndexFlatIP (exact, the
                              default) or IndexHNSWFlat / IndexIVFFlat (approximate, for large
-                             indexes; REPORTQA_ANN), named in the manifest with its parameters
-        figures.faiss        IndexIDMap2 over IndexFlatIP: the L2-normalised vector of each figure
+                             indexes; REPORTQA_ANN), named in the segment's entry with its parameters
+            figures.faiss    IndexIDMap2 over IndexFlatIP: the L2-normalised vector of each figure
                              record's short description (`core.figure_records.describe`), keyed
                              by the figures table's id
-        lexical/             bm25s index over jieba tokens, plus ids.npy
-        docstore.sqlite      documents (metadata, original text, sections), chunks (with their
+            lexical/         term-frequency postings over jieba tokens (`core.lexical`), chunk
+                             lengths and ids; BM25 statistics are summed over segments at query time
+            docstore.sqlite  documents (metadata, original text, sections), chunks (with their
                              page numbers), sentences, figures (every figure of every chunk as a
                              record, `core.figure_records`), pages (of paged reports: span, size and
                              the boxes of the text printed on each) and originals (the file a paged
                              report was read from: its SHA-256 and size)
-        sources/<sha256>     the original file of each paged report, content-addressed, so a page
-                             can be drawn later; a version keeps the files of the reports it holds
-                             (hard links to the previous version's: no copy per version)
+            sources/<sha256> the original file of each paged report of the segment, content-addressed,
+                             so a page can be drawn later (linked with the segment, copied by a merge)
     .write.lock              one writer at a time
 
-Readers open the vector index memory-mapped (flat codes and IVF lists), so a server
+Row ids (chunks.id, figures.id, any AUTOINCREMENT table) are unique across segments: a new
+segment's sequences start at the manifest's `next_ids`, and a merge keeps the ids it copies.
+A report lives in one segment; a table of per-report rows (figures, and pages or text boxes
+later) lives beside its report's chunks and names its report by a `doc_id` column or a
+`chunk` column referencing chunks(id), which is how a merge leaves out a tombstoned report's rows.
+
+Readers open the vector indexes memory-mapped (flat codes and IVF lists), so a server
 starts without reading the vectors into its own memory and several workers on one
 machine share the page cache.
 """
@@ -44,17 +56,20 @@ import faiss
 import numpy as np
 
 from .figure_records import FigureRecord
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, LexicalSegment, sorted_members
 from .models import Chunk, Page, ReportMetadata, TextBox, page_numbers_of
 
 log = logging.getLogger(__name__)
 
 # 2: the figures table (figure records, written at ingest); a format-1 index is re-indexed.
 # 3: figures.faiss (a vector of each figure record's description); a format-2 index is re-indexed.
-# 4: pages, boxes and original files of paged reports, page numbers of chunks; format 3 is re-indexed.
+# 4: segments (a version lists immutable segments with tombstones; BM25 as raw postings scored
+#    with collection-wide statistics); pages, boxes and original files of paged reports, page
+#    numbers of chunks. A format-3 index is re-indexed.
 FORMAT_VERSION = 4
 CURRENT = "CURRENT"
 VERSIONS = "versions"
+SEGMENTS = "segments"
 TMP_MARK = ".tmp-"
 ANN_KINDS = ("flat", "hnsw", "ivf")
 HNSW_EF_SEARCH = 128  # HNSW's search beam, well above the retriever's 50 candidates
@@ -167,7 +182,8 @@ def require_format(manifest: dict[str, Any], where: Path) -> None:
     if found != FORMAT_VERSION:
         raise FormatMismatchError(
             f"the index at {where} is in format {found}, but this reportqa reads format {FORMAT_VERSION} "
-            "(it stores the pages and original files of paged reports): "
+            "(it is made of segments that an added report extends without rewriting the rest, and keeps "
+            "the pages and original files of paged reports): "
             "re-index the reports with `reportqa ingest PATH --rebuild`"
         )
 
@@ -281,21 +297,78 @@ def current_version_dir(index_dir: Path) -> Path | None:
     return index_dir / VERSIONS / pointer.read_text(encoding="utf-8").strip()
 
 
+class Segment:
+    """One segment of a version opened for reading, with its tombstones: the doc ids removed from it
+    since it was written, and their chunk and figure ids (sorted), which searches leave out."""
+
+    def __init__(self, folder: Path, entry: dict[str, Any]) -> None:
+        self.name = str(entry["name"])
+        self.folder = folder
+        self.vectors = faiss.read_index(str(folder / "vectors.faiss"), READ_FLAGS[entry["ann"]])
+        apply_search_params(self.vectors, entry.get("ann_params", {}))
+        inner = faiss.downcast_index(self.vectors.index)
+        if isinstance(inner, faiss.IndexIVF):
+            inner.make_direct_map()  # vectors by id, for subset searches (15 ms and 8 MB at 1M chunks)
+        self.figure_vectors = faiss.read_index(str(folder / "figures.faiss"), READ_FLAGS["flat"])
+        self.lexical = LexicalSegment.load(folder / "lexical")
+        self.db = connect(folder / "docstore.sqlite", readonly=True)
+        self.deleted_docs = frozenset(entry["deleted"])
+        self.deleted_chunks = self._ids_of_deleted("chunks")
+        self.deleted_figures = self._ids_of_deleted("figures")
+        self.live = None if not self.deleted_docs else ~sorted_members(self.deleted_chunks, self.ids)
+
+    def _ids_of_deleted(self, table: str) -> np.ndarray:
+        doomed = sorted(self.deleted_docs)
+        marks = ",".join("?" * len(doomed))
+        rows = self.db.execute(f"SELECT id FROM {table} WHERE doc_id IN ({marks}) ORDER BY id", doomed) if doomed else []
+        return np.asarray([r[0] for r in rows], dtype=np.int64)
+
+    @property
+    def ids(self) -> np.ndarray:
+        """The segment's chunk ids, ascending (tombstoned ones included)."""
+        return self.lexical.ids
+
+    def holds(self, ids: np.ndarray) -> np.ndarray:
+        """Which of `ids` are live chunks of this segment."""
+        return sorted_members(self.ids, ids) & ~sorted_members(self.deleted_chunks, ids)
+
+    def search(self, index: faiss.Index, query: np.ndarray, k: int, deleted: np.ndarray,
+               params: faiss.SearchParameters | None = None) -> list[tuple[int, float]]:
+        """Top-k (id, inner product) of `index` (this segment's chunk or figure vectors) leaving out
+        the `deleted` ids: asked for k more than were deleted, so k live ones remain when there are."""
+        if index.ntotal == 0 or k < 1:
+            return []
+        scores, ids = index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k + len(deleted), params=params)
+        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        if len(deleted):
+            gone = sorted_members(deleted, np.asarray([i for i, _ in found], dtype=np.int64))
+            found = [hit for hit, dead in zip(found, gone, strict=True) if not dead]
+        return found[:k]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _best(hits: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
+    """The k best of hits from several segments; equal scores rank by id, so the order does not
+    depend on how the index was cut."""
+    return sorted(hits, key=lambda h: (-h[1], h[0]))[:k]
+
+
 class IndexSnapshot:
-    """A read-only view of one index version; safe to share between request threads."""
+    """A read-only view of one index version, its segments searched together as one index; safe
+    to share between request threads."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.manifest = read_manifest(folder)
         require_format(self.manifest, folder.parent.parent)
-        self.vectors = faiss.read_index(str(folder / "vectors.faiss"), READ_FLAGS[self.ann])
-        apply_search_params(self.vectors, self.manifest.get("ann_params", {}))
-        inner = faiss.downcast_index(self.vectors.index)
-        if isinstance(inner, faiss.IndexIVF):
-            inner.make_direct_map()  # vectors by id, for subset searches (15 ms and 8 MB at 1M chunks)
-        self.figure_vectors = faiss.read_index(str(folder / "figures.faiss"), READ_FLAGS["flat"])
-        self.lexical = LexicalIndex.load(folder / "lexical")
-        self.db = connect(folder / "docstore.sqlite", readonly=True)
+        self.segments = [Segment(folder / SEGMENTS / entry["name"], entry) for entry in self.manifest["segments"]]
+        self.lexical = LexicalIndex([s.lexical for s in self.segments], [s.live for s in self.segments])
+        # The segment of each live report: every doc-keyed read goes to it alone.
+        self._segment_of = {doc_id: segment for segment in self.segments
+                            for (doc_id,) in segment.db.execute("SELECT doc_id FROM documents")
+                            if doc_id not in segment.deleted_docs}
 
     @property
     def version(self) -> int:
@@ -316,17 +389,22 @@ class IndexSnapshot:
             )
 
     def documents(self) -> list[DocumentRecord]:
-        rows = self.db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents d ORDER BY d.added_at, d.source").fetchall()
-        return [_doc_record(r, with_text=False, db=self.db) for r in rows]
+        records = [_doc_record(r, with_text=False, db=s.db) for s in self.segments
+                   for r in s.db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents d") if r["doc_id"] not in s.deleted_docs]
+        return sorted(records, key=lambda d: (d.added_at, d.source))
 
     def document(self, doc_id: str, with_text: bool = True) -> DocumentRecord | None:
-        row = self.db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.doc_id = ?", (doc_id,)).fetchone()
-        return _doc_record(row, with_text=with_text, db=self.db) if row else None
+        segment = self._segment_of.get(doc_id)
+        if segment is None:
+            return None
+        row = segment.db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.doc_id = ?", (doc_id,)).fetchone()
+        return _doc_record(row, with_text=with_text, db=segment.db)
 
     def original(self, doc_id: str) -> Path | None:
-        """The file a paged report was read from, as this version keeps it (None: not kept)."""
-        row = self.db.execute("SELECT sha256 FROM originals WHERE doc_id = ?", (doc_id,)).fetchone()
-        return self.folder / SOURCES / row["sha256"] if row else None
+        """The file a paged report was read from, as its segment keeps it (None: not kept)."""
+        segment = self._segment_of.get(doc_id)
+        row = segment.db.execute("SELECT sha256 FROM originals WHERE doc_id = ?", (doc_id,)).fetchone() if segment else None
+        return segment.folder / SOURCES / row["sha256"] if segment and row else None
 
     def text_of(self, doc_id: str) -> str:
         """The original text of a report this snapshot holds (KeyError for an id it does not)."""
@@ -335,18 +413,24 @@ class IndexSnapshot:
             raise KeyError(doc_id)
         return record.text or ""
 
+    def _route(self, ids: list[int]) -> list[tuple[Segment, list[int]]]:
+        """`ids` grouped by the segment holding each as a live chunk (others left out)."""
+        wanted = np.asarray(ids, dtype=np.int64)
+        parts = [(s, wanted[s.holds(wanted)].tolist()) for s in self.segments]
+        return [(s, part) for s, part in parts if part]
+
     def chunks(self, ids: list[int]) -> list[StoredChunk]:
         """Chunks by integer id, in the order asked for (unknown ids are left out)."""
-        if not ids:
-            return []
-        marks = ",".join("?" * len(ids))
-        rows = {r["id"]: r for r in self.db.execute(f"SELECT * FROM chunks WHERE id IN ({marks})", ids)}
+        rows: dict[int, sqlite3.Row] = {}
         sents: dict[int, list[tuple[int, int]]] = {}
-        for s in self.db.execute(
-            f"SELECT chunk, char_start, char_end FROM sentences WHERE chunk IN ({marks}) ORDER BY chunk, ordinal",
-            ids,
-        ):
-            sents.setdefault(s["chunk"], []).append((s["char_start"], s["char_end"]))
+        for segment, part in self._route(ids):
+            marks = ",".join("?" * len(part))
+            rows.update((r["id"], r) for r in segment.db.execute(f"SELECT * FROM chunks WHERE id IN ({marks})", part))
+            for s in segment.db.execute(
+                f"SELECT chunk, char_start, char_end FROM sentences WHERE chunk IN ({marks}) ORDER BY chunk, ordinal",
+                part,
+            ):
+                sents.setdefault(s["chunk"], []).append((s["char_start"], s["char_end"]))
         return [StoredChunk(i, _chunk(rows[i], sents.get(i, []))) for i in ids if i in rows]
 
     def figures(self, doc_id: str) -> list[FigureRecord]:
@@ -356,7 +440,10 @@ class IndexSnapshot:
 
     def _figure_rows(self, doc_id: str, columns: str) -> list[sqlite3.Row]:
         """`columns` of one report's figures (f) and their chunks (c), in the order of `figures`."""
-        return self.db.execute(
+        segment = self._segment_of.get(doc_id)
+        if segment is None:
+            return []
+        return segment.db.execute(
             f"SELECT {columns} FROM figures f JOIN chunks c ON c.id = f.chunk WHERE f.doc_id = ? "
             "ORDER BY f.char_start, c.ordinal, f.ordinal",
             (doc_id,),
@@ -372,34 +459,45 @@ class IndexSnapshot:
         ids = self._figure_ids(doc_id)
         if not ids:
             return np.zeros(0, np.float32)
-        vectors = self.figure_vectors.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+        vectors = self._segment_of[doc_id].figure_vectors.reconstruct_batch(np.asarray(ids, dtype=np.int64))
         return np.asarray(vectors @ _unit(query), dtype=np.float32)
 
     def nearest_figures(self, query: np.ndarray, k: int) -> list[tuple[str, int, float]]:
         """The `k` figure descriptions nearest `query`, best first: (doc_id, position of the record in
         `figures(doc_id)`, inner product with the L2-normalised query)."""
-        if self.figure_vectors.ntotal == 0 or k < 1:
-            return []
         faiss.omp_set_num_threads(SEARCH_THREADS)
-        scores, ids = self.figure_vectors.search(_unit(query).reshape(1, -1), k)
-        hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
-        marks = ",".join("?" * len(hits))
-        doc_of = dict(self.db.execute(f"SELECT id, doc_id FROM figures WHERE id IN ({marks})", [i for i, _ in hits]))
+        found = {segment: segment.search(segment.figure_vectors, _unit(query), k, segment.deleted_figures)
+                 for segment in self.segments}
+        hits = _best([hit for part in found.values() for hit in part], k)
+        doc_of: dict[int, str] = {}
+        for segment, part in found.items():
+            if part:
+                marks = ",".join("?" * len(part))
+                doc_of.update(segment.db.execute(f"SELECT id, doc_id FROM figures WHERE id IN ({marks})",
+                                                 [i for i, _ in part]))
         positions: dict[int, int] = {}
-        for doc_id in set(doc_of.values()):
+        for doc_id in {doc_of[i] for i, _ in hits}:
             positions.update((figure_id, n) for n, figure_id in enumerate(self._figure_ids(doc_id)))
         return [(doc_of[i], positions[i], score) for i, score in hits]
 
     def doc_ids_of_chunks(self, ids: list[int]) -> dict[int, str]:
         """chunk id -> doc_id for the known ids among `ids`."""
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        return {r[0]: r[1] for r in self.db.execute(f"SELECT id, doc_id FROM chunks WHERE id IN ({marks})", ids)}
+        found: dict[int, str] = {}
+        for segment, part in self._route(ids):
+            marks = ",".join("?" * len(part))
+            found.update((r[0], r[1]) for r in segment.db.execute(f"SELECT id, doc_id FROM chunks WHERE id IN ({marks})", part))
+        return found
 
     def chunk_ids_of(self, doc_ids: list[str]) -> list[int]:
-        marks = ",".join("?" * len(doc_ids))
-        return [r[0] for r in self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", doc_ids)]
+        by_segment: dict[Segment, list[str]] = {}
+        for doc_id in doc_ids:
+            if doc_id in self._segment_of:
+                by_segment.setdefault(self._segment_of[doc_id], []).append(doc_id)
+        ids: list[int] = []
+        for segment, docs in by_segment.items():
+            marks = ",".join("?" * len(docs))
+            ids.extend(r[0] for r in segment.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", docs))
+        return ids
 
     @property
     def ann(self) -> str:
@@ -407,63 +505,89 @@ class IndexSnapshot:
         return str(self.manifest.get("ann", "flat"))
 
     def dense_search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Top-k (id, inner product) of the vectors nearest `query`, among the `allowed` ids when given."""
-        if self.vectors.ntotal == 0 or (allowed is not None and not len(allowed)):
+        """Top-k (id, inner product) of the vectors nearest `query`, among the `allowed` ids when given.
+        Each segment is searched and the best of all kept: with flat segments, exactly what one
+        index of every vector would return."""
+        if allowed is not None and not len(allowed):
             return []
         if allowed is not None and len(allowed) <= SUBSET_SEARCH_MAX:
             return self._subset_search(query, k, allowed)
-        params = None if allowed is None else _filtered_params(self.vectors, self.manifest, allowed)
         faiss.omp_set_num_threads(SEARCH_THREADS)  # per calling thread: each request thread sets its own
-        scores, ids = self.vectors.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k, params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        hits = [hit for segment in self.segments
+                for hit in segment.search(segment.vectors, query, k, segment.deleted_chunks,
+                                          None if allowed is None else _filtered_params(segment.vectors, allowed))]
+        return _best(hits, k)
 
     def _subset_search(self, query: np.ndarray, k: int, allowed: np.ndarray) -> list[tuple[int, float]]:
-        """Exact top-k among a few ids, from their stored vectors (ids not in this version are skipped)."""
-        kept, rows = [], []
-        for chunk_id in np.unique(np.asarray(allowed, dtype=np.int64)).tolist():
-            try:
-                rows.append(self.vectors.reconstruct(chunk_id))
-            except RuntimeError:  # FAISS's "key not found"
-                continue
-            kept.append(chunk_id)
-        if not kept:
+        """Exact top-k among a few ids, from their stored vectors (ids not live in this version are skipped)."""
+        wanted = np.unique(np.asarray(allowed, dtype=np.int64))
+        stored = sorted((chunk_id, segment) for segment in self.segments
+                        for chunk_id in wanted[segment.holds(wanted)].tolist())
+        if not stored:
             return []
-        scores = np.vstack(rows) @ np.asarray(query, dtype=np.float32).reshape(-1)
+        rows = np.vstack([segment.vectors.reconstruct(chunk_id) for chunk_id, segment in stored])
+        scores = rows @ np.asarray(query, dtype=np.float32).reshape(-1)
         order = np.argsort(-scores, kind="stable")[:k]
-        return [(kept[j], float(scores[j])) for j in order]
+        return [(stored[j][0], float(scores[j])) for j in order]
 
     def check_integrity(self) -> list[str]:
         """Problems found (empty when the version is consistent)."""
-        problems = []
-        n_chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-        n_docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        if self.vectors.ntotal != n_chunks:
-            problems.append(f"vector index has {self.vectors.ntotal} entries, doc store {n_chunks} chunks")
-        if len(self.lexical) != n_chunks:
-            problems.append(f"lexical index has {len(self.lexical)} entries, doc store {n_chunks} chunks")
-        n_figures = self.db.execute("SELECT COUNT(*) FROM figures").fetchone()[0]
-        counts = (self.manifest["n_chunks"], self.manifest["n_documents"], self.manifest["n_figures"])
-        if counts != (n_chunks, n_docs, n_figures):
+        problems: list[str] = []
+        live = {"n_chunks": 0, "n_documents": 0, "n_figures": 0}
+        owners: dict[int, str] = {}
+        for segment, entry in zip(self.segments, self.manifest["segments"], strict=True):
+            problems.extend(f"segment {segment.name}: {p}" for p in _segment_problems(segment, entry))
+            docs = {r[0] for r in segment.db.execute("SELECT doc_id FROM documents")}
+            if not segment.deleted_docs <= docs:
+                problems.append(f"segment {segment.name}: tombstones name reports it does not hold")
+            live["n_documents"] += len(docs - segment.deleted_docs)
+            live["n_chunks"] += len(segment.ids) - len(segment.deleted_chunks)
+            live["n_figures"] += segment.db.execute("SELECT COUNT(*) FROM figures").fetchone()[0] - len(
+                segment.deleted_figures)
+            for chunk_id in segment.ids.tolist():
+                if owners.setdefault(chunk_id, segment.name) != segment.name:
+                    problems.append(f"chunk id {chunk_id} is in segments {owners[chunk_id]} and {segment.name}")
+                    break
+        if len(self._segment_of) != live["n_documents"]:
+            problems.append("a report is live in more than one segment")
+        if tuple(self.manifest[k] for k in live) != tuple(live.values()):
             problems.append("manifest counts differ from the doc store")
-        db_ids = {r[0] for r in self.db.execute("SELECT id FROM chunks")}
-        if set(self.lexical.ids.tolist()) != db_ids:
-            problems.append("lexical ids differ from chunk ids")
-        if n_chunks and set(faiss.vector_to_array(self.vectors.id_map).tolist()) != db_ids:
-            problems.append("vector ids differ from chunk ids")
-        figure_ids = {r[0] for r in self.db.execute("SELECT id FROM figures")}
-        if self.figure_vectors.ntotal != n_figures or (
-            n_figures and set(faiss.vector_to_array(self.figure_vectors.id_map).tolist()) != figure_ids
-        ):
-            problems.append(f"figure vector index has {self.figure_vectors.ntotal} entries, doc store {n_figures} "
-                            "figures, or their ids differ")
-        for row in self.db.execute("SELECT doc_id, sha256, size FROM originals"):
-            kept = self.folder / SOURCES / row["sha256"]
-            if not kept.is_file() or kept.stat().st_size != row["size"]:
-                problems.append(f"the original file of {row['doc_id']} is missing or of another size ({kept.name})")
         return problems
 
     def close(self) -> None:
-        self.db.close()
+        for segment in self.segments:
+            segment.close()
+
+
+def _segment_problems(segment: Segment, entry: dict[str, Any]) -> list[str]:
+    """What differs between one segment's vectors, postings, doc store and manifest entry."""
+    problems = []
+    db = segment.db
+    n_chunks = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    n_docs = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+    n_figures = db.execute("SELECT COUNT(*) FROM figures").fetchone()[0]
+    if segment.vectors.ntotal != n_chunks:
+        problems.append(f"vector index has {segment.vectors.ntotal} entries, doc store {n_chunks} chunks")
+    if len(segment.lexical) != n_chunks:
+        problems.append(f"lexical index has {len(segment.lexical)} entries, doc store {n_chunks} chunks")
+    if (entry["n_chunks"], entry["n_documents"], entry["n_figures"]) != (n_chunks, n_docs, n_figures):
+        problems.append("manifest counts differ from the doc store")
+    db_ids = [r[0] for r in db.execute("SELECT id FROM chunks ORDER BY id")]
+    if segment.ids.tolist() != db_ids:
+        problems.append("lexical ids differ from chunk ids")
+    if n_chunks and sorted(faiss.vector_to_array(segment.vectors.id_map).tolist()) != db_ids:
+        problems.append("vector ids differ from chunk ids")
+    figure_ids = {r[0] for r in db.execute("SELECT id FROM figures")}
+    if segment.figure_vectors.ntotal != n_figures or (
+        n_figures and set(faiss.vector_to_array(segment.figure_vectors.id_map).tolist()) != figure_ids
+    ):
+        problems.append(f"figure vector index has {segment.figure_vectors.ntotal} entries, doc store {n_figures} "
+                        "figures, or their ids differ")
+    for row in db.execute("SELECT doc_id, sha256, size FROM originals"):
+        kept = segment.folder / SOURCES / row["sha256"]
+        if not kept.is_file() or kept.stat().st_size != row["size"]:
+            problems.append(f"the original file of {row['doc_id']} is missing or of another size ({kept.name})")
+    return problems
 
 
 def _unit(query: np.ndarray) -> np.ndarray:
@@ -481,7 +605,7 @@ def apply_search_params(index: faiss.Index, params: dict[str, Any]) -> None:
         inner.hnsw.efSearch = int(params["efSearch"])
 
 
-def _filtered_params(index: faiss.Index, manifest: dict[str, Any], allowed: np.ndarray) -> faiss.SearchParameters:
+def _filtered_params(index: faiss.Index, allowed: np.ndarray) -> faiss.SearchParameters:
     """Search parameters restricted to `allowed` ids. A filter can leave few candidates in the
     lists or graph neighbourhoods an approximate search visits, so IVF probes every list
     (exact over the allowed ids) and HNSW widens its beam."""
@@ -555,13 +679,18 @@ def read_manifest(version: Path) -> dict[str, Any]:
 
 
 def document_sources(version: Path) -> dict[str, str]:
-    """doc_id -> source of a version's reports, from its doc store alone: deciding what a batch
-    adds needs neither its vectors nor its BM25 index loaded (seconds at a million chunks)."""
-    conn = connect(version / "docstore.sqlite", readonly=True)
-    try:
-        return {r["doc_id"]: r["source"] for r in conn.execute("SELECT doc_id, source FROM documents")}
-    finally:
-        conn.close()
+    """doc_id -> source of a version's live reports, from its doc stores alone: deciding what a batch
+    adds needs neither its vectors nor its BM25 postings loaded (seconds at a million chunks)."""
+    sources: dict[str, str] = {}
+    for entry in read_manifest(version)["segments"]:
+        conn = connect(version / SEGMENTS / entry["name"] / "docstore.sqlite", readonly=True)
+        try:
+            deleted = set(entry["deleted"])
+            sources.update((r["doc_id"], r["source"]) for r in conn.execute("SELECT doc_id, source FROM documents")
+                           if r["doc_id"] not in deleted)
+        finally:
+            conn.close()
+    return sources
 
 
 def version_manifests(index_dir: Path) -> list[dict[str, Any]]:

@@ -298,7 +298,7 @@ def ingest_paths(
         summary.timings["embedding"] += time.perf_counter() - t0
         control.begin_writing()
         with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild, settings.keep_versions, settings.ann,
-                         actor) as writer:
+                         actor, settings.max_segments) as writer:
             by_id = writer.existing()
             by_source = {source: doc_id for doc_id, source in by_id.items()}
             for item in staged:
@@ -419,6 +419,19 @@ def remove_document(doc_id: str, settings: Settings, index_dir: Path | None = No
         model_id, dim, ann = snapshot.embedding_model, int(snapshot.manifest["embedding_dim"]), snapshot.ann
     finally:
         snapshot.close()
-    with IndexWriter(index_dir, model_id, dim, keep_versions=settings.keep_versions, ann=ann, actor=actor) as writer:
+    with IndexWriter(index_dir, model_id, dim, keep_versions=settings.keep_versions, ann=ann, actor=actor,
+                     max_segments=settings.max_segments) as writer:
         writer.remove(doc_id)
+        return writer.commit()
+
+
+def compact_index(settings: Settings, index_dir: Path | None = None, actor: str | None = None) -> dict[str, Any]:
+    """Merge the index's segments into one, dropping removed reports' rows; a new version like any write."""
+    index_dir = index_dir or settings.index_dir
+    snapshot = open_index(index_dir)
+    model_id, dim, ann = snapshot.embedding_model, int(snapshot.manifest["embedding_dim"]), snapshot.ann
+    snapshot.close()
+    with IndexWriter(index_dir, model_id, dim, keep_versions=settings.keep_versions, ann=ann, actor=actor,
+                     max_segments=settings.max_segments) as writer:
+        writer.compact()
         return writer.commit()

@@ -45,7 +45,7 @@ def _engine(index: Path | None):  # noqa: ANN202 - service.engine.Engine, import
 def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
     level = logging.DEBUG if verbose else getattr(logging, get_settings().log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("faiss", "bm25s", "jieba", "httpx", "sentence_transformers"):
+    for noisy in ("faiss", "jieba", "httpx", "sentence_transformers"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
@@ -152,6 +152,25 @@ def remove(doc_id: Annotated[str, typer.Argument(help="The doc_id shown by `repo
     record_cli_change(_settings_for(index).state_path, "reportqa remove",
                       {"action": "remove", "doc_id": doc_id, "index_version": manifest["version"]})
     typer.echo(f"removed {doc_id}; index version {manifest['version']}: {manifest['n_documents']} reports")
+
+
+@app.command()
+def compact(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Merge the index's segments into one and drop the rows of removed reports (a new version, like any write)."""
+    from core.index import IndexStoreError
+    from ingest.pipeline import compact_index
+
+    settings = get_settings()
+    try:
+        manifest = compact_index(settings, index or settings.index_dir)
+    except IndexStoreError as exc:
+        _fail(str(exc))
+    segments = [{"name": e["name"], "n_chunks": e["n_chunks"]} for e in manifest["segments"]]
+    if as_json:
+        typer.echo(json.dumps({"index_version": manifest["version"], "segments": segments}, indent=2))
+    else:
+        typer.echo(f"index version {manifest['version']}: {len(segments)} segment(s), {manifest['n_documents']} reports, "
+                   f"{manifest['n_chunks']} chunks")
 
 
 @app.command()

@@ -8,8 +8,8 @@ are also searched on their own: in a large index the same sentence stands in
 thousands of other reports, and the named report's passage must not be pushed out of
 the candidates by them (it ranks just after the global candidates, before the boosts).
 
-The searches themselves sit behind `SearchBackend`: the FAISS and bm25s files of an
-index version (`SnapshotSearch`) today; a distributed engine (Milvus for vectors,
+The searches themselves sit behind `SearchBackend`: the FAISS and BM25 files of an
+index version's segments (`SnapshotSearch`) today; a distributed engine (Milvus for vectors,
 Elasticsearch/OpenSearch for BM25) is another implementation of the same two methods
 over the same chunk ids (docs/scaling.md).
 """
@@ -89,7 +89,7 @@ class SearchBackend(Protocol):
 
 
 class SnapshotSearch:
-    """The search backend of one index version on local disk: FAISS and bm25s."""
+    """The search backend of one index version on local disk: FAISS and BM25 postings, per segment."""
 
     def __init__(self, snapshot: IndexSnapshot) -> None:
         self.snapshot = snapshot

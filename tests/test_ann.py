@@ -40,8 +40,10 @@ def test_switching_to_an_ann_index_keeps_the_reports_and_finds_the_same_passages
     after = current_version_dir(seed_copy)
     assert after != before
     # Nothing was re-embedded or re-written: the doc store, lexical index and figure vectors are the base's files.
-    for name in ("docstore.sqlite", "figures.faiss"):
-        assert (after / name).stat().st_ino == (before / name).stat().st_ino
+    [old], [new] = (list(folder.glob("segments/*")) for folder in (before, after))
+    assert old.name != new.name  # a segment with another vector index is another segment
+    for name in ("docstore.sqlite", "figures.faiss", "lexical/ids.npy"):
+        assert (new / name).stat().st_ino == (old / name).stat().st_ino
     manifest = json.loads((after / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["vector_index"] == {"hnsw": "IndexIDMap2(IndexHNSWFlat)", "ivf": "IndexIDMap2(IndexIVFFlat)"}[ann]
 

@@ -1,5 +1,5 @@
-"""Crash safety: `reportqa ingest` SIGKILLed at random moments leaves the index at its previous
-version or its new one, never between; the next start cleans the leftovers; the index then
+"""Crash safety: `reportqa ingest` or a merge of segments SIGKILLed at random moments leaves the
+index at its previous version or its new one, never between; the next start cleans the leftovers; the index then
 passes its integrity check, answers, and takes new writes. Indexes use the hashing embedder: what
 is tested is the write, not the search."""
 
@@ -18,7 +18,8 @@ import pytest
 
 from core.config import Settings
 from core.index import TMP_MARK, VERSIONS, open_index
-from ingest.pipeline import ingest_paths
+from core.lexical import tokenize
+from ingest.pipeline import compact_index, ingest_paths, remove_document
 from ingest.writer import recover
 from service.engine import Engine
 from service.schemas import AskRequest
@@ -39,8 +40,10 @@ def _batch(folder: Path, run: int) -> Path:
     return folder
 
 
-def _kill_at_random(proc: subprocess.Popen, index: Path, rng: random.Random, during_write: bool) -> str:
-    """SIGKILL the ingest: at a random moment, or a random moment after its new version folder appears."""
+def _kill_at_random(proc: subprocess.Popen, index: Path, rng: random.Random, during_write: bool,
+                    window: float = 0.3) -> str:
+    """SIGKILL the ingest: at a random moment, or a random moment of the `window` seconds after its new
+    version folder appears."""
     started = time.monotonic()
     if during_write:
         versions = index / VERSIONS
@@ -48,7 +51,7 @@ def _kill_at_random(proc: subprocess.Popen, index: Path, rng: random.Random, dur
             if time.monotonic() - started > 60:
                 break
             time.sleep(0.002)
-        time.sleep(rng.uniform(0, 0.3))
+        time.sleep(rng.uniform(0, window))
     else:
         time.sleep(rng.uniform(0.5, 8.0))
     if proc.poll() is not None:
@@ -145,3 +148,63 @@ def test_a_change_whose_writer_died_after_the_switch_is_still_audited(tmp_path: 
     [entry] = [e for e in AuditLog(state).entries(changes_only=True) if e.change["index_version"] == version]
     assert entry.key_id.startswith("cli:") and entry.method == "RECOVERED"
     assert entry.change == {"action": "recovered", "index_version": version, "added": added, "removed": []}
+
+
+def _lexical_top(index: Path, question: str) -> list[tuple[str, float]]:
+    snapshot = open_index(index)
+    hits = snapshot.lexical.search(tokenize(question), 10)
+    names = {c.id: c.chunk.chunk_id for c in snapshot.chunks([i for i, _ in hits])}
+    return [(names[i], score) for i, score in hits]
+
+
+@pytest.mark.parametrize("command", [["compact"], ["ingest"]], ids=["compact", "add past the segment limit"])
+def test_sigkill_mid_merge_leaves_the_previous_or_the_merged_version(
+    command: list[str], tmp_path: Path, hashed_seed_copy: Path
+) -> None:
+    """A merge (`reportqa compact`, or the one an add past REPORTQA_MAX_SEGMENTS makes) SIGKILLed at
+    random moments of its write: the index is the old segments or the merged one, with the same reports
+    and the same scores, and takes the next merge."""
+    rng = random.Random(11)
+    index = hashed_seed_copy
+    settings = Settings(index_dir=index)
+    batch = _batch(tmp_path / "batch", 0)
+    files = sorted(batch.iterdir())
+    for part in range(3):  # three segments besides the seed's, one report tombstoned
+        ingest_paths(files[part * 4 : part * 4 + 3], settings, progress=False)
+    remove_document(next(d.doc_id for d in open_index(index).documents() if d.source.endswith("street_01.txt")),
+                    settings)
+    extra = [f for f in files if f.name.endswith(("03.txt", "07.txt", "11.txt"))]
+    question = "全年共调解纠纷多少起,调解成功率"
+    segmented = tmp_path / "segmented"
+    shutil.copytree(index, segmented)
+    kills: list[str] = []
+    for run in range(RUNS):
+        if command == ["compact"]:  # each run merges the same segments: a finished compact leaves nothing to merge
+            shutil.rmtree(index)
+            shutil.copytree(segmented, index)
+        before = open_index(index)
+        docs_before = {d.doc_id for d in before.documents()}
+        top_before = _lexical_top(index, question)
+        args = command if command == ["compact"] else ["ingest", str(extra[run])]
+        env = {**os.environ, "REPORTQA_INDEX_DIR": str(index), "HF_HUB_OFFLINE": "1", "REPORTQA_MAX_SEGMENTS": "1"}
+        proc = subprocess.Popen([sys.executable, "-c", INGEST, *args], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # A merge that finished before its kill is tried again with a shorter window, so one is killed mid-write.
+        window = 0.3 / 4 ** sum(how == "finished before the kill" for how in kills)
+        kills.append(_kill_at_random(proc, index, rng, during_write=True, window=window))
+
+        assert recover(index)
+        assert not [p for p in (index / VERSIONS).iterdir() if TMP_MARK in p.name]
+        after = open_index(index)
+        assert after.check_integrity() == [], (run, kills[-1])
+        assert after.version in {before.version, before.version + 1}, (run, kills[-1])
+        if after.version == before.version + 1:
+            assert len(after.segments) == 1 and not after.segments[0].deleted_docs
+        if command == ["compact"]:
+            assert {d.doc_id for d in after.documents()} == docs_before
+            assert _lexical_top(index, question) == top_before
+        else:
+            assert len(after.documents()) in {len(docs_before), len(docs_before) + 1}
+    assert compact_index(settings)["segments"][0]["deleted"] == []
+    assert open_index(index).check_integrity() == []
+    assert any(how.startswith("killed") for how in kills), kills

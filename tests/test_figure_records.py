@@ -107,7 +107,7 @@ def test_a_table_cell_is_measured_by_its_row_and_column_labels_and_takes_the_lab
     assert income.section_path == ["三、主要指标"]
 
 
-@pytest.mark.parametrize("old_format", [1, 2])  # 1: no figure records; 2: no figure description vectors
+@pytest.mark.parametrize("old_format", [1, 2, 3])  # 1: no figure records; 2: no figure description vectors; 3: no segments
 def test_an_index_of_an_old_format_asks_to_be_reindexed(indexed: tuple[Settings, str], old_format: int) -> None:
     settings, _ = indexed
     folder = current_version_dir(settings.index_dir)

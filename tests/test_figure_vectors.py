@@ -44,6 +44,11 @@ def jiangnan_index(settings: Settings, jiangnan: Path) -> tuple[str, IndexSnapsh
     return doc_id, open_index(settings.index_dir)
 
 
+def _live_figure_vectors(snap: IndexSnapshot) -> int:
+    """Figure description vectors of the snapshot's reports (tombstoned ones left out)."""
+    return sum(s.figure_vectors.ntotal - len(s.deleted_figures) for s in snap.segments)
+
+
 def _record(snap: IndexSnapshot, doc_id: str, raw: str) -> FigureRecord:
     [record] = [r for r in snap.figures(doc_id) if r.raw == raw]
     return record
@@ -83,8 +88,9 @@ def test_a_table_cell_is_described_by_its_labels(jiangnan_index: tuple[str, Inde
 def test_ingest_stores_one_description_vector_per_figure_record(jiangnan_index: tuple[str, IndexSnapshot]) -> None:
     doc_id, snap = jiangnan_index
     records = snap.figures(doc_id)
-    assert len(records) == 14 == snap.manifest["n_figures"] == snap.figure_vectors.ntotal
-    assert (snap.folder / "figures.faiss").exists() and snap.check_integrity() == []
+    assert len(records) == 14 == snap.manifest["n_figures"] == _live_figure_vectors(snap)
+    [segment] = snap.segments
+    assert (snap.folder / "segments" / segment.name / "figures.faiss").exists() and snap.check_integrity() == []
 
 
 def test_a_figures_description_is_its_own_nearest_neighbour(
@@ -117,13 +123,13 @@ def test_incremental_ingest_and_removal_keep_figure_ids_and_vectors_consistent(
     both = open_index(settings.index_dir)
     assert both.check_integrity() == []
     n_seed = len(both.figures(second))
-    assert n_seed and both.figure_vectors.ntotal == 14 + n_seed
+    assert n_seed and _live_figure_vectors(both) == 14 + n_seed
     np.testing.assert_allclose(both.figure_similarities(query, first), scores_before, atol=1e-6)
     assert {doc for doc, _, _ in both.nearest_figures(query, 14 + n_seed)} == {first, second}
 
     remove_document(first, settings)
     after = open_index(settings.index_dir)
-    assert after.check_integrity() == [] and after.figure_vectors.ntotal == n_seed
+    assert after.check_integrity() == [] and _live_figure_vectors(after) == n_seed
     assert after.figures(first) == [] and len(after.figure_similarities(query, first)) == 0
     assert {doc for doc, _, _ in after.nearest_figures(query, 100)} == {second}
     positions = sorted(position for _, position, _ in after.nearest_figures(query, 100))
@@ -138,7 +144,7 @@ def test_a_replaced_report_takes_new_figure_vectors(settings: Settings, jiangnan
     snap = open_index(settings.index_dir)
     new = summary.outcomes[0].doc_id or ""
     assert snap.check_integrity() == [] and snap.figures(first) == []
-    assert snap.figure_vectors.ntotal == len(snap.figures(new)) == 14
+    assert _live_figure_vectors(snap) == len(snap.figures(new)) == 14
 
 
 def test_an_index_without_figures_scores_and_finds_none(settings: Settings, tmp_path: Path) -> None:
@@ -160,6 +166,8 @@ def test_integrity_check_sees_figure_vectors_that_differ_from_the_figures_table(
     folder = current_version_dir(settings.index_dir)
     other_folder = current_version_dir(other.index_dir)
     assert folder is not None and other_folder is not None
-    shutil.copy(other_folder / "figures.faiss", folder / "figures.faiss")
+    [(ours, theirs)] = zip(folder.glob("segments/*/figures.faiss"), other_folder.glob("segments/*/figures.faiss"))
+    ours.unlink()  # a hard link the previous version may share: replaced, not written through
+    shutil.copy(theirs, ours)
     [problem] = open_index(settings.index_dir).check_integrity()
-    assert problem.startswith("figure vector index has")
+    assert problem.startswith("segment 000001: figure vector index has")
