@@ -18,7 +18,7 @@ from PIL import Image
 
 from core.config import Settings
 from core.index import open_index
-from ingest.pipeline import ingest_paths, load_report, prepare, remove_document
+from ingest.pipeline import compact_index, ingest_paths, load_report, prepare, remove_document
 from ingest.readers import _join, join_lines, read_file
 from service.http.app import create_app
 
@@ -166,6 +166,21 @@ def test_the_index_keeps_pages_boxes_and_the_original_file_once_across_versions(
     [txt] = after.documents()
     assert txt.layout is None and after.original(txt.doc_id) is None and txt.to_dict()["n_pages"] is None
     after.close()
+
+
+def test_a_merge_of_segments_keeps_the_original_file_of_a_paged_report(hashed_pdf_index: Path, seed_dir: Path) -> None:
+    settings = Settings(index_dir=hashed_pdf_index, embedding_model=HASHING)
+    ingest_paths([seed_dir], settings, progress=False)  # a second segment beside the PDF's
+    split = open_index(hashed_pdf_index)
+    [pdf] = [d for d in split.documents() if d.layout is not None]
+    kept, segments, pages = split.original(pdf.doc_id).read_bytes(), len(split.segments), pdf.layout.pages
+    split.close()
+    compact_index(settings)
+    merged = open_index(hashed_pdf_index)
+    assert segments == 2 and len(merged.segments) == 1
+    assert merged.original(pdf.doc_id).read_bytes() == kept and merged.check_integrity() == []
+    assert merged.document(pdf.doc_id).layout.pages == pages
+    merged.close()
 
 
 @pytest.fixture(scope="module")
