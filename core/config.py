@@ -35,7 +35,16 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     embedding_threads: int = Field(
-        0, ge=0, le=256, description="Threads of the embedding model; 0 = every core (see bench/README.md)."
+        0, ge=0, le=256, description="Threads of the embedding model for batches of passages (ingest); 0 = every core."
+    )
+    # One ~20-token question: 15 ms on one thread, 10 ms on two on a quiet host, and several times slower
+    # on two beside one busy process (a parallel region waits for its slowest thread): bench/embedding.py.
+    embedding_query_threads: int = Field(
+        1, ge=0, le=256, description="Threads of the embedding model for one question; 0 = every core."
+    )
+    embedding_spin_count: int = Field(
+        10_000, ge=0, description="Iterations an idle OpenMP thread of the embedding model spins before it sleeps "
+        "(GOMP_SPINCOUNT, read once per process; OMP_WAIT_POLICY or GOMP_SPINCOUNT in the environment win)."
     )
     ann: Literal["flat", "hnsw", "ivf"] = Field(
         "flat", description="Vector index written by ingest: exact 'flat', or approximate 'hnsw' / 'ivf' for large indexes."
