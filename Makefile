@@ -59,7 +59,8 @@ bench: install browser
 	HF_HUB_OFFLINE=1 $(PY) bench/security.py
 	HF_HUB_OFFLINE=1 $(PY) bench/web.py
 
-# Threads, OpenMP idle wait and batch size of the embedding model (about 5 minutes; see bench/README.md).
+# Question threads and OpenMP idle wait of the embedding model, quiet, beside a busy process and beside an
+# ingest in the same process (about 6 minutes; see bench/README.md).
 bench-embedding: install
 	HF_HUB_OFFLINE=1 $(PY) bench/embedding.py
 

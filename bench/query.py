@@ -9,10 +9,11 @@ share of answers with the gold figure, and server CPU and memory under 1, 4 and 
 concurrent clients (httpx async, in this process, the server in its own); where one
 request's time goes (in-process, the named place's own search apart); and, for the sizes
 served by an approximate vector index, evidence recall@10 of the gold questions against
-exact search on the same index. At each of `--busy-sizes`, the thread policy: 1 client on a
-quiet host and beside a busy process (one the bench starts, spinning on a core), with the
-configured policy and the old one (a question embedded on every core) served side by side,
-each question sent to one and then the other, so the host's own load hits both alike. Each row
+exact search on the same index. At each of `--busy-sizes`, the question thread policy: 1
+client on a quiet host and beside a busy process (one the bench starts, spinning on a core),
+a question on one thread or on every core (the old policy), OpenMP idle wait a bounded spin
+or PASSIVE, the four served side by side, each question sent to every one in turn, so the
+host's own load hits them alike. Each row
 carries the load average (1 min) its requests started at. How the large indexes are made: bench/large_index.py
 (real reports really embedded, synthetic chunks with derived vectors). Built indexes are
 kept in ~/.cache/reportqa-bench and reused while their inputs and the index format stay
@@ -53,8 +54,14 @@ from eval.scoring import score_answer  # noqa: E402
 log = logging.getLogger("bench.query")
 GOLD = [ROOT / "eval" / "gold" / "gold_seed.jsonl", ROOT.parent / "shared" / "corpus" / "devreal" / "gold_devreal.jsonl"]
 RECALL_K = 10
-# The thread policies served side by side at --busy-sizes: the configured one, and the old one.
-POLICIES = {"configured": {}, "old: every core": {"REPORTQA_EMBEDDING_QUERY_THREADS": "0"}}
+# The question thread policies served side by side at --busy-sizes: threads for one question
+# (REPORTQA_EMBEDDING_QUERY_THREADS; every core was the only policy before it) and OpenMP's idle wait.
+POLICIES = {
+    "1 thread, spin": {"REPORTQA_EMBEDDING_QUERY_THREADS": "1", "REPORTQA_EMBEDDING_SPIN_COUNT": "10000"},
+    "1 thread, PASSIVE": {"REPORTQA_EMBEDDING_QUERY_THREADS": "1", "REPORTQA_EMBEDDING_SPIN_COUNT": "0"},
+    "every core, spin": {"REPORTQA_EMBEDDING_QUERY_THREADS": "0", "REPORTQA_EMBEDDING_SPIN_COUNT": "10000"},
+    "every core, PASSIVE": {"REPORTQA_EMBEDDING_QUERY_THREADS": "0", "REPORTQA_EMBEDDING_SPIN_COUNT": "0"},
+}
 
 
 def gold_questions() -> list[GoldQuestion]:
@@ -121,7 +128,10 @@ def serve(index_dir: Path, env: dict[str, str] | None = None) -> tuple[subproces
     """Start `reportqa serve` on the index (with `env` added to its environment); returns the process,
     its URL and seconds to ready."""
     port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "REPORTQA_LOG_LEVEL": "WARNING", **(env or {})}
+    # This checkout's code first: the `reportqa` script alone imports the installed one, which in an editable
+    # install shared by several checkouts is another checkout's.
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "HF_HUB_OFFLINE": "1", "REPORTQA_LOG_LEVEL": "WARNING", **(env or {})}
     started = time.perf_counter()
     proc = subprocess.Popen([str(Path(sys.executable).parent / "reportqa"), "serve", "--index", str(index_dir),
                              "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -164,8 +174,8 @@ async def load(url: str, clients: int, requests: int, gold: list[GoldQuestion]) 
 
 def thread_policies(folder: Path, label: str, requests: int, rounds: int, gold: list[GoldQuestion]) -> list[tuple]:
     """p50/p95 at 1 client of each policy, quiet and beside a busy process; rows (index, policy,
-    neighbour, requests, mean load average, p50, p95). Each question goes to one policy's server, then
-    the other's; every block (round, quiet or busy) has questions of its own, since the server keeps
+    neighbour, requests, mean load average, p50, p95). Each question goes to every policy's server in
+    turn; every block (round, quiet or busy) has questions of its own, since the server keeps
     the embedding of a question it saw (service/retrieval.py QUERY_VECTORS)."""
     servers = {name: serve(folder, env) for name, env in POLICIES.items()}
     per_block = min(len(gold) // (2 * rounds), max(1, requests // rounds))  # at most `requests` per row
@@ -328,14 +338,15 @@ def report(rows: list, startup: list, splits: dict, recalls: dict, policies: lis
         w(f"{label:<24} {clients:>7} {load_now:>5.1f} {rps:>7.1f} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} {cpu:>8.2f} "
           f"{cpu * 1000 / rps:>10.1f} {rss:>7.0f} {right:>6.0%}\n")
     if policies:
-        w(f"\nthread policy: /ask at 1 client, each question sent to both servers in turn, {args.rounds} rounds of a quiet "
-          "and a busy block; 'busy' = beside one process spinning on a core; configured = REPORTQA_EMBEDDING_QUERY_THREADS "
-          "as set (default 1), old = a question on every core; load = mean load average (1 min) at the blocks' starts\n")
-        w(f"{'index (chunks, vectors)':<24} {'policy':<16} {'neighbour':>9} {'requests':>8} {'load':>5} {'p50 ms':>8} "
+        w(f"\nquestion thread policy: /ask at 1 client, each question sent to every policy's server in turn, {args.rounds} "
+          "rounds of a quiet and a busy block; 'busy' = beside one process spinning on a core; threads for one question "
+          "(every core: the policy before it was a setting) and OpenMP idle wait (spin: GOMP_SPINCOUNT=10000); load = mean "
+          "load average (1 min) at the blocks' starts\n")
+        w(f"{'index (chunks, vectors)':<24} {'policy':<20} {'neighbour':>9} {'requests':>8} {'load':>5} {'p50 ms':>8} "
           f"{'p95 ms':>8} {'p50 / quiet p50':>15}\n")
         quiet = {(label, name): p50 for label, name, where, _, _, p50, _ in policies if where == "quiet"}
         for label, name, where, n, load_mean, p50, p95 in policies:
-            w(f"{label:<24} {name:<16} {where:>9} {n:>8} {load_mean:>5.1f} {p50:>8.1f} {p95:>8.1f} "
+            w(f"{label:<24} {name:<20} {where:>9} {n:>8} {load_mean:>5.1f} {p50:>8.1f} {p95:>8.1f} "
               f"{p50 / quiet[label, name]:>15.2f}\n")
     w("\nstart-up: build (first run; '-' = reused from cache), time to the first answered /ask, memory\n")
     w(f"{'index':<24} {'build s':>8} {'ready s':>8} {'RSS MB':>8} {'on disk MB':>11}\n")

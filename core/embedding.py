@@ -82,6 +82,7 @@ class ThreadPolicy:
 
     @classmethod
     def of(cls, settings: Settings) -> ThreadPolicy:
+        """The policy the settings name (hashable: it keys the loaded-model cache)."""
         return cls(settings.embedding_threads, settings.embedding_query_threads, settings.embedding_spin_count)
 
     @property

@@ -22,8 +22,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCRIPTS = [
     ("ingest.py", ["--scale", "0", "--model", HASHING_NAME], "reportqa (hashing)           samples"),
     ("query.py", ["--sizes", "1000", "--clients", "1", "--requests", "8", "--split-questions", "2", "--busy-sizes", "1000",
-                  "--rounds", "1"], "old: every core       busy"),
-    ("embedding.py", ["--chunks", "4", "--questions", "4", "--repeats", "1"], "every core, spin (old)"),
+                  "--rounds", "1"], "every core, PASSIVE      busy"),
+    ("embedding.py", ["--chunks", "4", "--questions", "4", "--repeats", "1"], "every core (old), spin"),
     ("security.py", ["--requests", "3", "--uploads", "1"], "refuse a 200 MB DOCX zip bomb"),
     ("retrieval.py", ["--models", HASHING_NAME], "seed     hashing"),
     ("summaries.py", ["--docs", "data/samples", "--gold", "eval/gold/gold_seed.jsonl"], "| jinyang_2019_fazhi.txt |"),
