@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import busy_neighbours, load_snapshot, machine_line  # noqa: E402
 
-# OpenMP's idle wait, one per process: reportqa's bounded spin (REPORTQA_EMBEDDING_SPIN_COUNT) or PASSIVE.
-WAITS = {"spin": {}, "PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"}}
+# OpenMP's idle wait, one per process (REPORTQA_EMBEDDING_SPIN_COUNT): a bounded spin, or sleep at once (PASSIVE).
+WAITS = {"spin": {"REPORTQA_EMBEDDING_SPIN_COUNT": "10000"}, "PASSIVE": {"REPORTQA_EMBEDDING_SPIN_COUNT": "0"}}
 # Threads for one question (REPORTQA_EMBEDDING_QUERY_THREADS; 0 = every core, the old policy), alternated
 # question by question in one process so the host's load hits both alike.
 QUERY_THREADS = {"1 thread": 1, "every core (old)": 0}

@@ -52,14 +52,14 @@ def _as_unit_rows(vectors: np.ndarray) -> np.ndarray:
 def configure_openmp(threads: int, spin_count: int) -> None:
     """Set the OpenMP runtime's default threads and idle-wait before an engine loads it.
 
-    OpenMP reads its environment once, when its library loads, so the wait policy is one
-    per process. An idle OpenMP thread spins before it sleeps: for ever under
-    OMP_WAIT_POLICY=ACTIVE, which on shared cores (several processes, or uvicorn's threads
-    each with its own OpenMP team) takes the core the working thread needs: one short query
-    took 1.1-1.6 s instead of ~15 ms. Not spinning at all (PASSIVE) pays a wake-up per
-    parallel region. A short bounded spin (GOMP_SPINCOUNT) is as fast as spinning and as
-    harmless as sleeping (bench/embedding.py); OMP_WAIT_POLICY or GOMP_SPINCOUNT set by the
-    operator win. A question embedded on one thread has no team, so no idle thread at all.
+    OpenMP reads its environment once, when its library loads, so the wait policy is one per
+    process. An idle OpenMP thread spins before it sleeps: for ever under OMP_WAIT_POLICY=ACTIVE,
+    which on shared cores takes the core the working thread needs (one short query took
+    1.1-1.6 s instead of ~15 ms). A question runs on one thread (no team, nothing idle); what
+    is left to wait is an upload's batch team, and a question asked beside it was faster with
+    those threads sleeping at once than spinning 10000 times (bench/embedding.py), while the
+    batch itself embeds as fast either way. OMP_WAIT_POLICY or GOMP_SPINCOUNT set by the
+    operator win.
     """
     if threads > 0:
         os.environ["OMP_NUM_THREADS"] = str(threads)
