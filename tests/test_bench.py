@@ -22,7 +22,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCRIPTS = [
     ("ingest.py", ["--scale", "0", "--model", HASHING_NAME], "reportqa (hashing)           samples"),
     ("query.py", ["--sizes", "1000", "--clients", "1", "--requests", "8", "--split-questions", "2", "--busy-sizes", "1000",
-                  "--rounds", "1"], "every core, PASSIVE      busy"),
+                  "--rounds", "1"], "every core, PASSIVE"),
     ("embedding.py", ["--chunks", "4", "--questions", "4", "--repeats", "1"], "every core (old), spin"),
     ("security.py", ["--requests", "3", "--uploads", "1"], "refuse a 200 MB DOCX zip bomb"),
     ("retrieval.py", ["--models", HASHING_NAME], "seed     hashing"),
