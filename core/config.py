@@ -94,8 +94,27 @@ class Settings(BaseSettings):
     # A 35-page report parses in under 10 s on one core; 2000-page PDFs (the page limit) may need minutes.
     parse_timeout_s: float = Field(300.0, gt=0,
                                    description="A file still parsing after this many seconds is stopped and refused.")
+    # LibreOffice converts the 5,000-character sample report as .doc to DOCX in about 1 s, its start
+    # included, and 40 copies of it (200,000 characters) in 6 s on a loaded 2-core machine, within
+    # the parse memory limit; a conversion still running after a minute is stuck on the file, not busy.
+    convert_timeout_s: float = Field(60.0, gt=0, description="An old Word file (.doc/.wps) still converting after "
+                                     "this many seconds is stopped and refused.")
     parse_memory_mb: int = Field(2048, ge=256,
                                  description="Address space of the process parsing one file; past it the file is refused.")
+    tesseract_cmd: str = Field("tesseract", description="The Tesseract binary OCR runs (name on PATH or path); "
+                               "without it, or without its chi_sim data, scans are refused as OCR unavailable.")
+    ocr_workers: int = Field(2, ge=1, le=64, description="Pages OCR reads at once (one tesseract process each).")
+    ocr_dpi: int = Field(150, ge=50, le=600, description="Resolution a PDF page without a text layer is rendered at for OCR.")
+    ocr_max_pages: int = Field(300, ge=1, description="A file with more pages to OCR is refused before any is read.")
+    ocr_page_timeout_s: float = Field(120.0, gt=0, description="One page's OCR past this many seconds refuses the file.")
+    ocr_timeout_s: float = Field(1200.0, gt=0, description="Seconds a file's OCR may add to REPORTQA_PARSE_TIMEOUT_S.")
+    ocr_max_page_megapixels: float = Field(
+        60.0, gt=0, description="Largest page image OCR reads (an A4 page at 600 dpi is 35); larger PDF pages are "
+        "rendered smaller, larger images refused.")
+    # An A4 page at the largest scale (4) is 2381 x 3368 = 8M pixels; 25M pixels (about 100 MB while
+    # drawn) leaves room for A3 and wider pages at that scale.
+    page_image_max_pixels: int = Field(25_000_000, ge=100_000,
+                                       description="A page image with more pixels than this is refused (ask a smaller scale).")
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

@@ -15,8 +15,14 @@ Layout of an index directory:
                              record's short description (`core.figure_records.describe`), keyed
                              by the figures table's id
         lexical/             bm25s index over jieba tokens, plus ids.npy
-        docstore.sqlite      documents (metadata, original text, sections), chunks, sentences,
-                             figures (every figure of every chunk as a record, `core.figure_records`)
+        docstore.sqlite      documents (metadata, original text, sections), chunks (with their
+                             page numbers), sentences, figures (every figure of every chunk as a
+                             record, `core.figure_records`), pages (of paged reports: span, size and
+                             the boxes of the text printed on each) and originals (the file a paged
+                             report was read from: its SHA-256 and size)
+        sources/<sha256>     the original file of each paged report, content-addressed, so a page
+                             can be drawn later; a version keeps the files of the reports it holds
+                             (hard links to the previous version's: no copy per version)
     .write.lock              one writer at a time
 
 Readers open the vector index memory-mapped (flat codes and IVF lists), so a server
@@ -29,7 +35,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +45,14 @@ import numpy as np
 
 from .figure_records import FigureRecord
 from .lexical import LexicalIndex
-from .models import Chunk, ReportMetadata
+from .models import Chunk, Page, ReportMetadata, TextBox, page_numbers_of
 
 log = logging.getLogger(__name__)
 
 # 2: the figures table (figure records, written at ingest); a format-1 index is re-indexed.
 # 3: figures.faiss (a vector of each figure record's description); a format-2 index is re-indexed.
-FORMAT_VERSION = 3
+# 4: pages, boxes and original files of paged reports, page numbers of chunks; format 3 is re-indexed.
+FORMAT_VERSION = 4
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 TMP_MARK = ".tmp-"
@@ -85,7 +93,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     text TEXT NOT NULL,
     embed_text TEXT NOT NULL,
     kind TEXT NOT NULL,
-    tokens TEXT NOT NULL
+    tokens TEXT NOT NULL,
+    pages TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS sentences (
@@ -118,7 +127,23 @@ CREATE TABLE IF NOT EXISTS figures (
     UNIQUE (chunk, ordinal)
 );
 CREATE INDEX IF NOT EXISTS figures_doc ON figures(doc_id);
+CREATE TABLE IF NOT EXISTS pages (
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    width REAL NOT NULL,
+    height REAL NOT NULL,
+    boxes TEXT NOT NULL,
+    PRIMARY KEY (doc_id, number)
+);
+CREATE TABLE IF NOT EXISTS originals (
+    doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL
+);
 """
+SOURCES = "sources"  # a version's folder of original files, named by their SHA-256
 # The figures table's columns after (id, chunk, ordinal), in `FigureRecord` order less doc_id's chunk_id.
 FIGURE_COLUMNS = ("doc_id", "char_start", "char_end", "raw", "value", "unit", "scale_unit", "base_value",
                   "base_value_max", "qualifier", "sign", "metric", "period", "period_basis", "kind", "section_path")
@@ -142,13 +167,54 @@ def require_format(manifest: dict[str, Any], where: Path) -> None:
     if found != FORMAT_VERSION:
         raise FormatMismatchError(
             f"the index at {where} is in format {found}, but this reportqa reads format {FORMAT_VERSION} "
-            "(it stores every figure as a record with the vector of its description): "
+            "(it stores the pages and original files of paged reports): "
             "re-index the reports with `reportqa ingest PATH --rebuild`"
         )
 
 
 class ModelMismatchError(IndexStoreError):
     pass
+
+
+def box_row(box: TextBox) -> list[Any]:
+    """A box as the pages table stores it (in a JSON list per page): span, corners, edges."""
+    return [box.char_start, box.char_end, box.x0, box.top, box.x1, box.bottom, [round(x, 2) for x in box.edges]]
+
+
+class PageLayout:
+    """Where a paged report's text is printed: its pages, and the boxes of a span, read from the doc
+    store when a citation first asks (listing reports reads only their page counts, and a report's
+    boxes are read page by page, never all held in memory)."""
+
+    def __init__(self, doc_id: str, count: int, db: sqlite3.Connection) -> None:
+        self.doc_id = doc_id
+        self.count = count
+        self._db = db
+
+    @cached_property
+    def pages(self) -> tuple[Page, ...]:
+        rows = self._db.execute("SELECT number, char_start, char_end, width, height FROM pages WHERE doc_id = ? "
+                                "ORDER BY number", (self.doc_id,))
+        return tuple(Page(r["number"], r["char_start"], r["char_end"], r["width"], r["height"]) for r in rows)
+
+    def page_numbers(self, start: int, end: int) -> tuple[int, ...]:
+        return page_numbers_of(self.pages, start, end)
+
+    def boxes(self, start: int, end: int) -> list[TextBox]:
+        """The boxes of the text in [start, end), each clipped to the span where its characters'
+        edges are known (a whole line or cell box otherwise)."""
+        numbers = self.page_numbers(start, end)
+        if not numbers:
+            return []
+        marks = ",".join("?" * len(numbers))
+        rows = self._db.execute(f"SELECT number, boxes FROM pages WHERE doc_id = ? AND number IN ({marks}) "
+                                "ORDER BY number", (self.doc_id, *numbers)).fetchall()
+        out = []
+        for row in rows:
+            for s, e, x0, top, x1, bottom, edges in json.loads(row["boxes"]):
+                if s < end and start < e:
+                    out.append(TextBox(s, e, row["number"], x0, top, x1, bottom, tuple(edges)).clip(start, end))
+        return out
 
 
 @dataclass(frozen=True)
@@ -164,6 +230,7 @@ class DocumentRecord:
     added_at: str
     text: str | None = None
     sections: list[dict[str, Any]] | None = None
+    layout: PageLayout | None = None  # paged reports only
 
     @property
     def file_name(self) -> str:
@@ -179,10 +246,12 @@ class DocumentRecord:
             "encoding": self.encoding,
             **self.metadata.to_dict(),
             "n_chunks": self.n_chunks,
+            "n_pages": self.layout.count if self.layout else None,
             "added_at": self.added_at,
         }
         if self.sections is not None:
             out["sections"] = self.sections
+            out["pages"] = [asdict(p) for p in self.layout.pages] if self.layout else None
         return out
 
 
@@ -247,19 +316,17 @@ class IndexSnapshot:
             )
 
     def documents(self) -> list[DocumentRecord]:
-        rows = self.db.execute(
-            "SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS n_chunks "
-            "FROM documents d ORDER BY d.added_at, d.source"
-        ).fetchall()
-        return [_doc_record(r, with_text=False) for r in rows]
+        rows = self.db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents d ORDER BY d.added_at, d.source").fetchall()
+        return [_doc_record(r, with_text=False, db=self.db) for r in rows]
 
     def document(self, doc_id: str, with_text: bool = True) -> DocumentRecord | None:
-        row = self.db.execute(
-            "SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS n_chunks "
-            "FROM documents d WHERE d.doc_id = ?",
-            (doc_id,),
-        ).fetchone()
-        return _doc_record(row, with_text=with_text) if row else None
+        row = self.db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.doc_id = ?", (doc_id,)).fetchone()
+        return _doc_record(row, with_text=with_text, db=self.db) if row else None
+
+    def original(self, doc_id: str) -> Path | None:
+        """The file a paged report was read from, as this version keeps it (None: not kept)."""
+        row = self.db.execute("SELECT sha256 FROM originals WHERE doc_id = ?", (doc_id,)).fetchone()
+        return self.folder / SOURCES / row["sha256"] if row else None
 
     def text_of(self, doc_id: str) -> str:
         """The original text of a report this snapshot holds (KeyError for an id it does not)."""
@@ -389,6 +456,10 @@ class IndexSnapshot:
         ):
             problems.append(f"figure vector index has {self.figure_vectors.ntotal} entries, doc store {n_figures} "
                             "figures, or their ids differ")
+        for row in self.db.execute("SELECT doc_id, sha256, size FROM originals"):
+            kept = self.folder / SOURCES / row["sha256"]
+            if not kept.is_file() or kept.stat().st_size != row["size"]:
+                problems.append(f"the original file of {row['doc_id']} is missing or of another size ({kept.name})")
         return problems
 
     def close(self) -> None:
@@ -426,7 +497,11 @@ def _filtered_params(index: faiss.Index, manifest: dict[str, Any], allowed: np.n
     return params
 
 
-def _doc_record(row: sqlite3.Row, with_text: bool) -> DocumentRecord:
+DOCUMENT_COLUMNS = ("d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS n_chunks, "
+                    "(SELECT COUNT(*) FROM pages p WHERE p.doc_id = d.doc_id) AS n_pages")
+
+
+def _doc_record(row: sqlite3.Row, with_text: bool, db: sqlite3.Connection) -> DocumentRecord:
     meta = ReportMetadata(
         title=row["title"],
         issuer=row["issuer"],
@@ -445,6 +520,7 @@ def _doc_record(row: sqlite3.Row, with_text: bool) -> DocumentRecord:
         added_at=row["added_at"],
         text=row["text"] if with_text else None,
         sections=json.loads(row["sections"]) if with_text else None,
+        layout=PageLayout(row["doc_id"], row["n_pages"], db) if row["n_pages"] else None,
     )
 
 
@@ -460,6 +536,7 @@ def _chunk(row: sqlite3.Row, sentences: list[tuple[int, int]]) -> Chunk:
         sentences=sentences,
         embed_text=row["embed_text"],
         kind=row["kind"],
+        pages=tuple(json.loads(row["pages"])),
     )
 
 

@@ -6,6 +6,7 @@ citation can be shown exactly as the report wrote it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -49,6 +50,24 @@ class TextBox:
     top: float
     x1: float
     bottom: float
+    # Where each character of the run begins, then where the last one ends (len = span + 1), when
+    # the reader knows it: a part of the run can then be boxed honestly (`clip`).
+    edges: tuple[float, ...] = ()
+
+    def clip(self, start: int, end: int) -> TextBox:
+        """The box of the part of this run inside [start, end): narrowed to its characters when
+        their edges are known, otherwise the whole run (never a guess)."""
+        s, e = max(start, self.char_start), min(end, self.char_end)
+        if len(self.edges) != self.char_end - self.char_start + 1 or (s, e) == (self.char_start, self.char_end):
+            return self
+        x0, x1 = self.edges[s - self.char_start], self.edges[e - self.char_start]
+        return TextBox(s, e, self.page, x0, self.top, max(x0, x1), self.bottom,
+                       self.edges[s - self.char_start : e - self.char_start + 1])
+
+
+def page_numbers_of(pages: Iterable[Page], start: int, end: int) -> tuple[int, ...]:
+    """The numbers of the pages the span [start, end) lies on (an empty span: the page it is on)."""
+    return tuple(p.number for p in pages if p.char_start < max(end, start + 1) and start < p.char_end)
 
 
 @dataclass
@@ -57,10 +76,13 @@ class Report:
 
     doc_id: str  # hash of the original text: same text, same id, whatever the encoding
     source: str  # resolved path (or upload name) of the file
-    format: str  # txt | md | html | docx | pdf
+    format: str  # txt | md | html | docx | pdf | doc | wps | ofd | png | jpg | tiff (scans read by OCR)
     encoding: str | None
     text: str
     metadata: ReportMetadata = field(default_factory=ReportMetadata)
+    pages: tuple[Page, ...] = ()  # paged sources only (ReadResult.pages)
+    boxes: tuple[TextBox, ...] = ()
+    original_sha256: str | None = None  # of the file's bytes, kept with the index for paged sources
 
 
 @dataclass
@@ -99,3 +121,4 @@ class Chunk:
     sentences: list[tuple[int, int]]  # absolute spans of the sentences inside the chunk
     embed_text: str  # title + section path (+ table caption/header) + normalised text
     kind: str = "text"  # text | table
+    pages: tuple[int, ...] = ()  # the page numbers the chunk lies on (paged reports only)

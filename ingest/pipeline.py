@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
+import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -24,7 +26,7 @@ from core.embedding import Embedder, get_embedder
 from core.figure_records import describe, report_figure_records
 from core.index import UPLOAD_SOURCE, current_version_dir, document_sources, open_index, read_manifest
 from core.lexical import load_tokenizer, tokenize
-from core.models import Report
+from core.models import Report, page_numbers_of
 from core.normalize import normalize
 from ingest.writer import IndexWriter, PendingReport
 
@@ -32,11 +34,13 @@ from .chunking import chunk_report
 from .errors import IngestCancelled, ReportReadError
 from .isolation import read_isolated
 from .metadata import apply_overrides, extract_metadata
+from .ocr import OcrOptions, Progress
 from .readers import SUPPORTED_SUFFIXES, read_file
 from .safety import FileLimits
 from .sections import parse_sections
 
 log = logging.getLogger(__name__)
+COPY_BLOCK = 1 << 20  # bytes read at a time when hashing a file
 
 
 @dataclass
@@ -109,13 +113,14 @@ def content_id(text: str) -> str:
 
 
 def load_report(path: Path, settings: Settings, issuer: str | None = None, year: int | None = None,
-                source: str | None = None) -> Report:
+                source: str | None = None, progress: Progress | None = None) -> Report:
     """Read one file into a Report with its metadata (raises ReportReadError).
 
-    `source` names the report (default: the file's absolute path; uploads give their file name).
+    `source` names the report (default: the file's absolute path; uploads give their file name);
+    `progress` hears how far OCR of its scanned pages got.
     """
     limits = FileLimits.from_settings(settings)
-    result = read_file(path, limits.max_bytes, limits)
+    result = read_file(path, limits.max_bytes, limits, OcrOptions.from_settings(settings, progress))
     meta = apply_overrides(extract_metadata(result.text, result.title_hint), issuer=issuer, year=year)
     return Report(
         doc_id=content_id(result.text),
@@ -124,16 +129,40 @@ def load_report(path: Path, settings: Settings, issuer: str | None = None, year:
         encoding=result.encoding,
         text=result.text,
         metadata=meta,
+        pages=result.pages,
+        boxes=result.boxes,
+        original_sha256=_sha256(path) if result.pages else None,
     )
 
 
-def prepare(report: Report, settings: Settings) -> PendingReport:
-    """Sections, chunks and figure records of a report (vectors are filled in later, in batches)."""
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(COPY_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def keep_original(report: Report, path: Path, folder: Path) -> Path:
+    """A private copy of the file a paged report was read from, for the index to keep; raises
+    ReportReadError when the file changed since it was read (its pages would not match)."""
+    copy = folder / f"{report.doc_id}.{report.format}"
+    shutil.copyfile(path, copy)
+    if _sha256(copy) != report.original_sha256:
+        raise ReportReadError("the file changed while it was being read; ingest it again")
+    return copy
+
+
+def prepare(report: Report, settings: Settings, original: Path | None = None) -> PendingReport:
+    """Sections, chunks (with their pages) and figure records of a report (vectors are filled in
+    later, in batches); `original` is the copy of a paged report's file the index keeps."""
     sections = parse_sections(report.text, normalize(report.text))
     chunks = chunk_report(report, settings.chunk_max_chars, settings.table_rows_per_chunk, sections)
+    for chunk in chunks:
+        chunk.pages = page_numbers_of(report.pages, chunk.char_start, chunk.char_end)
     nothing = np.zeros((0, 0), np.float32)
     return PendingReport(report, sections, chunks, nothing, [tokenize(c.embed_text) for c in chunks],
-                         report_figure_records(chunks, report.metadata.year), nothing)
+                         report_figure_records(chunks, report.metadata.year), nothing, original)
 
 
 def embed_all(pending: list[PendingReport], embedder: Embedder, batch: int, progress: bool = False) -> None:
@@ -165,7 +194,26 @@ class IngestControl:
     stage: str = "queued"  # queued | reading | embedding | writing | done
     files_done: int = 0
     files_total: int = 0
+    pages_done: int = 0  # pages read by OCR so far, of
+    pages_total: int = 0  # the pages to OCR in the files read so far
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def page_reporter(self, name: str, show: bool) -> Progress:
+        """The callback of one file's OCR: its pages go into the counts (`GET /jobs/{id}`), and into
+        a bar when `show` (the CLI)."""
+        before = (self.pages_done, self.pages_total)
+        bar: tqdm | None = None
+
+        def report(done: int, total: int) -> None:
+            nonlocal bar
+            self.pages_done, self.pages_total = before[0] + done, before[1] + total
+            if show:
+                bar = bar or tqdm(total=total, desc=f"OCR {name}", unit="page")
+                bar.update(done - bar.n)
+                if done == total:
+                    bar.close()
+
+        return report
 
     def check(self) -> None:
         """Stop here (IngestCancelled) when cancelled; nothing has been written yet."""
@@ -234,34 +282,36 @@ def ingest_paths(
     summary.timings["model_load"] += time.perf_counter() - t0
     indexed = {} if rebuild else _indexed_ids(index_dir)
     staged: list[_Staged] = []
-    control.stage = "reading"
-    for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 2):
+    with tempfile.TemporaryDirectory(prefix="reportqa-originals-") as tmp:  # copies of paged reports' files
+        control.stage = "reading"
+        for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 2):
+            control.check()
+            outcome = _stage_file(path, settings, issuer, year, indexed, (sources or {}).get(path), staged,
+                                  len(summary.outcomes), summary, control, Path(tmp),
+                                  control.page_reporter(path.name, progress))
+            summary.outcomes.append(outcome)
+            control.files_done += 1
         control.check()
-        outcome = _stage_file(path, settings, issuer, year, indexed, (sources or {}).get(path), staged,
-                              len(summary.outcomes), summary, control)
-        summary.outcomes.append(outcome)
-        control.files_done += 1
-    control.check()
-    control.stage = "embedding"
-    t0 = time.perf_counter()
-    embed_all([s.pending for s in staged], embedder, settings.embedding_batch_size, progress)
-    summary.timings["embedding"] += time.perf_counter() - t0
-    control.begin_writing()
-    with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild, settings.keep_versions, settings.ann,
-                     actor) as writer:
-        by_id = writer.existing()
-        by_source = {source: doc_id for doc_id, source in by_id.items()}
-        for item in staged:
-            summary.outcomes[item.index] = _place(item, by_source, by_id, writer, (sources or {}).get(item.path),
-                                                  (replaces or {}).get(item.path))
-        changed = any(o.status in ("added", "replaced") for o in summary.outcomes)
-        live = current_version_dir(index_dir)
-        if changed or live is None or writer.vector_index_differs():
-            summary.manifest = writer.commit()
-            for stage, seconds in writer.timings.items():  # indexing, writing
-                summary.timings[stage] += seconds
-        else:
-            summary.manifest = read_manifest(live)
+        control.stage = "embedding"
+        t0 = time.perf_counter()
+        embed_all([s.pending for s in staged], embedder, settings.embedding_batch_size, progress)
+        summary.timings["embedding"] += time.perf_counter() - t0
+        control.begin_writing()
+        with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild, settings.keep_versions, settings.ann,
+                         actor) as writer:
+            by_id = writer.existing()
+            by_source = {source: doc_id for doc_id, source in by_id.items()}
+            for item in staged:
+                summary.outcomes[item.index] = _place(item, by_source, by_id, writer, (sources or {}).get(item.path),
+                                                      (replaces or {}).get(item.path))
+            changed = any(o.status in ("added", "replaced") for o in summary.outcomes)
+            live = current_version_dir(index_dir)
+            if changed or live is None or writer.vector_index_differs():
+                summary.manifest = writer.commit()
+                for stage, seconds in writer.timings.items():  # indexing, writing
+                    summary.timings[stage] += seconds
+            else:
+                summary.manifest = read_manifest(live)
     for outcome in summary.outcomes:
         if outcome.status == "failed":
             log.warning("%s: %s", outcome.path, outcome.reason)
@@ -287,16 +337,20 @@ def _stage_file(
     position: int,
     summary: IngestSummary,
     control: IngestControl,
+    originals: Path,
+    ocr_pages: Progress,
 ) -> FileOutcome:
     """Read and split one file (not yet placed in the index): its outcome so far.
 
-    `indexed` (doc_id -> source) gains the staged report, so a second copy in the batch is skipped.
+    `indexed` (doc_id -> source) gains the staged report, so a second copy in the batch is skipped;
+    a paged report's file is copied to `originals` for the index to keep; `ocr_pages` hears how far
+    OCR of its scanned pages got.
     """
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         return FileOutcome(str(path), "failed", f"unsupported file type '{path.suffix or path.name}'")
     t0 = time.perf_counter()
     try:
-        report = read_isolated(path, settings, issuer, year, source, control.cancel)
+        report = read_isolated(path, settings, issuer, year, source, control.cancel, ocr_pages)
     except ReportReadError as exc:
         return FileOutcome(str(path), "failed", str(exc))
     except IngestCancelled:
@@ -311,7 +365,11 @@ def _stage_file(
         why = "unchanged" if same == report.source else f"same content as {same}"
         return FileOutcome(str(path), "skipped", why, report.doc_id)
     t0 = time.perf_counter()
-    prepared = prepare(report, settings)
+    try:
+        original = keep_original(report, path, originals) if report.original_sha256 else None
+    except (ReportReadError, OSError) as exc:
+        return FileOutcome(str(path), "failed", str(exc), report.doc_id)
+    prepared = prepare(report, settings, original)
     summary.timings["splitting"] += time.perf_counter() - t0
     if not prepared.chunks:
         return FileOutcome(str(path), "failed", "no text to index", report.doc_id)

@@ -1,8 +1,9 @@
-"""Read report files (txt, md, html, docx, pdf) into their original text.
+"""Read report files (txt, md, html, docx, pdf, and scans: png, jpg, tiff; doc/wps in office.py, ofd in ofd.py)
+into their original text.
 
-The text is one paragraph per line. Tables become one line per row with cells joined
-by " | " (the chunker turns runs of such lines into table chunks), with a blank line
-around each table.
+Pages without a text layer and images go through OCR (ingest/ocr.py). The text is one paragraph
+per line. Tables become one line per row with cells joined by " | " (the chunker turns runs of
+such lines into table chunks), with a blank line around each table.
 """
 
 from __future__ import annotations
@@ -13,17 +14,20 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from core.models import Page, TextBox
 
 from .decoding import decode_text
 from .errors import ReportReadError
+from .ocr import OcrOptions, assemble, ocr_image, ocr_pdf_pages, page_text
 from .safety import FileLimits, check_content, too_much_text
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf"}
+SUPPORTED_SUFFIXES = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf",
+                      ".doc": "doc", ".wps": "wps", ".ofd": "ofd",
+                      ".png": "png", ".jpg": "jpg", ".jpeg": "jpg", ".tif": "tiff", ".tiff": "tiff"}
+SCAN_FORMATS = frozenset({"png", "jpg", "tiff"})  # read by OCR alone
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 
 
@@ -43,26 +47,55 @@ def _collapse(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def table_cells(row: Sequence[str | None]) -> list[str]:
+    """A table row's cells as the text shows them: spaces collapsed, one line each."""
+    return [_collapse(c or "").replace("\n", " ") for c in row]
+
+
 def table_lines(rows: Sequence[Sequence[str | None]]) -> list[str]:
     """Table rows as 'cell | cell' lines; empty rows dropped, blank lines around."""
-    lines = []
-    for row in rows:
-        cells = [_collapse(c or "").replace("\n", " ") for c in row]
-        if any(cells):
-            lines.append(" | ".join(cells))
+    lines = [" | ".join(cells) for cells in map(table_cells, rows) if any(cells)]
     return ["", *lines, ""] if lines else []
 
 
+def join_lines(lines: Sequence[str]) -> tuple[str, list[int | None]]:
+    """The report text of `lines`: one a line, a run of blank lines cut to one, none at either
+    end, a newline at the end; and where each line starts in it (None for a blank line), so a
+    reader that knows where a line is printed can say where its characters are."""
+    out: list[str] = []
+    starts: list[int | None] = []
+    pos, gap, first = 0, -1, True  # gap: newlines owed before the next text; -1 before any text
+    for line in lines:
+        start = None
+        for part in line.split("\n"):
+            if not first and gap >= 0:
+                gap += 1
+            first = False
+            if not part:
+                continue
+            if gap > 0:
+                out.append("\n" * min(gap, 2))
+                pos += min(gap, 2)
+            start = pos if start is None else start
+            out.append(part)
+            pos += len(part)
+            gap = 0
+        starts.append(start)
+    out.append("\n")
+    return "".join(out), starts
+
+
 def _join(lines: list[str]) -> str:
-    text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+    return join_lines(lines)[0]
 
 
-def read_file(path: Path, max_bytes: int, limits: FileLimits | None = None) -> ReadResult:
+def read_file(path: Path, max_bytes: int, limits: FileLimits | None = None,
+              ocr: OcrOptions | None = None) -> ReadResult:
     """Read one report file; raises ReportReadError with a one-line reason.
 
     The name picks the reader, the bytes must agree (see ingest/safety.py): executables,
-    archives, zip bombs and PDFs past the page limit are refused before parsing.
+    archives, zip bombs and PDFs past the page limit are refused before parsing. `ocr`
+    says how scanned pages are read and whom to tell of their progress (default: settings' defaults).
     """
     fmt = SUPPORTED_SUFFIXES.get(path.suffix.lower())
     if fmt is None:
@@ -75,13 +108,13 @@ def read_file(path: Path, max_bytes: int, limits: FileLimits | None = None) -> R
         raise ReportReadError("empty file")
     limits = limits or FileLimits(max_bytes)
     check_content(data, fmt, limits)
-    result = _read(path, data, fmt)
+    result = _read(path, data, fmt, limits, ocr or OcrOptions())
     if len(result.text) > limits.max_text_chars:
         raise too_much_text(len(result.text), limits.max_text_chars)
     return result
 
 
-def _read(path: Path, data: bytes, fmt: str) -> ReadResult:
+def _read(path: Path, data: bytes, fmt: str, limits: FileLimits, ocr: OcrOptions) -> ReadResult:
     if fmt in ("txt", "md"):
         text, encoding = decode_text(data)
         return ReadResult(text, fmt, encoding)
@@ -91,7 +124,18 @@ def _read(path: Path, data: bytes, fmt: str) -> ReadResult:
         return ReadResult(_require_text(body), fmt, encoding, title)
     if fmt == "docx":
         return _read_docx(path, data)
-    return _read_pdf(path, data)
+    if fmt in ("doc", "wps"):
+        from .office import read_word97  # office.py reads through the DOCX reader here
+
+        return read_word97(path, fmt, limits)
+    if fmt == "ofd":
+        from .ofd import read_ofd
+
+        return read_ofd(data, limits)
+    if fmt in SCAN_FORMATS:
+        text, spans, boxes = assemble(ocr_image(data, ocr))
+        return ReadResult(_require_text(text), fmt, None, None, spans, boxes)
+    return _read_pdf(path, data, ocr)
 
 
 def _require_text(text: str) -> str:
@@ -217,63 +261,25 @@ def _read_docx(path: Path, data: bytes) -> ReadResult:
 
 # --- PDF ------------------------------------------------------------------------------
 
-def _read_pdf(path: Path, data: bytes) -> ReadResult:
+def _read_pdf(path: Path, data: bytes, ocr: OcrOptions) -> ReadResult:
+    """The text layer (ingest/pdf.py); the pages without one are read by OCR, and only those."""
     try:
         import pdfplumber
 
-        lines: list[str] = []
+        from .pdf import read_pdf_text
+
         with pdfplumber.open(str(path)) as pdf:
             title = (pdf.metadata or {}).get("Title") or None
-            for page in pdf.pages:
-                lines.extend(_pdf_page_lines(page))
+            layout = read_pdf_text(pdf)
     except ReportReadError:
         raise
     except Exception as exc:  # pdfminer raises many kinds of errors on corrupt files
         raise ReportReadError(f"cannot read PDF: {type(exc).__name__}: {exc}") from exc
-    text = _join(lines)
-    if not text.strip():
-        raise ReportReadError("PDF has no text layer (scanned image?); OCR is not supported")
-    return ReadResult(text, "pdf", None, title if isinstance(title, str) else None)
-
-
-def _pdf_page_lines(page: Any) -> list[str]:  # a pdfplumber Page
-    """Text outside tables and the tables themselves, top to bottom."""
-    tables = page.find_tables()
-    blocks: list[tuple[float, list[str]]] = []
-    for table in tables:
-        blocks.append((table.bbox[1], table_lines(table.extract())))
-
-    def outside(obj: dict) -> bool:
-        cx = (obj["x0"] + obj["x1"]) / 2
-        cy = (obj["top"] + obj["bottom"]) / 2
-        return not any(t.bbox[0] <= cx <= t.bbox[2] and t.bbox[1] <= cy <= t.bbox[3] for t in tables)
-
-    rest: Any = page.filter(outside) if tables else page
-    for top, text in _unwrap(rest.extract_text_lines()):
-        blocks.append((top, [text]))
-    blocks.sort(key=lambda b: b[0])
-    return [line for _, block in blocks for line in block]
-
-
-_PARAGRAPH_END = tuple("。!?;:！？；：")
-RIGHT_EDGE_SLACK = 15.0  # points: a line ending this close to the right margin was wrapped
-
-
-def _unwrap(lines: list[dict]) -> list[tuple[float, str]]:
-    """Join a PDF's visual lines back into paragraphs: a line that runs to the right margin
-    without ending a sentence continues on the next line, unless that line is a heading."""
-    from core.normalize import normalize_str
-
-    from .sections import starts_with_heading
-
-    right_edge = max((ln["x1"] for ln in lines), default=0.0)
-    out: list[tuple[float, str]] = []
-    continues = False
-    for ln in lines:
-        text = _collapse(ln["text"])
-        if continues and out and not starts_with_heading(normalize_str(text)):
-            out[-1] = (out[-1][0], out[-1][1] + text)
-        else:
-            out.append((ln["top"], text))
-        continues = ln["x1"] >= right_edge - RIGHT_EDGE_SLACK and not text.endswith(_PARAGRAPH_END)
-    return out
+    title = title if isinstance(title, str) else None
+    scanned = [p.number - 1 for p in layout.pages if not layout.text[p.char_start:p.char_end].strip()]
+    if not scanned:
+        return ReadResult(_require_text(layout.text), "pdf", None, title, layout.pages, layout.boxes)
+    read = ocr_pdf_pages(data, scanned, ocr)
+    text, pages, boxes = assemble([read[p.number - 1] if p.number - 1 in read else page_text(layout.text, p, layout.boxes)
+                                   for p in layout.pages])
+    return ReadResult(_require_text(text), "pdf", None, title, pages, boxes)

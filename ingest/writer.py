@@ -33,12 +33,14 @@ from core.index import (
     FORMAT_VERSION,
     HNSW_EF_SEARCH,
     SCHEMA,
+    SOURCES,
     TMP_MARK,
     VERSIONS,
     WRITE_LOCK,
     IndexStoreError,
     ModelMismatchError,
     apply_search_params,
+    box_row,
     connect,
     current_version_dir,
     document_sources,
@@ -120,6 +122,7 @@ class PendingReport:
     tokens: list[list[str]]
     figures: list[list[FigureRecord]]
     figure_vectors: np.ndarray
+    original: Path | None = None  # a private copy of a paged report's file (bytes of report.original_sha256)
 
 
 class IndexWriter:
@@ -222,6 +225,8 @@ class IndexWriter:
             os.link(self.base / "docstore.sqlite", db_path)
             shutil.copytree(self.base / "lexical", tmp / "lexical", copy_function=os.link)
             os.link(self.base / "figures.faiss", tmp / "figures.faiss")
+            if (self.base / SOURCES).exists():
+                shutil.copytree(self.base / SOURCES, tmp / SOURCES, copy_function=os.link)
             n_docs, n_chunks, n_sents, n_figures = (self.base_manifest[k] for k in
                                                     ("n_documents", "n_chunks", "n_sentences", "n_figures"))
             self.timings["writing"] += time.perf_counter() - t0
@@ -244,6 +249,7 @@ class IndexWriter:
                 n_sents = conn.execute("SELECT COUNT(*) FROM sentences").fetchone()[0]
                 n_figures = figure_vectors.ntotal
                 faiss.write_index(figure_vectors, str(tmp / "figures.faiss"))
+                self._write_sources(conn, tmp / SOURCES)
                 self.timings["writing"] += time.perf_counter() - t0
                 t0 = time.perf_counter()
                 n_chunks = _write_lexical(tmp / "lexical", conn.execute("SELECT id, tokens FROM chunks ORDER BY id"))
@@ -284,6 +290,18 @@ class IndexWriter:
         self.timings["writing"] += time.perf_counter() - t0
         return manifest
 
+    def _write_sources(self, conn: sqlite3.Connection, folder: Path) -> None:
+        """The original file of every paged report the new version holds: a hard link to the base
+        version's copy when it has one, else the staged copy of an added report."""
+        staged = {p.report.original_sha256: p.original for p in self._adds if p.original is not None}
+        folder.mkdir()
+        for (sha256,) in conn.execute("SELECT DISTINCT sha256 FROM originals"):
+            kept = self.base / SOURCES / sha256 if self.base is not None else None
+            if kept is not None and kept.exists():
+                os.link(kept, folder / sha256)
+            else:
+                shutil.copyfile(staged[sha256], folder / sha256)
+
     def _base_index(self, name: str) -> faiss.IndexIDMap2:
         """The base version's vectors of file `name` (chunks or figures) in an exact index, which
         takes removals and additions."""
@@ -318,15 +336,16 @@ class IndexWriter:
                  m.publish_date, m.index_number, m.year, r.text,
                  json.dumps([s.to_dict() for s in p.sections], ensure_ascii=False), _now()),
             )
+            _insert_pages(conn, p)
             ids = []
             figure_ids: list[int | None] = []
             for chunk, tokens, figures in zip(p.chunks, p.tokens, p.figures, strict=True):
                 cur = conn.execute(
                     "INSERT INTO chunks (chunk_id, doc_id, ordinal, section_path, char_start, char_end, text,"
-                    " embed_text, kind, tokens) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    " embed_text, kind, tokens, pages) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (chunk.chunk_id, chunk.doc_id, chunk.ordinal, json.dumps(chunk.section_path, ensure_ascii=False),
                      chunk.char_start, chunk.char_end, chunk.text, chunk.embed_text, chunk.kind,
-                     json.dumps(tokens, ensure_ascii=False)),
+                     json.dumps(tokens, ensure_ascii=False), json.dumps(list(chunk.pages))),
                 )
                 ids.append(cur.lastrowid)
                 conn.executemany(
@@ -343,6 +362,22 @@ class IndexWriter:
             if figure_ids:
                 figure_vectors.add_with_ids(np.asarray(p.figure_vectors, dtype=np.float32),
                                             np.asarray(figure_ids, dtype=np.int64))
+
+
+def _insert_pages(conn: sqlite3.Connection, pending: PendingReport) -> None:
+    """A paged report's pages with the boxes printed on each, and the record of its original file."""
+    report = pending.report
+    on_page: dict[int, list[list[Any]]] = defaultdict(list)
+    for box in report.boxes:
+        on_page[box.page].append(box_row(box))
+    conn.executemany(
+        "INSERT INTO pages VALUES (?,?,?,?,?,?,?)",
+        [(report.doc_id, pg.number, pg.char_start, pg.char_end, pg.width, pg.height, json.dumps(on_page[pg.number]))
+         for pg in report.pages],
+    )
+    if pending.original is not None and report.original_sha256 is not None:
+        conn.execute("INSERT INTO originals VALUES (?,?,?)",
+                     (report.doc_id, report.original_sha256, pending.original.stat().st_size))
 
 
 def _figure_row(record: FigureRecord) -> tuple[Any, ...]:

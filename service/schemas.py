@@ -37,8 +37,20 @@ class AskRequest(BaseModel):
         return value.strip()
 
 
+class CitedBox(BaseModel):
+    """Where part of a quote is printed on its page (page units, origin at the top left; see
+    `pages` of GET /documents/{doc_id} for the page's size)."""
+
+    page: int
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+
 class Citation(BaseModel):
-    """Where a statement comes from: `quote == document text[char_start:char_end]`."""
+    """Where a statement comes from: `quote == document text[char_start:char_end]`, and for a paged
+    report the pages the quote is on and the boxes where its text is printed."""
 
     doc_id: str
     title: str | None
@@ -48,13 +60,20 @@ class Citation(BaseModel):
     char_start: int
     char_end: int
     quote: str
+    pages: list[int] | None = None  # null for a report without pages (txt, html, docx)
+    boxes: list[CitedBox] = []
 
     @classmethod
     def of(cls, doc: DocumentRecord, section_path: list[str], start: int, end: int, quote: str) -> Citation:
-        """The one way a citation is made: the report's metadata beside the quoted span."""
+        """The one way a citation is made: the report's metadata beside the quoted span, and where
+        a paged report prints it."""
         m = doc.metadata
+        layout = doc.layout
+        pages = list(layout.page_numbers(start, end)) if layout else None
+        boxes = [CitedBox(page=b.page, x0=b.x0, top=b.top, x1=b.x1, bottom=b.bottom)
+                 for b in layout.boxes(start, end)] if layout else []
         return cls(doc_id=doc.doc_id, title=m.title, issuer=m.issuer, year=m.year, section_path=section_path,
-                   char_start=start, char_end=end, quote=quote)
+                   char_start=start, char_end=end, quote=quote, pages=pages, boxes=boxes)
 
 
 class FigureOut(BaseModel):

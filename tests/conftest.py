@@ -156,6 +156,31 @@ def two_year_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "index"
 
 
+@pytest.fixture(scope="session")
+def seed_pdf(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The seed report as a three-page PDF (less the one glyph its font lacks), with a record of
+    where each line was printed (a `pdfs.PdfBuilder`)."""
+    from pdfs import seed_pdf as build
+
+    folder = tmp_path_factory.mktemp("seed_pdf")
+    return build(folder / "jinyang_2019_fazhi.pdf", SEED.read_text(encoding="utf-8").replace("•", ""))
+
+
+@pytest.fixture(scope="session")
+def pdf_index(seed_pdf: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index (real embedding model) of the seed PDF beside a text report of 2020 (the seed moved
+    on a year), read-only."""
+    from ingest.pipeline import ingest_paths
+
+    root = tmp_path_factory.mktemp("pdf_index")
+    (root / "reports").mkdir()
+    shutil.copy(seed_pdf.path, root / "reports" / seed_pdf.path.name)
+    (root / "reports" / "jinyang_2020_fazhi.txt").write_text(variant_2020(SEED.read_text(encoding="utf-8")),
+                                                              encoding="utf-8")
+    ingest_paths([root / "reports"], Settings(index_dir=root / "index"), progress=False)
+    return root / "index"
+
+
 @contextmanager
 def served(app: Any) -> Iterator[str]:
     """`app` under a real uvicorn server on a free port of 127.0.0.1; yields its base URL."""

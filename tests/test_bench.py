@@ -20,7 +20,8 @@ from core.embedding import HASHING_NAME
 CHROMIUM = Path("/usr/bin/chromium")
 # script, smallest arguments, a line of the table it prints
 SCRIPTS = [
-    ("ingest.py", ["--scale", "0", "--model", HASHING_NAME], "reportqa (hashing)           samples"),
+    ("ingest.py", ["--scale", "0", "--model", HASHING_NAME, "--ocr-workers", "1", "--ocr-repeats", "1"],
+     "reportqa (hashing)           samples"),
     ("query.py", ["--sizes", "1000", "--clients", "1", "--requests", "8", "--split-questions", "2", "--busy-sizes", "1000",
                   "--rounds", "1"], "every core, PASSIVE"),
     ("embedding.py", ["--chunks", "4", "--questions", "4", "--repeats", "1"], "every core (old), spin"),

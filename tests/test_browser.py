@@ -8,14 +8,18 @@ and say why (`make test` installs Chromium with apt-get when it can).
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import served, variant_2020
 
+from bench.synthetic import CJK_FONT, write_scanned_pdf
 from core.config import Settings
+from ingest.ocr import unavailable_reason
 from service.http.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -273,6 +277,32 @@ def test_upload_a_report_ask_about_it_and_remove_it(page: sync_api.Page, seed_te
     sync_api.expect(page.locator("#toast")).to_contain_text("已删除")
 
 
+def test_a_scanned_upload_shows_its_pages_read_then_its_result(page: sync_api.Page, seed_text: str,
+                                                                 tmp_path: Path) -> None:
+    """A scan is read by OCR after the upload is answered: the page shows the pages read, then the result."""
+    missing = unavailable_reason(Settings().tesseract_cmd) or (None if CJK_FONT.exists() else f"no font {CJK_FONT}")
+    if missing:
+        pytest.skip(f"OCR is unavailable here: {missing}")
+    scan = tmp_path / "金杨2020扫描件.pdf"
+    write_scanned_pdf(scan, variant_2020(seed_text), 100)
+    page.goto("/")
+    page.click(".tabs button[data-tab=reports]")
+    page.set_input_files("#upload-files", [str(scan)])
+    page.click("#upload-form button[type=submit]")
+    progress = page.locator("#upload-progress")
+    sync_api.expect(progress).to_contain_text(re.compile(r"正在识别扫描件:第 [0-3] / 4 页"), timeout=60_000)
+    sync_api.expect(progress.locator("progress")).to_have_attribute("max", "4")
+    shot(page, tmp_path, "upload-ocr-progress")
+    result = page.locator("#upload-results li").first
+    sync_api.expect(result).to_contain_text("金杨2020扫描件.pdf:已添加", timeout=180_000)
+    sync_api.expect(result).to_have_class("added")
+    shot(page, tmp_path, "upload-ocr-done")
+    rows = page.locator("#report-rows tr")
+    page.once("dialog", lambda dialog: dialog.accept())
+    rows.filter(has_text="2020年度").get_by_role("button", name="删除").click()
+    sync_api.expect(rows).to_have_count(1)
+
+
 def test_briefing_with_citations_and_downloads(page: sync_api.Page, tmp_path: Path) -> None:
     page.goto("/")
     page.click(".tabs button[data-tab=briefings]")
@@ -349,3 +379,39 @@ def test_with_auth_on_the_page_asks_for_a_key_and_says_what_a_reader_may_not_do(
             shot(page, tmp_path, "auth-admin")
         finally:
             context.close()
+
+
+def test_a_pdf_citation_shows_its_page_beside_the_text_with_the_figure_boxed(
+        browser: sync_api.Browser, pdf_index: Path, seed_pdf: Any, tmp_path: Path) -> None:
+    with served(create_app(Settings(index_dir=pdf_index, auth="off"))) as url:
+        context = browser.new_context(viewport=LAPTOP, locale="zh-CN", base_url=url)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        try:
+            page.goto("/")
+            card = ask(page, MEDIATION_QUESTION)
+            sync_api.expect(card.locator(".figure")).to_have_text("98.3 %")
+            card.locator(".cite").first.click()
+            sync_api.expect(page.locator("#reader-text mark")).to_contain_text("98.3 %")
+            image = page.locator("#reader-page img")
+            sync_api.expect(image).to_be_visible()
+            sync_api.expect(page.locator("#reader-page-caption")).to_contain_text("原件第 2 页(共 3 页)")
+            assert page.evaluate("document.querySelector('#reader-page img').naturalWidth") == pytest.approx(595 * 1.5, abs=1)
+            shown, text = image.bounding_box(), page.locator("#reader-text").bounding_box()
+            assert shown is not None and text is not None and shown["x"] >= text["x"] + text["width"]  # beside the text
+            [printed] = [p for p in seed_pdf.printed if "98.3 %" in p.text]
+            x0, x1 = printed.x_of("98.3 %")
+            scale = shown["width"] / 595
+            middle = shown["y"] + (printed.top + printed.bottom) / 2 * scale
+            boxes = [b for b in (page.locator(".page-box").nth(k).bounding_box()
+                                 for k in range(page.locator(".page-box").count())) if b is not None]
+            assert any(b["x"] <= shown["x"] + x0 * scale + 1 and shown["x"] + x1 * scale - 1 <= b["x"] + b["width"]
+                       and b["y"] <= middle <= b["y"] + b["height"] for b in boxes), boxes
+            shot(page, tmp_path, "pdf-citation-page")
+            page.locator("#reader-toc button").first.click()  # reading on: the boxed page goes away
+            sync_api.expect(page.locator("#reader-page")).to_be_hidden()
+        finally:
+            context.close()
+        assert not errors, f"errors in the browser console: {errors}"

@@ -136,15 +136,6 @@ def test_generated_docx_and_pdf_ingest_with_their_headings(tmp_path: Path, fast_
     assert tables and "表1 办件情况" in tables[0].embed_text
 
 
-def test_image_only_pdf_is_refused_with_the_reason(tmp_path: Path) -> None:
-    path = tmp_path / "scan.pdf"
-    c = canvas.Canvas(str(path))
-    c.rect(50, 50, 400, 600, fill=1)
-    c.save()
-    with pytest.raises(ReportReadError, match="no text layer"):
-        read_file(path, LIMIT)
-
-
 def test_wrong_content_for_the_extension_is_refused(tmp_path: Path) -> None:
     (tmp_path / "fake.pdf").write_text("这不是PDF", encoding="utf-8")
     (tmp_path / "fake.docx").write_text("这不是DOCX", encoding="utf-8")

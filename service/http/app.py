@@ -54,7 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
         log.info("%s", gate.describe())
     else:
         log.warning("*** %s ***", gate.describe())
-    audit = AuditLog(settings.state_path)
+    app.state.audit = audit = AuditLog(settings.state_path)  # the middleware's, and upload jobs' that end later
     # Leftovers of a writer killed mid-ingest, and changes it made but did not live to log.
     recover(settings.index_dir, then=lambda: audit.recover_changes(settings.index_dir))
     app.add_middleware(ServiceMiddleware, body_limit=settings.max_body_kb * 1024,

@@ -2,7 +2,8 @@
 
 An upload parses its files in child processes before it takes the index's write lock
 (ingest/pipeline.py); while it runs, an admin sees it in `GET /jobs` and may stop it with
-`DELETE /jobs/{id}`, which kills the parse in progress and writes nothing.
+`DELETE /jobs/{id}`, which kills the parse in progress and writes nothing. An upload that needs
+OCR is answered at once; its job shows the pages read so far and, once finished, that answer.
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ class Job:
     control: IngestControl = field(default_factory=IngestControl)
     state: str = "running"  # running | done | failed | cancelled
     cancelled_by: str | None = None
+    result: dict[str, Any] | None = None  # the upload's answer, once finished
 
     def to_dict(self) -> dict[str, Any]:
         c = self.control
         return {"job_id": self.job_id, "kind": self.kind, "key_id": self.key_id, "files": self.files,
                 "started_at": self.started_at, "state": self.state, "stage": c.stage,
-                "files_done": c.files_done, "files_total": c.files_total, "cancelled_by": self.cancelled_by}
+                "files_done": c.files_done, "files_total": c.files_total, "pages_done": c.pages_done,
+                "pages_total": c.pages_total, "cancelled_by": self.cancelled_by, "result": self.result}
 
 
 class JobRegistry:
@@ -55,8 +58,9 @@ class JobRegistry:
                 del self._jobs[old.job_id]
         return job
 
-    def finish(self, job: Job, state: str) -> None:
-        """Record how a job ended: done, failed (nothing could be added) or cancelled."""
+    def finish(self, job: Job, state: str, result: dict[str, Any] | None = None) -> None:
+        """Record how a job ended: done, failed (nothing could be added) or cancelled, and its answer."""
+        job.result = result
         job.state = state
 
     def get(self, job_id: str) -> Job | None:

@@ -9,8 +9,12 @@ on the version they started with.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import shutil
 import tempfile
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
@@ -20,17 +24,21 @@ from fastapi.responses import JSONResponse
 from core.config import Settings
 from core.index import UPLOAD_SOURCE, IndexStoreError
 from ingest.errors import IngestCancelled, ReportReadError
+from ingest.ocr import pdf_needs_ocr
 from ingest.pipeline import FileOutcome, IngestSummary, ingest_paths, remove_document
+from ingest.readers import SCAN_FORMATS
 from ingest.safety import looks_like_html, sniff
 
 from ...engine import Engine
 from ...errors import RequestError
 from ...metrics import REFUSED_UPLOADS
+from ..audit import AuditEntry, AuditLog
 from ..auth import require_admin
-from ..deps import get_engine, get_principal, get_settings
+from ..deps import Principal, get_engine, get_principal, get_settings
 from ..jobs import Job, JobRegistry
 from .jobs import get_jobs
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["documents"], dependencies=[Depends(require_admin)])
 _UNSAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff ()（）]+")
 _COPY_CHUNK = 1024 * 1024
@@ -92,7 +100,8 @@ def _stage_upload(upload: UploadFile, folder: Path, n: int, max_bytes: int) -> t
 def upload_documents(
     request: Request,
     files: Annotated[list[UploadFile],
-                     File(description="Report files: PDF, DOCX, HTML or text (UTF-8/GB18030/UTF-16).")],
+                     File(description="Report files: PDF, DOCX, DOC/WPS, OFD, HTML, text (UTF-8/GB18030/UTF-16) "
+                                      "or scans (PNG, JPEG, TIFF).")],
     issuer: Annotated[str | None, Form(min_length=1, max_length=100)] = None,
     year: Annotated[int | None, Form(ge=1949, le=2100)] = None,
     replace: Annotated[str | None, Form(description="doc_id of the report the one uploaded file replaces.",
@@ -104,6 +113,9 @@ def upload_documents(
     """Add or skip uploaded reports (a report is its content, not its file name), or replace one named by doc_id.
 
     One result per file, in the order sent. The upload runs as a job (GET /jobs) an admin can cancel.
+    An upload with a scan (an image, or a PDF page without a text layer) needs OCR, which takes
+    seconds a page: it is answered at once with 202 and its job id, and `GET /jobs/{id}` shows the
+    pages read and, once finished, the results this route would have sent.
     """
     if len(files) > settings.max_upload_files:
         raise RequestError(413, f"{len(files)} files in one upload; the limit is {settings.max_upload_files}")
@@ -113,31 +125,85 @@ def upload_documents(
         if engine.view().snapshot.document(replace, with_text=False) is None:
             raise RequestError(404, f"unknown doc_id to replace: {replace}")
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
-    results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="reportqa-upload-") as tmp:
-        staged: dict[Path, tuple[int, str]] = {}  # saved file -> (position in the upload, name)
-        for n, upload in enumerate(files):
-            name, outcome = _stage_upload(upload, Path(tmp), n, max_bytes)
-            results.append(_result(outcome) if isinstance(outcome, FileOutcome) else {"filename": name})
+    upload = _Upload(Path(tempfile.mkdtemp(prefix="reportqa-upload-")), issuer, year, replace)
+    folder: Path | None = upload.folder  # removed here, unless a job's thread takes it over
+    try:
+        for n, file in enumerate(files):
+            name, outcome = _stage_upload(file, upload.folder, n, max_bytes)
+            upload.results.append(_result(outcome) if isinstance(outcome, FileOutcome) else {"filename": name})
             if isinstance(outcome, Path):
-                staged[outcome] = (n, name)
-        job = jobs.start("upload", get_principal(request).key_id, [r["filename"] for r in results])
+                upload.staged[outcome] = (n, name)
+        principal = get_principal(request)
+        job = jobs.start("upload", principal.key_id, [r["filename"] for r in upload.results])
+        if any(_needs_ocr(path) for path in upload.staged):
+            request.state.audit_change = {"action": "replace" if replace else "upload", "job_id": job.job_id,
+                                          "queued": True, "files": job.files, "index_version": None}
+            audit: AuditLog = request.app.state.audit
+            threading.Thread(target=_run_in_background, args=(upload, settings, engine, jobs, job, audit, principal),
+                             name=f"upload-{job.job_id}", daemon=True).start()
+            folder = None  # the job's thread removes it
+            return JSONResponse({"job_id": job.job_id, "state": job.state, "ocr": True, "files": upload.results},
+                                status_code=202)
         try:
-            summary = _ingest(staged, settings, issuer, year, replace, job) if staged else None
-        except IngestCancelled as exc:
-            jobs.finish(job, "cancelled")
-            request.state.audit_change = {"action": "upload", "job_id": job.job_id, "cancelled_by": job.cancelled_by,
-                                          "files": [r["filename"] for r in results], "index_version": None}
-            raise RequestError(409, f"upload cancelled by {job.cancelled_by} {exc} (job {job.job_id}); "
-                                    "nothing was written") from exc
+            done = _run(upload, settings, engine, job)
         except BaseException:
             jobs.finish(job, "failed")
             raise
-        if summary is not None:
-            by_path = {o.path: o for o in summary.outcomes}
-            for path, (n, name) in staged.items():
-                o = by_path[str(path)]
-                results[n] = _result(FileOutcome(name, o.status, o.reason, o.doc_id, o.chunks, o.note, o.replaced))
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+    request.state.audit_change = done.change
+    jobs.finish(job, done.state, done.body)
+    return JSONResponse(done.body, status_code=done.status)
+
+
+@dataclass
+class _Upload:
+    """An upload's files saved under `folder` (saved file -> position and name) and a result per file sent."""
+
+    folder: Path
+    issuer: str | None
+    year: int | None
+    replace: str | None
+    staged: dict[Path, tuple[int, str]] = field(default_factory=dict)
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _Done:
+    """How an upload's job ended: its state, the HTTP status and body of its answer, the audit log's change."""
+
+    state: str
+    status: int
+    body: dict[str, Any]
+    change: dict[str, Any]
+
+
+def _needs_ocr(path: Path) -> bool:
+    """A scan, or a PDF with a page without a text layer (a PDF pdfium cannot open is the reader's to refuse)."""
+    if path.suffix.lstrip(".") in SCAN_FORMATS:
+        return True
+    try:
+        return path.suffix == ".pdf" and pdf_needs_ocr(path.read_bytes())
+    except ReportReadError:
+        return False
+
+
+def _run(upload: _Upload, settings: Settings, engine: Engine, job: Job) -> _Done:
+    """The staged files through the pipeline under the job's control, and the answer to send."""
+    results, replace = upload.results, upload.replace
+    try:
+        summary = _ingest(upload, settings, job) if upload.staged else None
+    except IngestCancelled as exc:
+        return _Done("cancelled", 409, {"detail": f"upload cancelled by {job.cancelled_by} {exc} (job {job.job_id}); "
+                                                  "nothing was written"},
+                     {"action": "upload", "job_id": job.job_id, "cancelled_by": job.cancelled_by,
+                      "files": [r["filename"] for r in results], "index_version": None})
+    if summary is not None:
+        by_path = {o.path: o for o in summary.outcomes}
+        for path, (n, name) in upload.staged.items():
+            o = by_path[str(path)]
+            results[n] = _result(FileOutcome(name, o.status, o.reason, o.doc_id, o.chunks, o.note, o.replaced))
     version = summary.manifest["version"] if summary is not None and summary.manifest else None
     for r in results:
         if r["status"] == "failed":
@@ -146,25 +212,44 @@ def upload_documents(
     changed = counts["added"] + counts["replaced"] > 0
     # The version this upload made, if any: an upload that changed nothing must not claim the current
     # version's change (the audit log recovers unlogged versions by their number).
-    request.state.audit_change = {"action": "replace" if replace else "upload", "job_id": job.job_id,
-                                  "index_version": version if changed else None,
-                                  "files": [{k: r[k] for k in ("filename", "status", "doc_id", "replaced", "reason")}
-                                            for r in results]}
+    change = {"action": "replace" if replace else "upload", "job_id": job.job_id,
+              "index_version": version if changed else None,
+              "files": [{k: r[k] for k in ("filename", "status", "doc_id", "replaced", "reason")} for r in results]}
     if version is not None:
         engine.view()  # load the new version now, not on the next reader's time
-    jobs.finish(job, "failed" if counts["failed"] == len(results) else "done")
-    status = 422 if counts["failed"] == len(results) else 200
+    failed = counts["failed"] == len(results)
     body = {"index_version": version, "job_id": job.job_id, **counts, "files": results}
-    if status == 422:
+    if failed:
         body["detail"] = "no file could be added: " + "; ".join(f"{r['filename']}: {r['reason']}" for r in results)
-    return JSONResponse(body, status_code=status)
+    return _Done("failed" if failed else "done", 422 if failed else 200, body, change)
 
 
-def _ingest(staged: dict[Path, tuple[int, str]], settings: Settings, issuer: str | None, year: int | None,
-            replace: str | None, job: Job) -> IngestSummary:
-    """The staged files through the pipeline under the job's control; 409 when the index cannot be written."""
+def _run_in_background(upload: _Upload, settings: Settings, engine: Engine, jobs: JobRegistry, job: Job,
+                       audit: AuditLog, principal: Principal) -> None:
+    """An upload that needs OCR, after its 202: the job keeps the answer, the audit log the change."""
     try:
-        return ingest_paths(list(staged), settings, issuer=issuer, year=year, progress=False,
+        done = _run(upload, settings, engine, job)
+    except RequestError as exc:  # the index could not be written
+        done = _Done("failed", exc.status, {"detail": exc.message, "job_id": job.job_id},
+                     {"action": "upload", "job_id": job.job_id, "index_version": None})
+    except Exception as exc:  # the job must end, whatever happened, and say so
+        log.exception("upload job %s failed", job.job_id)
+        done = _Done("failed", 500, {"detail": f"upload failed: {type(exc).__name__}", "job_id": job.job_id},
+                     {"action": "upload", "job_id": job.job_id, "index_version": None})
+    finally:
+        shutil.rmtree(upload.folder, ignore_errors=True)
+    jobs.finish(job, done.state, done.body)
+    try:
+        audit.record(AuditEntry(principal.key_id, principal.role, "POST", "/documents", done.status, change=done.change))
+    except Exception:  # the audit log must never lose the job its answer
+        log.exception("could not write the audit log")
+
+
+def _ingest(upload: _Upload, settings: Settings, job: Job) -> IngestSummary:
+    """The staged files through the pipeline under the job's control; 409 when the index cannot be written."""
+    staged, replace = upload.staged, upload.replace
+    try:
+        return ingest_paths(list(staged), settings, issuer=upload.issuer, year=upload.year, progress=False,
                             sources={p: UPLOAD_SOURCE + name for p, (_, name) in staged.items()},
                             replaces={p: replace for p in staged} if replace else None, control=job.control,
                             actor=job.key_id)

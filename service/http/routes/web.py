@@ -15,10 +15,11 @@ router.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 
 # Everything the page loads comes from this server; report text is shown as text, and the
-# policy makes sure nothing else could run or be fetched even if that ever slipped.
+# policy makes sure nothing else could run or be fetched even if that ever slipped. Page images
+# are fetched with the API key and shown from blob: URLs (an <img src> cannot send the key).
 PAGE_HEADERS = {
     "Cache-Control": "no-cache",
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; "
                                "form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

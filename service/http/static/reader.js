@@ -1,11 +1,14 @@
-/* The reader: a report by section, a citation shown in its section; and the citation links
-   (numbered list, [n] marks) that open it. */
+/* The reader: a report by section, a citation shown in its section (and, for a paged report,
+   on the page image with the cited text boxed); and the citation links (numbered list, [n]
+   marks) that open it. */
 
-import { getJSON } from "./api.js";
+import { getJSON, request } from "./api.js";
 import { $, el, toast } from "./dom.js";
 
 const docs = new Map();   // doc_id -> {meta, sections (flat), length}
 let returnFocus = null;   // what had the focus before the reader opened
+let pageUrl = null;       // the blob: URL of the page image shown
+const PAGE_SCALE = 1.5;   // pixels a PDF point: sharp at the width the page is shown
 
 export function docLabel(doc) {
   return doc.title || doc.doc_id;
@@ -106,9 +109,45 @@ async function showSpan(doc, span, highlight = null) {
       .filter((part) => part !== null));
     mark.scrollIntoView({ block: "center" });
   } else {
+    hidePage();
     box.replaceChildren(text);
     box.parentElement.scrollTop = 0;
   }
+}
+
+function hidePage() {
+  $("#reader-page").hidden = true;
+  $("#reader").querySelector(".reader-box").classList.remove("paged");
+  $("#reader-page-frame").replaceChildren();
+  if (pageUrl) URL.revokeObjectURL(pageUrl);
+  pageUrl = null;
+}
+
+/* Page `number` of a paged report with the citation's boxes on it (boxes are in page points,
+   placed as shares of the page so they stay on the text at any width). */
+async function showPage(doc, citation, number) {
+  const page = doc.meta.pages[number - 1];
+  const response = await request(`/documents/${encodeURIComponent(doc.meta.doc_id)}/pages/${number}.png?scale=${PAGE_SCALE}`);
+  const url = URL.createObjectURL(await response.blob());
+  const share = (value, whole) => `${(100 * value / whole).toFixed(3)}%`;
+  const boxes = citation.boxes.filter((b) => b.page === number).map((b) => {
+    const mark = el("div", { class: "page-box" });
+    Object.assign(mark.style, { left: share(b.x0, page.width), top: share(b.top, page.height),
+      width: share(b.x1 - b.x0, page.width), height: share(b.bottom - b.top, page.height) });
+    return mark;
+  });
+  const image = el("img", { src: url, alt: `第 ${number} 页`, width: Math.round(page.width * PAGE_SCALE),
+    height: Math.round(page.height * PAGE_SCALE) });
+  if (pageUrl) URL.revokeObjectURL(pageUrl);
+  pageUrl = url;
+  $("#reader-page-frame").replaceChildren(image, ...boxes);
+  const cited = citation.pages || [];
+  $("#reader-page-caption").replaceChildren(`原件第 ${number} 页(共 ${doc.meta.pages.length} 页)`,
+    ...(cited.length > 1 ? cited.map((n) => el("button", { type: "button", class: n === number ? "current" : "secondary",
+      onclick: () => showPage(doc, citation, n).catch((err) => toast(err.message)) }, `第 ${n} 页`)) : []));
+  $("#reader").querySelector(".reader-box").classList.add("paged");
+  $("#reader-page").hidden = false;
+  await image.decode();
 }
 
 function showReader(doc) {
@@ -124,6 +163,7 @@ function showReader(doc) {
 }
 
 function closeReader() {
+  hidePage();
   $("#reader").hidden = true;
   document.body.style.overflow = "";
   returnFocus?.focus();
@@ -146,6 +186,8 @@ async function openCitation(citation) {
     const span = sectionAt(readingSpans(doc), citation.char_start)
       || { heading: "全文", start: 0, end: doc.length, path: citation.section_path, children: [] };
     await showSpan(doc, span, { start: citation.char_start, end: citation.char_end });
+    if (doc.meta.pages && citation.pages?.length) await showPage(doc, citation, citation.pages[0]);
+    else hidePage();
   } catch (err) {
     toast(err.message);
   }

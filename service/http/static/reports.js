@@ -55,6 +55,21 @@ function renderUploadResults(body) {
   $("#upload-results").replaceChildren(...items);
 }
 
+const JOB_POLL_MS = 1000;
+
+/* An upload with scans is answered at once (202) and read by OCR in the background: show its pages
+   read until the job ends, then hand back the answer the upload would have sent. */
+async function followJob(jobId) {
+  for (;;) {
+    const job = await getJSON(`/jobs/${encodeURIComponent(jobId)}`);
+    if (job.state !== "running") return job.result;
+    const bar = el("progress", { max: job.pages_total || 1, value: job.pages_done });
+    const words = job.pages_total ? `正在识别扫描件:第 ${job.pages_done} / ${job.pages_total} 页` : "正在读取文件…";
+    $("#upload-results").replaceChildren(el("li", { class: "muted", id: "upload-progress" }, bar, " ", words));
+    await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS));
+  }
+}
+
 function showChosenFiles() {
   const names = [...$("#upload-files").files].map((f) => f.name);
   $("#upload-names").textContent = names.length ? `已选 ${names.length} 个:${names.join("、")}` : "未选择文件";
@@ -73,8 +88,9 @@ async function uploadReports(event) {
   $("#upload-results").replaceChildren(el("li", { class: "muted" }, `正在导入 ${files.length} 个文件…`));
   try {
     const response = await send("/documents", { method: "POST", body: form });
-    const body = response.ok || response.status === 422 ? await response.json() : null;
-    if (!body?.files) throw await errorOf(response);
+    let body = response.ok || response.status === 422 ? await response.json() : null;
+    if (response.status === 202) body = await followJob(body.job_id);
+    if (!body?.files) throw body?.detail ? new Error(body.detail) : await errorOf(response);
     renderUploadResults(body);
     $("#upload-files").value = "";
     showChosenFiles();
