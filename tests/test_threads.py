@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -18,6 +18,14 @@ from core.embedding import _set_torch_threads, get_embedder
 QUESTION = "2019年金杨新村街道的调解成功率是多少?"
 PASSAGE = "全年共调解纠纷987起,调解成功率 98.3 %。行政执法人员持证上岗率达到百分之百。" * 4
 POLICY = {"embedding_threads": 2, "embedding_query_threads": 1}
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads_restored() -> Iterator[None]:
+    """These tests set torch's process-wide count from other threads; the tests after them get theirs back."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
 
 
 def _during_a_batch(embed_batch: Callable[[], Any], ask: Callable[[], Any], batch_running: threading.Event) -> None:
