@@ -38,9 +38,10 @@ class Settings(BaseSettings):
         0, ge=0, le=256, description="Threads of the embedding model for batches of passages (ingest); 0 = every core."
     )
     # Measured by bench/query.py and bench/embedding.py (bench/README.md, 2026-11-30): /ask at 10k chunks served
-    # with a question on one thread took 31 ms quiet and 67-72 ms beside a busy process, on every core 131 and
-    # 227-231 ms; a question asked while an upload embeds in the same process took 27-98 ms with idle threads
-    # sleeping at once against 48-113 ms with the bounded spin (4 runs of 4), and a batch embeds as fast either way.
+    # with a question on one thread took 31 ms quiet and 67-72 ms beside a busy process where every core took 131
+    # and 227-231 ms (two other runs: level); a question asked while an upload embeds in the same process took
+    # 27-98 ms with idle threads sleeping at once against 48-113 ms with the bounded spin (4 runs of 4), and a batch
+    # embeds as fast either way within the noise.
     embedding_query_threads: int = Field(
         1, ge=0, le=256, description="Threads of the embedding model for one question; 0 = every core."
     )
