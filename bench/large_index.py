@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 REAL = [ROOT / "data" / "samples", ROOT.parent / "shared" / "corpus" / "devreal"]
 CACHE = Path.home() / ".cache" / "reportqa-bench"
+BUILD_BATCH = 100_000  # chunks a commit when building a large index (about 2 GB of pending reports)
 CN = "一二三四五六七八九十"
 
 
@@ -136,19 +137,30 @@ def synthetic_report(i: int, pool: Pool, rng: random.Random) -> PendingReport:
 
 def build(index_dir: Path, n_chunks: int, settings: Settings, real: list[PendingReport], pool: Pool,
           ann: str = "flat") -> int:
-    """An index of about `n_chunks` chunks (the real reports among them); returns its chunk count."""
+    """An index of about `n_chunks` chunks (the real reports among them), written as one segment of at
+    most BUILD_BATCH chunks a commit and then compacted into one: the writer holds one batch's reports
+    (with their figure records and vectors), not all of them (at 1M chunks that did not fit in 24 GiB)."""
     embedder = get_embedder(settings)
     rng = random.Random(n_chunks)
-    total = sum(len(p.chunks) for p in real)
-    with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild=True, ann=ann) as writer:
-        for p in real:
-            writer.add(p)
-        i = 0
-        while total < n_chunks:
-            pending = synthetic_report(i, pool, rng)
-            writer.add(pending)
-            total += len(pending.chunks)
-            i += 1
+    total, i = 0, 0
+    reports = iter(real)
+    first = True
+    while total < n_chunks:
+        with IndexWriter(index_dir, embedder.model_id, embedder.dim, rebuild=first, ann=ann,
+                         max_segments=n_chunks // BUILD_BATCH + 2) as writer:
+            batch = 0
+            while batch < BUILD_BATCH and total < n_chunks:
+                pending = next(reports, None)
+                if pending is None:
+                    pending = synthetic_report(i, pool, rng)
+                    i += 1
+                writer.add(pending)
+                batch += len(pending.chunks)
+                total += len(pending.chunks)
+            writer.commit()
+        first = False
+    with IndexWriter(index_dir, embedder.model_id, embedder.dim, ann=ann) as writer:
+        writer.compact()
         writer.commit()
     return total
 
