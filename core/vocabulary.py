@@ -17,6 +17,10 @@ YEAR_LOOSE = re.compile(rf"({_YEAR_DIGITS})\s*年?度?")
 # A day, with its year when written, and the 截至 before it (截至2019年12月31日): when, not what.
 DATE = re.compile(rf"(?:截至|截止|到)?(?:{_YEAR_DIGITS}\s*年)?\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日")
 
+# What a printed line ends with when its paragraph ends there (either width): a line of a PDF, OFD or
+# scan that runs to the margin without one of these was wrapped and goes on on the next line.
+PARAGRAPH_END = tuple("。!?;:！？；：")
+
 # The counters a question asks a figure in (多少起, 几项): the figure extractor's units, and 万元 for 元.
 ASKED_COUNTERS = sorted([*COUNTERS, "万元"], key=len, reverse=True)
 ASKED_COUNTER = re.compile(r"(?:多少|几)\s*(" + "|".join(map(re.escape, ASKED_COUNTERS)) + ")")

@@ -29,6 +29,7 @@ from typing import Any
 from core.config import Settings
 from core.models import Page, TextBox
 from core.normalize import normalize_str
+from core.vocabulary import PARAGRAPH_END
 
 from .errors import ReportReadError
 from .sections import starts_with_heading
@@ -46,7 +47,6 @@ A4_POINTS = (595.0, 842.0)
 # A line running to within this many character heights of the page's right text edge, without
 # ending a sentence, was wrapped: its paragraph continues on the next line (as _unwrap in readers).
 WRAP_SLACK_CHARS = 1.5
-_PARAGRAPH_END = tuple("。!?;:！？；：")
 _BRACKETS = {"{": "(", "}": ")"}  # how Tesseract reads the full-width （ ） of (一) headings
 _ZERO_LIKE = frozenset("OoＯｏ〇")  # read inside a number, these are 0
 _ONE_LIKE = frozenset("lIｌＩ")  # and these are 1
@@ -393,7 +393,7 @@ def _page(lines: list[_Line], width: float, height: float) -> PageText:
 
 
 def _wrapped(line: _Line, right_edge: float, slack: float) -> bool:
-    return line.x1 >= right_edge - slack and not line.text.endswith(_PARAGRAPH_END)
+    return line.x1 >= right_edge - slack and not line.text.endswith(PARAGRAPH_END)
 
 
 def _continues(line: _Line, following: _Line, right_edge: float, slack: float) -> bool:

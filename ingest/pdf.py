@@ -18,6 +18,7 @@ from typing import Any
 
 from core.models import Page, TextBox
 from core.normalize import normalize_str
+from core.vocabulary import PARAGRAPH_END
 
 from .sections import starts_with_heading
 
@@ -44,7 +45,6 @@ COLUMN_MATCH = 3.0
 # "3/12") in the top or bottom tenth of the page.
 MARGIN_SHARE = 0.1
 PAGE_NUMBER = re.compile(r"^[-—–\s]*(第\s*)?\d{1,4}(\s*页)?(\s*(/|共)\s*\d{1,4}\s*页?)?[-—–\s]*$")
-_PARAGRAPH_END = tuple("。!?;:！？；：")
 _SPACE_CHARS = {" ", "\t", "\u00a0", "\u3000"}
 
 
@@ -393,5 +393,5 @@ def unwrap(items: list[Item], gutter: float | None) -> list[Item]:
         else:
             out.append(Item(item.x0, item.top, item.x1, item.bottom, [line]))
         continues = (not item.tabbed and item.x1 >= right_edge[_side(item, gutter)] - RIGHT_EDGE_SLACK
-                     and not line.text.endswith(_PARAGRAPH_END))
+                     and not line.text.endswith(PARAGRAPH_END))
     return out

@@ -26,9 +26,9 @@ from bench.synthetic import report_docx
 from core.config import Settings
 from core.embedding import HASHING_NAME
 from core.index import open_index
+from core.vocabulary import PARAGRAPH_END
 from ingest.errors import ReportReadError
 from ingest.office import libreoffice
-from ingest.pdf import _PARAGRAPH_END
 from ingest.pipeline import ingest_paths
 from ingest.readers import read_file
 from ingest.safety import FileLimits
@@ -209,7 +209,7 @@ def test_an_ofd_reads_in_reading_order_with_its_pages_table_and_a_box_per_line(t
     for paragraph in (line for line in seed.splitlines() if " | " not in line):  # wrapped lines rejoined
         got, page_ends = rest.pop(0)
         while got != paragraph:  # except after a sentence that ends at the margin or a page's last line, as in PDFs
-            assert (got.endswith(_PARAGRAPH_END) or page_ends) and paragraph.startswith(got), (got, paragraph)
+            assert (got.endswith(PARAGRAPH_END) or page_ends) and paragraph.startswith(got), (got, paragraph)
             more, page_ends = rest.pop(0)
             got += more
     assert rest == []
