@@ -122,7 +122,7 @@ def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str
     for s_start, s_end in chunk.sentences:
         start, end = s_start - chunk.char_start, s_end - chunk.char_start
         for fig in extract_figures(chunk.text, norm, start, end, unit_grammar=True):
-            period = _period(chunk.text[start : fig.char_start], report_year)
+            period = _period(chunk.text[start : fig.char_start], report_year, context[:4] if context else None)
             basis = "stated"
             if period is None:
                 period, basis = (context, "context") if context else _default_period(chunk, report_year)
@@ -171,8 +171,10 @@ def _kind(unit: str, clause: str, before: str) -> str:
     return "share" if unit in SHARES else "actual"
 
 
-def _period(before: str, report_year: int | None) -> str | None:
-    """The last period stated before a figure in its sentence, leaving out comparison bases (比2020年)."""
+def _period(before: str, report_year: int | None, year: str | None = None) -> str | None:
+    """The last period stated before a figure in its sentence, leaving out comparison bases (比2020年).
+    A month alone (6月份) is of the last year stated before it, else of `year` (the chunk's), else of
+    the report's."""
     found = None
     for m in PERIOD.finditer(before):
         if m.group("base"):
@@ -183,6 +185,10 @@ def _period(before: str, report_year: int | None) -> str | None:
             found = f"{m.group('my')}-{int(m.group('mm')):02d}"
         elif m.group("y"):
             found = m.group("y")
+        elif m.group("m"):
+            of = found[:4] if found else year or (str(report_year) if report_year is not None else None)
+            if of is not None and 1 <= int(m.group("m")) <= 12:
+                found = f"{of}-{int(m.group('m')):02d}"
         elif report_year is not None:
             found = str(report_year + RELATIVE_YEARS[m.group("rel")])
     return found

@@ -43,32 +43,42 @@ _APPROX_BEFORE = r"(?:约|近|超过|逾|达到|达|共|计|合计|累计|总计
 # per a measure or a time (万吨/日, 微克/立方米); the scale before it is the figure's 万/亿/万亿. The
 # measures below are read by the records alone: in MEASURES they would change the counters a question
 # asks in, and so the extractive answers.
-RECORD_MEASURES = "千瓦时 千瓦 立方米 标准煤 公顷 斤 微克 毫克 克 标箱 度".split()
+RECORD_MEASURES = "千瓦时 千瓦 立方米 标准煤 公顷 斤 微克 毫克 克 标准箱 标箱 度".split()
 _PER = "日 天 年 月 小时 人 平方米 立方米 公里 千瓦时".split()
-RECORD_UNIT = (
-    rf"(?:{'|'.join(re.escape(u) for u in sorted([*UNITS, *RECORD_MEASURES], key=len, reverse=True))})"
-    rf"(?:/(?:{'|'.join(re.escape(u) for u in sorted(_PER, key=len, reverse=True))}))?"
-)
+# What a measure is per when the per comes first (每立方米20微克): space, not time or heads, whose
+# 每年3次 and 每人20元 say how often or how much each, not the unit of a measure.
+_PER_BEFORE = "平方米 立方米 公里 千瓦时".split()
+_PER_WORD = "/|每"  # 万吨/日 and 微克每立方米 are one unit, stored with the slash
 
 
-def _figure_pattern(unit_re: str, mult_re: str) -> re.Pattern[str]:
+def _alternatives(units: list[str]) -> str:
+    return "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
+
+
+RECORD_UNIT = rf"(?:{_alternatives([*UNITS, *RECORD_MEASURES])})(?:(?:{_PER_WORD})(?:{_alternatives(_PER)}))?"
+
+
+def _figure_pattern(unit_re: str, mult_re: str, per_before: str = "") -> re.Pattern[str]:
     return re.compile(
-        rf"(?P<num>{_ARABIC})(?:\s*(?:到|至|-|~)\s*(?P<num2>{_ARABIC}))?"
+        (rf"(?:每\s?(?P<per>{per_before})\s?)?" if per_before else "")
+        + rf"(?P<num>{_ARABIC})(?:\s*(?:到|至|-|~)\s*(?P<num2>{_ARABIC}))?"
         rf"\s?(?P<approx>余|多)?\s?(?P<mult>{mult_re})?\s?(?P<approx2>余|多)?\s?(?P<unit>{unit_re})?"
         rf"(?P<tail>以上|以下|左右|余)?"
     )
 
 
 _FIGURE = _figure_pattern(_UNIT_RE, "[万亿]")
-_RECORD_FIGURE = _figure_pattern(RECORD_UNIT, SCALE)
+_RECORD_FIGURE = _figure_pattern(RECORD_UNIT, SCALE, _alternatives(_PER_BEFORE))
 _CN_NUM = "零〇一二两三四五六七八九十百千"
 _CN_FIGURE = re.compile(
     rf"(?<![第{_CN_NUM}])(?P<num>[{_CN_NUM}]+)(?P<approx>余|多)?(?P<mult>[万亿])?"
     rf"(?P<unit>{'|'.join(re.escape(u) for u in COUNTERS)})"
 )
+_NAME_OPENERS = "\"'《「『"  # what opens a quoted name (normalised quotes): a numeral right after it names
 _NEGATIVE = re.compile(r"(?:未发生|未出现|未收到|未受理|没有发生|无一)(?P<what>[^,,。;;]{1,30})")
-_CLAUSE_BREAK = re.compile(r"[,。;:!?、()\n]|\s{2,}")
-_FILLER = re.compile(r"^(?:其中|共计|共|累计|合计|总计|全年|年内|今年|全市|全区|现|已|均|分别|达到|达|为|约|有|是|的|了)+")
+_CLAUSE_BREAK = re.compile(r"[,。;:!?、\n]|\s{2,}")  # a bracket (乡镇(街道)调委会) stays in its clause
+_FILLER = re.compile(r"^(?:\(\s*[一二三四五六七八九十\d]{1,3}\s*\)"  # an item's number: (二), (3)
+                     r"|其中|共计|共|累计|合计|总计|全年|年内|今年|全市|全区|现|已|均|分别|达到|达|为|约|有|是|的|了)+")
 _FILLER_END = re.compile(r"(?:共计|共|累计|合计|总计|达到|达|为|约|有|是|超过|近|逾|计|的)+$")
 
 
@@ -161,7 +171,7 @@ def extract_figures(text: str, norm: NormalizedText | None = None, start: int = 
     for m in (_RECORD_FIGURE if unit_grammar else _FIGURE).finditer(ntext, n_start, n_end):
         if not (m.group("unit") or m.group("mult")):
             continue  # a number without a unit is a year, a date, a hotline or a code
-        if m.start() > 0 and (ntext[m.start() - 1].isdigit() or ntext[m.start() - 1] in ".·"):
+        if m.start("num") > 0 and (ntext[m.start("num") - 1].isdigit() or ntext[m.start("num") - 1] in ".·"):
             continue
         figure = _arabic_figure(text, norm, m)
         if not (math.isfinite(figure.value) and math.isfinite(figure.value_max or 0.0)):
@@ -176,6 +186,8 @@ def extract_figures(text: str, norm: NormalizedText | None = None, start: int = 
             continue  # a run of numerals no report writes as one figure (nor a float holds)
         if any(s <= m.start() < e for s, e in taken):
             continue
+        if m.start() > 0 and ntext[m.start() - 1] in _NAME_OPENERS:
+            continue  # "十二个坚持", "两个确立": a slogan's name, not a count
         figures.append(_chinese_figure(text, norm, m, value))
     for m in _NEGATIVE.finditer(ntext, n_start, n_end):
         o_start, o_end = norm.to_original(m.start(), m.end())
@@ -188,17 +200,33 @@ def extract_figures(text: str, norm: NormalizedText | None = None, start: int = 
 
 
 def _arabic_figure(text: str, norm: NormalizedText, m: re.Match[str]) -> Figure:
-    metric = _metric(norm.text, m.start())
-    unit, factor = _fold_unit(m.group("unit") or "", m.group("mult"), metric)
+    unit, start = _record_unit(m)
+    metric = _metric(norm.text, start)
+    unit, factor = _fold_unit(unit, m.group("mult"), metric)
     value = parse_arabic(m.group("num")) * factor
     value_max = parse_arabic(m.group("num2")) * factor if m.group("num2") else None
     approx = m.group("approx") or m.group("approx2") or m.group("tail")
     raw_end = m.end()
-    while raw_end > m.start() and norm.text[raw_end - 1].isspace():
+    while raw_end > start and norm.text[raw_end - 1].isspace():
         raw_end -= 1
-    o_start, o_end = norm.to_original(m.start(), raw_end)
+    o_start, o_end = norm.to_original(start, raw_end)
     return Figure(_clean(value), unit, text[o_start:o_end], o_start, o_end, metric, clause_after(norm.text, m.end()),
                   _clean(value_max) if value_max is not None else None, approx)
+
+
+def stored_unit(written: str) -> str:
+    """A unit of the record grammar as the index stores it: 微克每立方米 -> 微克/立方米, spaces dropped."""
+    return re.sub(_PER_WORD, "/", written.replace(" ", ""))
+
+
+def _record_unit(m: re.Match[str]) -> tuple[str, int]:
+    """The unit as stored (微克每立方米 and 每立方米…微克 are 微克/立方米) and where the figure starts: at
+    its 每 when a measure is per what comes first, else at its number."""
+    unit = stored_unit(m.group("unit") or "")
+    per = m.groupdict().get("per")
+    if per and unit and "/" not in unit and unit not in COUNT_WORDS and unit not in SHARES:
+        return f"{unit}/{per}", m.start()
+    return unit, m.start("num")
 
 
 def _chinese_figure(text: str, norm: NormalizedText, m: re.Match[str], value: int) -> Figure:

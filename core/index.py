@@ -66,7 +66,11 @@ log = logging.getLogger(__name__)
 # 4: segments (a version lists immutable segments with tombstones; BM25 as raw postings scored
 #    with collection-wide statistics); pages, boxes and original files of paged reports, page
 #    numbers of chunks. A format-3 index is re-indexed.
-FORMAT_VERSION = 4
+# 5: figure records read by the fuller unit grammar (微克每立方米 and 每立方米…微克 as 微克/立方米, 标准箱),
+#    a month alone (6月份) as a period, brackets kept in metric words (乡镇(街道)调委会), no figure for the
+#    numeral of a quoted name (“两个维护”), and targets told from a 完成…目标任务 sentence; a format-4
+#    index is re-indexed.
+FORMAT_VERSION = 5
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 SEGMENTS = "segments"
@@ -182,8 +186,8 @@ def require_format(manifest: dict[str, Any], where: Path) -> None:
     if found != FORMAT_VERSION:
         raise FormatMismatchError(
             f"the index at {where} is in format {found}, but this reportqa reads format {FORMAT_VERSION} "
-            "(it is made of segments that an added report extends without rewriting the rest, and keeps "
-            "the pages and original files of paged reports): "
+            "(its figure records read units such as 微克每立方米 and 万标准箱, and tell targets from targets "
+            "met): "
             "re-index the reports with `reportqa ingest PATH --rebuild`"
         )
 

@@ -41,8 +41,9 @@ CITATION_MARKER = re.compile(r"\[(\d{1,3})\]")
 # What a figure of a report refers to and how it reads (the figure records of the index):
 # the words that make it a target, a change or a fall, and the years said relative to the report's.
 TARGET_WORDS = re.compile(r"预期|目标|力争|计划|确保|争取")
-# Words that announce a list of targets for the rest of their paragraph (主要预期目标是：…；…).
-TARGET_LEAD = re.compile(r"(?:预期|主要)目标|目标任务|目标(?:是|为)")
+# Words that announce a list of targets for the rest of their paragraph (主要预期目标是：…；…, 主要目标任务
+# 建议为…); a sentence that reports targets met (较好完成全年主要目标任务。) announces none.
+TARGET_LEAD = re.compile(r"目标(?:任务)?[^。；;，,]{0,4}?(?:是|为|如下|[:：])")
 CHANGE_WORDS = re.compile(r"同比|环比|增长|增加|增幅|提高|上升|下降|减少|回落|降低|下滑|较上年|比上年")
 # What a question asks of a figure in its own words: a plan rather than what was done, how much a
 # thing changed rather than its level, and a fall.
@@ -60,10 +61,11 @@ MONTH = re.compile(r"(?<!\d)(\d{1,2})\s*月(?:份)?(?!\s*\d{1,2}\s*日)")
 ASKED_FALL = re.compile(r"下降|减少|降低|回落|下滑|降了|少了")
 FALLING = re.compile(r"(?:下降|减少|回落|降低|下滑|收窄)(?:了|约|近|为|达)?\s*$")
 RELATIVE_YEARS = {"前年": -2, "去年": -1, "上年": -1, "上一年": -1, "过去一年": -1, "今年": 0, "本年": 0, "当年": 0, "明年": 1}
-# A period a sentence states: a 截至 day, a month, a year, or a year relative to the report's; a year
+# A period a sentence states: a 截至 day, a month (of a year or alone), a year, or a year relative to the report's; a year
 # after 比/较/与 is what a change is measured against, not the figure's period.
 PERIOD = re.compile(
     rf"(?P<base>[比较与]\s*)?(?:(?:截至|截止)\s*(?P<dy>{_YEAR_DIGITS})\s*年\s*(?P<dm>\d{{1,2}})\s*月\s*(?P<dd>\d{{1,2}})\s*日"
     rf"|(?P<my>{_YEAR_DIGITS})\s*年\s*(?P<mm>\d{{1,2}})\s*月(?!\s*\d)|(?P<y>{_YEAR_DIGITS})\s*年"
-    rf"|(?P<rel>{'|'.join(RELATIVE_YEARS)}))"
+    rf"|(?P<rel>{'|'.join(RELATIVE_YEARS)})"
+    r"|(?<![\d\-~—至到第])(?P<m>\d{1,2})\s*月份?(?!\s*\d))"  # a month alone (6月份): of the year before it
 )

@@ -88,7 +88,7 @@ def test_a_table_cell_is_described_by_its_labels(jiangnan_index: tuple[str, Inde
 def test_ingest_stores_one_description_vector_per_figure_record(jiangnan_index: tuple[str, IndexSnapshot]) -> None:
     doc_id, snap = jiangnan_index
     records = snap.figures(doc_id)
-    assert len(records) == 14 == snap.manifest["n_figures"] == _live_figure_vectors(snap)
+    assert len(records) == 20 == snap.manifest["n_figures"] == _live_figure_vectors(snap)
     [segment] = snap.segments
     assert (snap.folder / "segments" / segment.name / "figures.faiss").exists() and snap.check_integrity() == []
 
@@ -123,7 +123,7 @@ def test_incremental_ingest_and_removal_keep_figure_ids_and_vectors_consistent(
     both = open_index(settings.index_dir)
     assert both.check_integrity() == []
     n_seed = len(both.figures(second))
-    assert n_seed and _live_figure_vectors(both) == 14 + n_seed
+    assert n_seed and _live_figure_vectors(both) == 20 + n_seed
     np.testing.assert_allclose(both.figure_similarities(query, first), scores_before, atol=1e-6)
     assert {doc for doc, _, _ in both.nearest_figures(query, 14 + n_seed)} == {first, second}
 
@@ -144,7 +144,7 @@ def test_a_replaced_report_takes_new_figure_vectors(settings: Settings, jiangnan
     snap = open_index(settings.index_dir)
     new = summary.outcomes[0].doc_id or ""
     assert snap.check_integrity() == [] and snap.figures(first) == []
-    assert _live_figure_vectors(snap) == len(snap.figures(new)) == 14
+    assert _live_figure_vectors(snap) == len(snap.figures(new)) == 20
 
 
 def test_an_index_without_figures_scores_and_finds_none(settings: Settings, tmp_path: Path) -> None:
