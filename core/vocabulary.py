@@ -50,16 +50,40 @@ CHANGE_WORDS = re.compile(r"同比|环比|增长|增加|增幅|提高|上升|下
 ASKED_TARGET = re.compile(r"预期|目标|力争|计划|争取|打算|要(?:达到|实现|完成|控制)|定为|定的|安排")
 ASKED_CHANGE = re.compile(r"同比|环比|增长|增速|增幅|增加了|提高了|提升了|上升|下降|减少|降低|压减|压缩|回落|下滑|涨|降了"
                           r"|比上年|较上年")
+# How big, how long, how fast (经济盘子有多大): a figure asked without 多少.
+ASKED_MAGNITUDE = "多[大高长快重远]"
 ASKED_LEVEL = re.compile(r"总量|总额|规模|总数|总共|一共|合计")
 ASKED_ACTUAL = re.compile(r"实际|实现了|完成了|已经|已")
 # The words of a question that name the report it asks ("2026年政府工作报告中，2025年…"): an official may
 # leave them out; group 1 is the report's year, told apart from the period asked.
 REPORT_NAMED = re.compile(rf"({_YEAR_DIGITS})\s*年度?\s*(?:的|版)?\s*[\u4e00-\u9fff]{{0,10}}?(?:报告|年报|年鉴)"
                           r"(?:中|里|上)?的?[，,]?")
+# The names officials use for the main statistical indicators of a work report, beside the name the
+# reports print (the National Bureau of Statistics' indicator names): a question that asks for 经济总量 or
+# 经济增速 asks for 地区生产总值 or its growth. Applied to questions only; longer aliases first.
+INDICATOR_ALIASES = {
+    "地区生产总值": ("GDP", "经济总量", "经济规模", "经济盘子", "经济体量", "经济增速", "经济增长速度", "经济增长率"),
+    "一般公共预算收入": ("地方财政收入", "财政收入"),
+    "社会消费品零售总额": ("社会消费品零售额", "消费品零售总额", "社零"),
+    "固定资产投资": ("固投",),
+    "居民消费价格": ("CPI", "物价涨幅", "物价水平"),
+    "规模以上工业增加值": ("规上工业增加值",),
+    "城镇调查失业率": ("调查失业率", "失业率"),
+    "进出口": ("外贸", "对外贸易"),
+    "居民人均可支配收入": ("人均可支配收入", "居民收入"),
+    "PM2.5": ("细颗粒物",),
+}
+INDICATOR_ALIAS = re.compile(
+    "|".join(re.escape(a) for a in sorted((a for v in INDICATOR_ALIASES.values() for a in v), key=len, reverse=True)),
+    re.IGNORECASE,
+)
+INDICATOR_OF = {alias.lower(): name for name, aliases in INDICATOR_ALIASES.items() for alias in aliases}
 # A month a question or a report names (6月, 6月份); group 1 is the month.
 MONTH = re.compile(r"(?<!\d)(\d{1,2})\s*月(?:份)?(?!\s*\d{1,2}\s*日)")
 ASKED_FALL = re.compile(r"下降|减少|降低|回落|下滑|降了|少了")
 FALLING = re.compile(r"(?:下降|减少|回落|降低|下滑|收窄)(?:了|约|近|为|达)?\s*$")
+# A five-year plan a question names (十三五期间, "十四五"末: group 2 says its last year alone); 十四五 is 2021-2025.
+FIVE_YEAR_PLAN = re.compile(r"十([一二三四五六七八九])五[”\"]?(?:规划)?(期?末)?")
 RELATIVE_YEARS = {"前年": -2, "去年": -1, "上年": -1, "上一年": -1, "过去一年": -1, "今年": 0, "本年": 0, "当年": 0, "明年": 1}
 # A period a sentence states: a 截至 day, a month (of a year or alone), a year, or a year relative to the report's; a year
 # after 比/较/与 is what a change is measured against, not the figure's period.

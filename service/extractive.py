@@ -52,8 +52,12 @@ class ExtractiveAnswerer:
                hits: list[ScoredChunk] | None = None) -> Answer:
         """The answer to `question`, from `hits` when the caller retrieved its `passages` already."""
         question = self.retriever.parse(question)
-        if question.unknown_places and not question.place_docs and not (filters and filters.active):
-            return not_found(question.text, f"(没有{'、'.join(question.unknown_places)}的报告)")
+        if not (filters and filters.active):
+            if question.unknown_places and not question.place_docs:
+                return not_found(question.text, f"(没有{'、'.join(question.unknown_places)}的报告)")
+            missing = _missing_report(question, self.retriever.documents)
+            if missing:
+                return not_found(question.text, missing)
         hits = self.passages(question, top_k, filters) if hits is None else hits
         if not hits:
             return not_found(question.text, "")
@@ -211,6 +215,18 @@ def _as_said(record: FigureRecord, chunk: Chunk) -> str:
     before = normalize_str(chunk.text[max(0, record.char_start - chunk.char_start - 8) : record.char_start - chunk.char_start])
     verb = FALLING.search(before)
     return f"{verb.group(0).strip()}{record.raw}" if verb else record.raw
+
+
+def _missing_report(question: Question, documents: dict[str, DocumentRecord]) -> str:
+    """Why nothing is answered, when the question names a report (of its place, of a year: 辽宁省2026年
+    政府工作报告中…) that the index does not hold: another year's report states other figures."""
+    if not question.report_years:
+        return ""
+    scope = [documents[d] for d in question.place_docs] or list(documents.values())
+    if any(d.metadata.year is None or d.metadata.year in question.report_years for d in scope):
+        return ""
+    place = max((w for w in question.place_words if w in question.normalized), key=len, default="")
+    return f"(没有{place}{'、'.join(f'{y}年' for y in sorted(question.report_years))}的报告)"
 
 
 def _missing_year(question: Question, hits: list[ScoredChunk]) -> str:

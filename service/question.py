@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.figures import RECORD_UNIT, SCALE
+from core.figures import RECORD_UNIT, SCALE, stored_unit
 from core.normalize import normalize_str
 from core.vocabulary import (
     ASKED_ACTUAL,
@@ -14,7 +14,11 @@ from core.vocabulary import (
     ASKED_COUNTER,
     ASKED_FALL,
     ASKED_LEVEL,
+    ASKED_MAGNITUDE,
     ASKED_TARGET,
+    FIVE_YEAR_PLAN,
+    INDICATOR_ALIAS,
+    INDICATOR_OF,
     MONTH,
     REPORT_NAMED,
     YEAR,
@@ -28,7 +32,7 @@ _UNIT_SAID = re.compile(r"多少钱|金额|罚款|罚金|率|比例|百分|占�
 _RATE_HEAD = re.compile(r"([\u4e00-\u9fff])(率|度)")
 _NOT_RATES = {"频率", "效率", "概率"}
 _MONEY = re.compile(r"金额|罚款|罚金|罚没|资金|经费|收入|支出|多少钱|多少元|万元")
-_FIGURE_CUE = re.compile(r"多少|几|率|比例|金额|数量|总数|总额|规模")
+_FIGURE_CUE = re.compile(rf"多少|几|{ASKED_MAGNITUDE}|率|比例|金额|数量|总数|总额|规模")
 # The unit a question asks a figure in, with its scale as written (多少亿元, 几万千瓦, 多少万吨/日).
 _ASKED_UNIT = re.compile(rf"(?:多少|几)\s*(?P<unit>(?:{SCALE})?\s*{RECORD_UNIT}|{SCALE})")
 
@@ -42,7 +46,8 @@ class Question:
     normalized: str
     years: frozenset[int]
     report_years: frozenset[int]  # years that name the report asked ("2026年政府工作报告")
-    period_years: frozenset[int]  # the years the figure is asked of: the others, or all when only the report's is named
+    period_years: frozenset[int]  # the years the figure is asked of: the others and a five-year plan's (十四五:
+    #                               2021-2025), or all when only the report's is named
     months: frozenset[int]
     place_docs: dict[str, int]  # doc_id -> length of the matched name; the longest matches only
     unknown_places: tuple[str, ...]  # places named that no indexed report is from
@@ -57,6 +62,7 @@ class Question:
     asks_change: bool  # how much a thing changed (增长多少, 同比) rather than its level
     asks_fall: bool  # a fall (下降, 减少)
     asks_level: bool  # a level or a total (总量, 规模, 一共), not a change
+    indicators: frozenset[str]  # the printed names of the indicators it calls otherwise (经济总量: 地区生产总值)
 
     @classmethod
     def parse(cls, text: str, places: PlaceIndex) -> Question:
@@ -80,12 +86,13 @@ class Question:
         context = {q[slice(*span)] for chain in known for span in chain}
         years = frozenset(int(y) for y in YEAR.findall(q))
         report_years = frozenset(int(y) for y in REPORT_NAMED.findall(q))
+        plans = frozenset(year for m in FIVE_YEAR_PLAN.finditer(q) for year in _plan_years(m.group(1), bool(m.group(2))))
         return cls(
             text=text,
             normalized=q,
             years=years,
             report_years=report_years,
-            period_years=years - report_years or years,
+            period_years=(years - report_years) | plans or years,
             months=frozenset(int(m) for m in MONTH.findall(q) if 1 <= int(m) <= 12),
             place_docs=matches,
             unknown_places=tuple(q[slice(*chain[-1])] for chain in chains if chain not in known),
@@ -94,13 +101,20 @@ class Question:
             unit_inferred=not (ASKED_COUNTER.search(q) or _ASKED_UNIT.search(q) or _UNIT_SAID.search(q)),
             rate_heads=_rate_heads(q),
             asks_for_figure=bool(_FIGURE_CUE.search(q)),
-            asked_unit=(m.group("unit").replace(" ", "") if (m := _ASKED_UNIT.search(q)) else None),
+            asked_unit=(stored_unit(m.group("unit")) if (m := _ASKED_UNIT.search(q)) else None),
             asks_target=bool(ASKED_TARGET.search(q)),
             asks_actual=bool(ASKED_ACTUAL.search(q)),
             asks_change=bool(ASKED_CHANGE.search(q)),
             asks_fall=bool(ASKED_FALL.search(q)),
             asks_level=bool(ASKED_LEVEL.search(q)),
+            indicators=frozenset(INDICATOR_OF[m.group(0).lower()] for m in INDICATOR_ALIAS.finditer(q)),
         )
+
+
+def _plan_years(ordinal: str, end: bool) -> range:
+    """The years of the five-year plan numbered 十 + `ordinal` (四: the 14th, 2021-2025), or its last."""
+    first = 2006 + 5 * ("一二三四五六七八九".index(ordinal))  # the 11th plan began in 2006
+    return range(first + 4 if end else first, first + 5)
 
 
 def _expected_unit(q: str) -> str | None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 
 from core.normalize import normalize_str
-from core.vocabulary import ASKED_COUNT_WORDS, DATE, YEAR
+from core.vocabulary import ASKED_COUNT_WORDS, ASKED_MAGNITUDE, DATE, YEAR
 
 from .question import Question
 
 _QUESTION_WORDS = re.compile(
     r"(?:多少|几)\s*(?:" + "|".join(map(re.escape, ASKED_COUNT_WORDS)) + ")?"
-    r"|是什么|是多少|有哪些|哪些|什么|请问|一共|共计|总共|分别|达到了|达到|了|吗|呢|是|的|有|为|\?|？"
+    rf"|{ASKED_MAGNITUDE}|是什么|是多少|有哪些|哪些|什么|请问|一共|共计|总共|分别|达到了|达到|了|吗|呢|是|的|有|为|\?|？"
 )
 _RUNS = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9.]+")
 
@@ -29,8 +29,9 @@ def bigrams(text: str) -> set[str]:
 
 
 def question_core(question: Question) -> set[str]:
-    """The question's content bigrams: without years, the places it names and question words."""
-    q = question.normalized
+    """The question's content bigrams: without years, the places it names and question words, with the
+    printed names of the indicators it calls otherwise (经济总量 also reads 地区生产总值)."""
+    q = " ".join([question.normalized, *sorted(question.indicators)])
     for name in sorted(question.place_words, key=len, reverse=True):
         q = q.replace(name, " ")
     q = DATE.sub(" ", q)

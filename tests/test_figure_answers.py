@@ -109,3 +109,14 @@ def test_a_question_no_figure_fits_is_refused(work_reports: str) -> None:
         assert not answer["found"], answer["answer"]
         assert answer["citations"] == []
 
+
+def test_a_report_the_index_does_not_hold_is_named_in_the_refusal(work_reports: str) -> None:
+    """Another year's report states other figures, in mostly the same words: asked of a report that is
+    not there, the service says which one it lacks instead of answering from its neighbour."""
+    for question, lacking in (("金杨新村街道2021年法治政府建设情况报告中，调解成功率是多少?", "没有金杨新村街道2021年的报告"),
+                              ("云岭市2027年政府工作报告中，2026年粮食总产量实际是多少万吨？", "没有2027年的报告")):
+        answer = ask(work_reports, question)
+        assert not answer["found"] and answer["citations"] == [], answer["answer"]
+        assert lacking in answer["text"]
+    held = ask(work_reports, "云岭市2026年政府工作报告中，2025年粮食总产量实际是多少万吨？")
+    assert_figure(work_reports, held, 94.1, "万吨", "2026年云岭市")

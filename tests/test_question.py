@@ -34,6 +34,30 @@ def test_a_place_no_report_is_from_is_unknown_and_matches_no_report() -> None:
     assert q.unknown_places == ("金桥镇",) and q.place_docs == {} and not q.place_words
 
 
+@pytest.mark.parametrize("question, period_years, report_years", [
+    ("浦东新区2026年政府工作报告中,“十四五”末全区地区生产总值达到多少?", {2025}, {2026}),  # the plan's last year
+    ("浦东新区十三五期间新建了多少公里道路?", {2016, 2017, 2018, 2019, 2020}, set()),  # the whole plan
+    ("浦东新区2026年政府工作报告中,2025年地区生产总值多少?", {2025}, {2026}),
+    ("浦东新区2026年政府工作报告定的地区生产总值增长目标是多少?", {2026}, {2026}),  # only the report's year
+])
+def test_the_years_a_figure_is_asked_of_are_told_from_the_report_named(
+    question: str, period_years: set[int], report_years: set[int],
+) -> None:
+    q = Question.parse(question, PLACES)
+    assert (q.period_years, q.report_years) == (period_years, report_years)
+
+
+@pytest.mark.parametrize("question", ["浦东新区2025年经济盘子有多大?", "浦东新区新建道路有多长?", "浦东新区2025年增速有多快?"])
+def test_how_big_or_how_long_asks_for_a_figure(question: str) -> None:
+    assert Question.parse(question, PLACES).asks_for_figure
+
+
+def test_an_indicator_called_by_another_name_is_read_as_the_printed_one() -> None:
+    assert Question.parse("浦东新区2025年经济总量多少?", PLACES).indicators == {"地区生产总值"}
+    assert Question.parse("浦东新区2025年GDP增速是多少?", PLACES).indicators == {"地区生产总值"}
+    assert Question.parse("浦东新区2025年受理了多少件?", PLACES).indicators == set()
+
+
 def test_a_year_needs_its_nian_except_in_an_elliptical_follow_up() -> None:
     assert YEAR.findall("2019年度报告与2020年, 共2021件") == ["2019", "2020"]
     assert YEAR_LOOSE.findall("那2020呢") == ["2020"]
