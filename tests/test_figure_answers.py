@@ -17,6 +17,7 @@ import pytest
 from conftest import SEED, served
 
 from core.config import Settings
+from service.figure_ranking import same_class_of
 
 REPORT_2025 = """2025年云岭市政府工作报告
 一、2024年工作回顾
@@ -27,7 +28,7 @@ REPORT_2025 = """2025年云岭市政府工作报告
 
 REPORT_2026 = """2026年云岭市政府工作报告
 一、2025年工作回顾
-过去一年，全市地区生产总值达到1935.2亿元，增长5.6%；一般公共预算收入131.8亿元，增长4.4%。粮食总产量达到94.1万吨，城镇新增就业3.4万人，城镇调查失业率为5.0%。全市PM2.5平均浓度下降3.1%，空气质量优良天数比率达到94.2%。新改建农村公路1180公里，建成保障性住房5200套。
+过去一年，全市地区生产总值达到1935.2亿元，增长5.6%；一般公共预算收入131.8亿元，增长4.4%。粮食总产量达到94.1万吨，城镇新增就业3.4万人，城镇调查失业率为5.0%。全市PM2.5平均浓度下降3.1%，较2020年下降18.6%，空气质量优良天数比率达到94.2%。新改建农村公路1180公里，建成保障性住房5200套。
 二、2026年主要目标任务
 2026年全市经济社会发展的主要预期目标是：地区生产总值增长5.5%左右；一般公共预算收入增长4.5%；城镇新增就业3.3万人以上，城镇调查失业率控制在5.5%以内；粮食产量稳定在94万吨以上；新改建农村公路900公里。
 """
@@ -98,6 +99,7 @@ def test_the_year_asked_picks_the_report(work_reports: str) -> None:
 
 
 def test_a_fall_is_answered_with_its_sign(work_reports: str) -> None:
+    """Of a fall on the year before and one on 2020 side by side, the question's 比上年 asks the first."""
     answer = ask(work_reports, "云岭市2025年PM2.5平均浓度比上年降了多少？")
     assert_figure(work_reports, answer, -3.1, "%", "2026年云岭市")
     assert answer["answer"].startswith("下降")
@@ -110,6 +112,7 @@ def test_a_question_no_figure_fits_is_refused(work_reports: str) -> None:
         assert answer["citations"] == []
 
 
+
 def test_a_report_the_index_does_not_hold_is_named_in_the_refusal(work_reports: str) -> None:
     """Another year's report states other figures, in mostly the same words: asked of a report that is
     not there, the service says which one it lacks instead of answering from its neighbour."""
@@ -120,3 +123,17 @@ def test_a_report_the_index_does_not_hold_is_named_in_the_refusal(work_reports: 
         assert lacking in answer["text"]
     held = ask(work_reports, "云岭市2026年政府工作报告中，2025年粮食总产量实际是多少万吨？")
     assert_figure(work_reports, held, 94.1, "万吨", "2026年云岭市")
+
+
+def test_an_indicator_asked_by_the_name_officials_use_is_the_printed_one(work_reports: str) -> None:
+    """经济总量 and 经济增速 are what the reports print as 地区生产总值 and its growth."""
+    level = ask(work_reports, "云岭市2026年政府工作报告里，2025年全市经济总量有多大？")
+    target = ask(work_reports, "云岭市2026年政府工作报告把2026年经济增速的预期目标定为多少？")
+    assert_figure(work_reports, level, 1935.2, "亿元", "2026年云岭市")
+    assert_figure(work_reports, target, 5.5, "%", "2026年云岭市")
+
+
+def test_people_are_counted_apart_from_cases_and_things() -> None:
+    """多少人次 is not answered by 147次, nor 多少起纠纷 by 3924人; 个 counts anything."""
+    assert same_class_of("人次", "名") and same_class_of("件", "起") and same_class_of("个", "人")
+    assert not same_class_of("人次", "次") and not same_class_of("起", "人")
