@@ -140,8 +140,11 @@ def _metric(norm: str, pos: int) -> str:
     start, words = clause_before(norm, pos)
     words = _FILLER_END.sub("", _FILLER.sub("", words.strip())).strip()
     if len(words) < 2 and start > 1:
-        # "…行政检查,共计181项": the clause says nothing; the one before it does.
+        # "…行政检查,共计181项": the clause says nothing; the one before it does, after its own figure
+        # if it has one (新招录在编人员2名(尚未取得执法证);1名…: 尚未取得执法证).
         _, prev = clause_before(norm, start - 1)
+        own = [m for m in _FIGURE.finditer(prev) if m.group("unit") or m.group("mult")]
+        prev = prev[own[-1].end():].strip().strip("()") if own else prev
         words = (_FILLER.sub("", prev.strip()) + words).strip()
     return words
 

@@ -11,6 +11,7 @@ from test_cli import _run
 
 from core.config import Settings
 from core.figure_records import FigureRecord
+from core.figures import extract_figures
 from core.index import FormatMismatchError, current_version_dir, open_index
 from ingest.pipeline import ingest_paths
 
@@ -119,6 +120,13 @@ def test_a_table_cell_is_measured_by_its_row_and_column_labels_and_takes_the_lab
 
 
 # 1: no figure records; 2: no figure description vectors; 3: no segments; 4: records of the older unit grammar
+def test_a_clause_of_no_words_borrows_those_after_the_figure_before_it() -> None:
+    """A figure right after a semicolon or a 、 is measured by the words of the clause before it, not by
+    that clause's own figure."""
+    figures = extract_figures("新招录在编人员2名(尚未取得执法证);1名执法人员、3名在编人员", unit_grammar=True)
+    assert [(f.raw, f.metric) for f in figures] == [("2名", "新招录在编人员"), ("1名", "尚未取得执法证"), ("3名", "执法人员")]
+
+
 def test_a_numeral_that_opens_a_quoted_name_is_no_figure(indexed: tuple[Settings, str]) -> None:
     """“两个维护” names a slogan; 两个调解中心 counts centres."""
     settings, doc_id = indexed
