@@ -50,8 +50,8 @@ FEATURES = (
     "cov_section",  # ... in its section headings
     "chars_own",  # share of the question's content characters in its clause (a paraphrase keeps some)
     "chars_near",  # ... in its sentence up to the next figure
-    "distinct_own",  # cov_own with each bigram weighted by 1 / how many candidates' clauses hold it: the words
-    #                  that tell it from its neighbours (乡镇 of 乡镇调委会49个 among 村调委会972个, 企业调委会81个)
+    "distinct_own",  # cov_own with each bigram weighted by 1 / how many clauses of its passage's candidates hold
+    #                  it: the words that tell it from its neighbours (乡镇 of 乡镇调委会49个 among 村调委会972个)
     "distinct_chars",  # ... the same of the question's characters (参公编制 for 参照公务员管理编制)
     "distinct_gap",  # distinct_own less the best distinct_own among the candidates
     "precision",  # share of its clause's bigrams the question holds
@@ -182,7 +182,9 @@ def figure_candidates(question: Question, core: set[str], hits: list[ScoredChunk
             values["passage_dense_gap"] = hit.dense_score - top_dense if hit.dense_score is not None else -1.0
             values["dense_sim"] = float(sims[i]) if i < len(sims) else 0.0
             rows.append((record, hit, values))
-    _distinct(core, [v for _, _, v in rows], owns)
+    for chunk_id in {r.chunk_id for r, _, _ in rows}:
+        siblings = [k for k, (r, _, _) in enumerate(rows) if r.chunk_id == chunk_id]
+        _distinct(core, [rows[k][2] for k in siblings], [owns[k] for k in siblings])
     for name, gap in (("cov_own", "cov_own_gap"), ("cov_near", "cov_near_gap"), ("distinct_own", "distinct_gap"),
                       ("dense_sim", "dense_gap")):
         best = max((v[name] for _, _, v in rows), default=0.0)
@@ -229,9 +231,10 @@ def _chars(core: set[str]) -> set[str]:
 
 
 def _distinct(core: set[str], values: list[dict[str, float]], owns: list[tuple[set[str], set[str]]]) -> None:
-    """Set distinct_own and distinct_chars of every candidate: its share of the question's words, each
-    weighted by 1 / the number of candidates whose own clause holds it (an inverse document frequency
-    over the candidates), so words every neighbour shares count little."""
+    """Set distinct_own and distinct_chars of the candidates of one passage: each one's share of the
+    question's words, each word weighted by 1 / the number of them whose own clause holds it (an inverse
+    document frequency over the passage's figures), so words every neighbour shares count little. Other
+    passages do not count: another report's copy of the same sentence is no neighbour."""
     grams = Counter(g for own, _ in owns for g in own)
     chars = Counter(c for _, own in owns for c in own)
     n_grams, n_chars = max(1, len(core)), max(1, len(_chars(core)))
