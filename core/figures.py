@@ -141,7 +141,7 @@ def _metric(norm: str, pos: int) -> str:
     words = _FILLER_END.sub("", _FILLER.sub("", words.strip())).strip()
     if len(words) < 2 and start > 1:
         # "…行政检查,共计181项": the clause says nothing; the one before it does, after its own figure
-        # if it has one (新招录在编人员2名(尚未取得执法证);1名…: 尚未取得执法证).
+        # if it has one (调解纠纷20件(含线上调解);15件…: 含线上调解).
         _, prev = clause_before(norm, start - 1)
         own = [m for m in _FIGURE.finditer(prev) if m.group("unit") or m.group("mult")]
         prev = prev[own[-1].end():].strip().strip("()") if own else prev

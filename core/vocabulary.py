@@ -42,7 +42,7 @@ CITATION_MARKER = re.compile(r"\[(\d{1,3})\]")
 # the words that make it a target, a change or a fall, and the years said relative to the report's.
 TARGET_WORDS = re.compile(r"预期|目标|力争|计划|确保|争取")
 # Words that announce a list of targets for the rest of their paragraph (主要预期目标是：…；…, 主要目标任务
-# 建议为…); a sentence that reports targets met (较好完成全年主要目标任务。) announces none.
+# 建议为…); a sentence that reports targets met (全面完成年度主要目标任务。) announces none.
 TARGET_LEAD = re.compile(r"目标(?:任务)?[^。；;，,]{0,4}?(?:是|为|如下|[:：])")
 CHANGE_WORDS = re.compile(r"同比|环比|增长|增加|增幅|提高|上升|下降|减少|回落|降低|下滑|较上年|比上年")
 # What a question asks of a figure in its own words: a plan rather than what was done, how much a
@@ -50,7 +50,7 @@ CHANGE_WORDS = re.compile(r"同比|环比|增长|增加|增幅|提高|上升|下
 ASKED_TARGET = re.compile(r"预期|目标|力争|计划|争取|打算|要(?:达到|实现|完成|控制)|定为|定的|安排")
 ASKED_CHANGE = re.compile(r"同比|环比|增长|增速|增幅|增加了|提高了|提升了|上升|下降|减少|降低|压减|压缩|回落|下滑|涨|降了"
                           r"|比上年|较上年")
-# How big, how long, how fast (经济盘子有多大): a figure asked without 多少.
+# How big, how long, how fast (新建道路有多长): a figure asked without 多少.
 ASKED_MAGNITUDE = "多[大高长快重远]"
 ASKED_LEVEL = re.compile(r"总量|总额|规模|总数|总共|一共|合计")
 ASKED_ACTUAL = re.compile(r"实际|实现了|完成了|已经|已")
@@ -62,7 +62,7 @@ REPORT_NAMED = re.compile(rf"({_YEAR_DIGITS})\s*年度?\s*(?:的|版)?\s*[\u4e00
 # reports print (the National Bureau of Statistics' indicator names): a question that asks for 经济总量 or
 # 经济增速 asks for 地区生产总值 or its growth. Applied to questions only; longer aliases first.
 INDICATOR_ALIASES = {
-    "地区生产总值": ("GDP", "经济总量", "经济规模", "经济盘子", "经济体量", "经济增速", "经济增长速度", "经济增长率"),
+    "地区生产总值": ("GDP", "经济总量", "经济规模", "经济体量", "经济增速", "经济增长速度", "经济增长率"),
     "一般公共预算收入": ("地方财政收入", "财政收入"),
     "社会消费品零售总额": ("社会消费品零售额", "消费品零售总额", "社零"),
     "固定资产投资": ("固投",),

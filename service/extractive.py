@@ -218,7 +218,7 @@ def _as_said(record: FigureRecord, chunk: Chunk) -> str:
 
 
 def _missing_report(question: Question, documents: dict[str, DocumentRecord]) -> str:
-    """Why nothing is answered, when the question names a report (of its place, of a year: 辽宁省2026年
+    """Why nothing is answered, when the question names a report (of its place, of a year: 云岭市2027年
     政府工作报告中…) that the index does not hold: another year's report states other figures."""
     if not question.report_years:
         return ""

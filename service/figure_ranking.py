@@ -51,7 +51,7 @@ FEATURES = (
     "chars_own",  # share of the question's content characters in its clause (a paraphrase keeps some)
     "chars_near",  # ... in its sentence up to the next figure
     "distinct_own",  # cov_own with each bigram weighted by 1 / how many clauses of its passage's candidates hold
-    #                  it: the words that tell it from its neighbours (乡镇 of 乡镇调委会49个 among 村调委会972个)
+    #                  it: the words that tell it from its neighbours (乡镇 of 乡镇(街道)调委会 among 村(居)民调委会)
     "distinct_chars",  # ... the same of the question's characters (参公编制 for 参照公务员管理编制)
     "distinct_gap",  # distinct_own less the best distinct_own among the candidates
     "precision",  # share of its clause's bigrams the question holds
@@ -93,7 +93,7 @@ FEATURES = (
     "level_asked_change",  # the question asks a level (总量, 规模), the figure is a change or a share
     "share_unasked",  # the figure is a share, the question asks no rate
     "fall_match",  # the question asks a fall and the figure falls
-    "base_other",  # its words measure it against a year the question does not name (较2020年下降25% for 同比)
+    "base_other",  # its words measure it against a year the question does not name (较2020年下降18% for 同比)
     "place_match",  # its report is of the place asked
     "place_other",  # the question names a place, and its report is of another
     "negative",  # a 未发生 statement: zero of what follows
@@ -119,8 +119,8 @@ class FigureCandidate:
 
 def unit_class(unit: str) -> str:
     """share, money, people, count, or the measure itself (吨 and 万吨 are one class; 吨 and 公里 are
-    not). People are counted apart from the cases, times and things a report counts (多少人次 is not 147次,
-    多少起纠纷 not 3924人); 个, the counter of anything, is of both."""
+    not). People are counted apart from the cases, times and things a report counts (多少人次 is not 30次,
+    多少起纠纷 not 40人); 个, the counter of anything, is of both."""
     if unit in SHARES:
         return "share"
     if unit == "元":

@@ -23,7 +23,7 @@ REPORT = """江南省2025年政府工作报告
 
 一、2024年工作回顾
 2024年地区生产总值增长5.3%，全省高速公路总里程达8184公里。去年城镇化率达到65.2%，一般公共预算收入1.2万亿元。全年PM2.5平均浓度35微克/立方米，比2020年下降1.5个百分点。
-2024年较好完成全年主要目标任务。港口集装箱吞吐量达到1260万标准箱，PM10平均浓度降至52微克每立方米，臭氧浓度为每立方米140微克。
+2024年全面完成年度主要目标任务。港口集装箱吞吐量达到1260万标准箱，PM10平均浓度降至52微克每立方米，臭氧浓度为每立方米140微克。
 12月份全省受理群众诉求665件，其中乡镇(街道)调委会调处412件。坚决做到“两个维护”，新建两个调解中心。
 
 二、2025年主要预期目标
@@ -123,8 +123,8 @@ def test_a_table_cell_is_measured_by_its_row_and_column_labels_and_takes_the_lab
 def test_a_clause_of_no_words_borrows_those_after_the_figure_before_it() -> None:
     """A figure right after a semicolon or a 、 is measured by the words of the clause before it, not by
     that clause's own figure."""
-    figures = extract_figures("新招录在编人员2名(尚未取得执法证);1名执法人员、3名在编人员", unit_grammar=True)
-    assert [(f.raw, f.metric) for f in figures] == [("2名", "新招录在编人员"), ("1名", "尚未取得执法证"), ("3名", "执法人员")]
+    figures = extract_figures("调解纠纷20件(含线上调解);15件当场调结、5件转办", unit_grammar=True)
+    assert [(f.raw, f.metric) for f in figures] == [("20件", "调解纠纷"), ("15件", "含线上调解"), ("5件", "当场调结")]
 
 
 def test_a_numeral_that_opens_a_quoted_name_is_no_figure(indexed: tuple[Settings, str]) -> None:

@@ -47,7 +47,7 @@ def test_the_years_a_figure_is_asked_of_are_told_from_the_report_named(
     assert (q.period_years, q.report_years) == (period_years, report_years)
 
 
-@pytest.mark.parametrize("question", ["浦东新区2025年经济盘子有多大?", "浦东新区新建道路有多长?", "浦东新区2025年增速有多快?"])
+@pytest.mark.parametrize("question", ["浦东新区2025年经济规模有多大?", "浦东新区新建道路有多长?", "浦东新区2025年增速有多快?"])
 def test_how_big_or_how_long_asks_for_a_figure(question: str) -> None:
     assert Question.parse(question, PLACES).asks_for_figure
 
