@@ -67,9 +67,9 @@ log = logging.getLogger(__name__)
 #    with collection-wide statistics); pages, boxes and original files of paged reports, page
 #    numbers of chunks. A format-3 index is re-indexed.
 # 5: figure records read by the fuller unit grammar (微克每立方米 and 每立方米…微克 as 微克/立方米, 标准箱),
-#    a month alone (6月份) as a period, brackets kept in metric words (乡镇(街道)调委会), no figure for the
-#    numeral of a quoted name (“两个维护”), and targets told from a 完成…目标任务 sentence; a format-4
-#    index is re-indexed.
+#    a month alone (6月份) as a period, brackets kept in metric words (乡镇(街道)调委会) and borrowed ones
+#    stopping at the figure before, no figure for the numeral of a quoted name (“两个维护”), and targets
+#    told from a 完成…目标任务 sentence; a format-4 index is re-indexed.
 FORMAT_VERSION = 5
 CURRENT = "CURRENT"
 VERSIONS = "versions"

@@ -52,7 +52,7 @@ FEATURES = (
     "chars_near",  # ... in its sentence up to the next figure
     "distinct_own",  # cov_own with each bigram weighted by 1 / how many clauses of its passage's candidates hold
     #                  it: the words that tell it from its neighbours (乡镇 of 乡镇(街道)调委会 among 村(居)民调委会)
-    "distinct_chars",  # ... the same of the question's characters (参公编制 for 参照公务员管理编制)
+    "distinct_chars",  # ... the same of the question's characters (城管 for 城市管理: an abbreviation keeps some)
     "distinct_gap",  # distinct_own less the best distinct_own among the candidates
     "precision",  # share of its clause's bigrams the question holds
     "head_cov",  # share of the bigrams of the words right before it (its head noun: 简易案件数) the question holds
