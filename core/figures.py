@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -35,7 +36,14 @@ _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 MAX_CHINESE_VALUE = 10**15  # beyond what any report writes in Chinese numerals, within a float's exact range
 _MONEY_HINT = re.compile(r"金额|资金|经费|罚|款|费|投入|预算|收入|支出|元")
 
-_UNIT_RE = "|".join(re.escape(u) for u in UNITS)
+
+
+def alternation(words: Iterable[str]) -> str:
+    """A regex alternative of `words`, escaped, longest first (so 人次 wins over 人, 经济增速 over 经济)."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_UNIT_RE = alternation(UNITS)
 _ARABIC = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\s?[.·]\s?\d+(?: \d+(?=\s?%))?)?"
 _APPROX_BEFORE = r"(?:约|近|超过|逾|达到|达|共|计|合计|累计|总计|为)?"
 
@@ -51,11 +59,8 @@ _PER_BEFORE = "平方米 立方米 公里 千瓦时".split()
 _PER_WORD = "/|每"  # 万吨/日 and 微克每立方米 are one unit, stored with the slash
 
 
-def _alternatives(units: list[str]) -> str:
-    return "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
 
-
-RECORD_UNIT = rf"(?:{_alternatives([*UNITS, *RECORD_MEASURES])})(?:(?:{_PER_WORD})(?:{_alternatives(_PER)}))?"
+RECORD_UNIT = rf"(?:{alternation([*UNITS, *RECORD_MEASURES])})(?:(?:{_PER_WORD})(?:{alternation(_PER)}))?"
 
 
 def _figure_pattern(unit_re: str, mult_re: str, per_before: str = "") -> re.Pattern[str]:
@@ -68,11 +73,11 @@ def _figure_pattern(unit_re: str, mult_re: str, per_before: str = "") -> re.Patt
 
 
 _FIGURE = _figure_pattern(_UNIT_RE, "[万亿]")
-_RECORD_FIGURE = _figure_pattern(RECORD_UNIT, SCALE, _alternatives(_PER_BEFORE))
+_RECORD_FIGURE = _figure_pattern(RECORD_UNIT, SCALE, alternation(_PER_BEFORE))
 _CN_NUM = "零〇一二两三四五六七八九十百千"
 _CN_FIGURE = re.compile(
     rf"(?<![第{_CN_NUM}])(?P<num>[{_CN_NUM}]+)(?P<approx>余|多)?(?P<mult>[万亿])?"
-    rf"(?P<unit>{'|'.join(re.escape(u) for u in COUNTERS)})"
+    rf"(?P<unit>{alternation(COUNTERS)})"
 )
 _NAME_OPENERS = "\"'《「『"  # what opens a quoted name (normalised quotes): a numeral right after it names
 _NEGATIVE = re.compile(r"(?:未发生|未出现|未收到|未受理|没有发生|无一)(?P<what>[^,,。;;]{1,30})")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from core.figures import COUNT_WORDS, COUNTERS
+from core.figures import COUNT_WORDS, COUNTERS, alternation
 
 _YEAR_DIGITS = r"(?:19|20)\d{2}"
 # A year as a text writes it (2019年, 2019年度); group 1 is the year. 年 is required: a bare 2019 in a
@@ -23,7 +23,7 @@ PARAGRAPH_END = tuple("。!?;:！？；：")
 
 # The counters a question asks a figure in (多少起, 几项): the figure extractor's units, and 万元 for 元.
 ASKED_COUNTERS = sorted([*COUNTERS, "万元"], key=len, reverse=True)
-ASKED_COUNTER = re.compile(r"(?:多少|几)\s*(" + "|".join(map(re.escape, ASKED_COUNTERS)) + ")")
+ASKED_COUNTER = re.compile(r"(?:多少|几)\s*(" + alternation(ASKED_COUNTERS) + ")")
 # The counting words a question's 多少/几 takes, which say nothing about the metric (多少起, 几项, 多少万元);
 # measures (多少公里) stay among its content words.
 ASKED_COUNT_WORDS = sorted([*COUNT_WORDS, "万元"], key=len, reverse=True)
@@ -73,10 +73,7 @@ INDICATOR_ALIASES = {
     "居民人均可支配收入": ("人均可支配收入", "居民收入"),
     "PM2.5": ("细颗粒物",),
 }
-INDICATOR_ALIAS = re.compile(
-    "|".join(re.escape(a) for a in sorted((a for v in INDICATOR_ALIASES.values() for a in v), key=len, reverse=True)),
-    re.IGNORECASE,
-)
+INDICATOR_ALIAS = re.compile(alternation(a for v in INDICATOR_ALIASES.values() for a in v), re.IGNORECASE)
 INDICATOR_OF = {alias.lower(): name for name, aliases in INDICATOR_ALIASES.items() for alias in aliases}
 # A month a question or a report names (6月, 6月份); group 1 is the month.
 MONTH = re.compile(r"(?<!\d)(\d{1,2})\s*月(?:份)?(?!\s*\d{1,2}\s*日)")

@@ -156,6 +156,7 @@ def figure_candidates(question: Question, core: set[str], hits: list[ScoredChunk
     seen: set[tuple[str, int]] = set()
     rows: list[tuple[FigureRecord, ScoredChunk, dict[str, float]]] = []
     owns: list[tuple[set[str], set[str]]] = []  # each row's question bigrams and characters in its own clause
+    passages: dict[str, list[int]] = {}  # the rows of each chunk's records
     for rank, hit in enumerate(hits):
         chunk = hit.chunk
         records = records_of(hit.doc.doc_id)
@@ -181,9 +182,9 @@ def figure_candidates(question: Question, core: set[str], hits: list[ScoredChunk
             values["retrieval_score"] = hit.score / top
             values["passage_dense_gap"] = hit.dense_score - top_dense if hit.dense_score is not None else -1.0
             values["dense_sim"] = float(sims[i]) if i < len(sims) else 0.0
+            passages.setdefault(record.chunk_id, []).append(len(rows))
             rows.append((record, hit, values))
-    for chunk_id in {r.chunk_id for r, _, _ in rows}:
-        siblings = [k for k, (r, _, _) in enumerate(rows) if r.chunk_id == chunk_id]
+    for siblings in passages.values():
         _distinct(core, [rows[k][2] for k in siblings], [owns[k] for k in siblings])
     for name, gap in (("cov_own", "cov_own_gap"), ("cov_near", "cov_near_gap"), ("distinct_own", "distinct_gap"),
                       ("dense_sim", "dense_gap")):

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 
+from core.figures import alternation
 from core.normalize import normalize_str
 from core.vocabulary import ASKED_COUNT_WORDS, ASKED_MAGNITUDE, DATE, YEAR
 
 from .question import Question
 
 _QUESTION_WORDS = re.compile(
-    r"(?:多少|几)\s*(?:" + "|".join(map(re.escape, ASKED_COUNT_WORDS)) + ")?"
+    r"(?:多少|几)\s*(?:" + alternation(ASKED_COUNT_WORDS) + ")?"
     rf"|{ASKED_MAGNITUDE}|是什么|是多少|有哪些|哪些|什么|请问|一共|共计|总共|分别|达到了|达到|了|吗|呢|是|的|有|为|\?|？"
 )
 _RUNS = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9.]+")
