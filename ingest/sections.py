@@ -1,4 +1,5 @@
-"""Find a report's own section headings (一、 (一) 1. (1) 第X章 第X条) and build its tree.
+"""Find a report's own section headings (一、 (一) 1. (1) 第X章 第X条, and unnumbered heading lines) and
+build its tree.
 
 Detection runs on the normalised text (full-width brackets, dots and spaces folded),
 spans are reported in the original text.
@@ -24,6 +25,15 @@ _HEADING_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
 ]
 MAX_HEADING_CHARS = 50
 _SENTENCE_END = "。"
+# An unnumbered heading is a line of its own between paragraphs (2024年工作回顾, then the year's review; 名词解释):
+# short, no clause marks, at least two characters besides a date's, after the body has begun (a line with a
+# full stop: the title, date and author lines above it are no headings) and followed by a paragraph or a
+# numbered heading (a signature line is followed by its date). Reports that number their parts under
+# such lines do so inside them: it is the outermost rank.
+STANDALONE_RANK = -1
+MAX_STANDALONE_CHARS = 30
+_CLAUSE_MARKS = re.compile(r"[。,，、;；:：!！?？|]")
+_DATE_CHARS = re.compile(r"[\d\s年月日号.\-]")
 
 
 class _Heading:
@@ -55,11 +65,29 @@ def starts_with_heading(normalized_line: str) -> bool:
     return _match_heading(normalized_line) is not None
 
 
+def _standalone(line: str, begun: bool, following: str) -> tuple[int, int] | None:
+    """(STANDALONE_RANK, length of the heading) when a normalised line is an unnumbered heading."""
+    stripped = line.strip()
+    if (not begun or not 2 <= len(stripped) <= MAX_STANDALONE_CHARS or _CLAUSE_MARKS.search(stripped)
+            or len(_DATE_CHARS.sub("", stripped)) < 2 or _match_heading(stripped) is not None):
+        return None
+    if _SENTENCE_END not in following and _match_heading(following) is None:
+        return None
+    return STANDALONE_RANK, len(line.rstrip())
+
+
 def _find_headings(norm: NormalizedText) -> list[_Heading]:
     headings: list[_Heading] = []
     pos = 0
-    for line in norm.text.split("\n"):
-        found = _match_heading(line)
+    lines = norm.text.split("\n")
+    following, after = [""] * len(lines), ""  # the next line that is not blank
+    for i in range(len(lines) - 1, -1, -1):
+        following[i] = after
+        after = lines[i] if lines[i].strip() else after
+    begun = False
+    for line, next_line in zip(lines, following, strict=True):
+        found = _match_heading(line) or _standalone(line, begun, next_line)
+        begun = begun or _SENTENCE_END in line
         if found:
             rank, head_len = found
             lead = len(line) - len(line.lstrip())

@@ -62,3 +62,25 @@ def test_numbers_and_long_numbered_paragraphs_are_not_headings() -> None:
         "1.这是一段很长的编号段落它没有句号而且一直写下去超过了标题应有的长度所以不应被当作标题来处理对吧真的很长\n"
     )
     assert parse_sections(text) == []
+
+
+def test_an_unnumbered_heading_line_between_paragraphs_opens_an_outer_section() -> None:
+    text = (
+        "2026年云岭市政府工作报告\n"
+        "云岭市市长 李明\n"
+        "各位代表：\n"
+        "现在，我代表市人民政府向大会报告工作。\n"
+        "2025年工作回顾\n"
+        "过去一年，全市地区生产总值增长5.1%。\n"
+        "（一）稳住经济大盘。新开工项目120个。\n"
+        "2026年工作安排\n"
+        "（一）扩大有效投资。新开工项目130个。\n"
+        "云岭市人民政府\n"
+        "2026年1月20日\n"
+    )
+    roots = parse_sections(text)
+    assert [s.heading for s in roots] == ["2025年工作回顾", "2026年工作安排"]
+    assert [c.heading for c in roots[0].children] == ["（一）稳住经济大盘"]
+    assert [c.heading for c in roots[1].children] == ["（一）扩大有效投资"]
+    # the title and author lines above the body, and the signature and date below it, are no headings
+    assert text[roots[1].char_start : roots[1].char_end].endswith("2026年1月20日\n")
