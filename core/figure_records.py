@@ -36,6 +36,7 @@ _CLAUSE_END = re.compile(r"[,，、;；:：。]")
 _SCALE = re.compile(SCALE)
 _CELL_NUMBER = re.compile(r"\s*(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(%?)\s*")
 _LABEL_UNIT = re.compile(r"[(（]\s*(?:单位[:：]\s*)?(?P<scale>" + SCALE + r")?(?P<unit>[^()（）]{1,8}?)\s*[)）]")
+_TITLE = re.compile(r"《[^》]*》")  # a quoted title: its year names a document, not a figure's period
 
 
 @dataclass(frozen=True)
@@ -172,11 +173,12 @@ def _kind(unit: str, clause: str, before: str) -> str:
 
 
 def _period(before: str, report_year: int | None, year: str | None = None) -> str | None:
-    """The last period stated before a figure in its sentence, leaving out comparison bases (比2020年).
+    """The last period stated before a figure in its sentence, leaving out comparison bases (比2020年)
+    and the years of the titles it quotes (公布了《2018年工作报告》等20项: 2019's figure).
     A month alone (6月份) is of the last year stated before it, else of `year` (the chunk's), else of
     the report's."""
     found = None
-    for m in PERIOD.finditer(before):
+    for m in PERIOD.finditer(_TITLE.sub(" ", before)):
         if m.group("base"):
             continue
         if m.group("dy"):

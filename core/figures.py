@@ -146,10 +146,13 @@ def _metric(norm: str, pos: int) -> str:
     words = _FILLER_END.sub("", _FILLER.sub("", words.strip())).strip()
     if len(words) < 2 and start > 1:
         # "…行政检查,共计181项": the clause says nothing; the one before it does, after its own figure
-        # if it has one (调解纠纷20件(含线上调解);15件…: 含线上调解).
+        # if it has one (调解纠纷20件(含线上调解);15件…: 含线上调解), else the words that figure measures:
+        # the same measure restated (总里程突破800公里、达812公里).
         _, prev = clause_before(norm, start - 1)
-        own = [m for m in _FIGURE.finditer(prev) if m.group("unit") or m.group("mult")]
-        prev = prev[own[-1].end():].strip().strip("()") if own else prev
+        own = [m for m in _RECORD_FIGURE.finditer(prev) if m.group("unit") or m.group("mult")]
+        if own:
+            after = prev[own[-1].end():].strip().strip("()")
+            prev = after if len(after) >= 2 else _FILLER_END.sub("", prev[: own[-1].start()].strip())
         words = (_FILLER.sub("", prev.strip()) + words).strip()
     return words
 
@@ -198,10 +201,11 @@ def extract_figures(text: str, norm: NormalizedText | None = None, start: int = 
             continue  # "十二个坚持", "两个确立": a slogan's name, not a count
         figures.append(_chinese_figure(text, norm, m, value))
     for m in _NEGATIVE.finditer(ntext, n_start, n_end):
-        o_start, o_end = norm.to_original(m.start(), m.end())
+        end = m.start() + len(m.group(0).rstrip())  # the statement, not the space before its full stop
+        o_start, o_end = norm.to_original(m.start(), end)
         figures.append(
             Figure(0.0, "", text[o_start:o_end], o_start, o_end, m.group("what").strip(),
-                   clause_after(norm.text, m.end()), negative=True)
+                   clause_after(norm.text, end), negative=True)
         )
     figures.sort(key=lambda f: f.char_start)
     return figures

@@ -70,7 +70,11 @@ log = logging.getLogger(__name__)
 #    a month alone (6月份) as a period, brackets kept in metric words (乡镇(街道)调委会) and borrowed ones
 #    stopping at the figure before, no figure for the numeral of a quoted name (“两个维护”), and targets
 #    told from a 完成…目标任务 sentence; a format-4 index is re-indexed.
-FORMAT_VERSION = 5
+# 6: sections also under heading lines of their own (2024年工作回顾), which give the period of the figures
+#    under them; a measure restated after a bound (突破800公里、达812公里) keeps its metric words, a
+#    programme's 计划 (行动计划启动实施) makes no target, and a 未发生 statement's span ends at its last
+#    word; a format-5 index is re-indexed.
+FORMAT_VERSION = 6
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 SEGMENTS = "segments"
@@ -186,8 +190,8 @@ def require_format(manifest: dict[str, Any], where: Path) -> None:
     if found != FORMAT_VERSION:
         raise FormatMismatchError(
             f"the index at {where} is in format {found}, but this reportqa reads format {FORMAT_VERSION} "
-            "(its figure records read units such as 微克每立方米 and 万标准箱, and tell targets from targets "
-            "met): "
+            "(its sections follow heading lines of their own, such as 2024年工作回顾, which give the period of "
+            "the figures under them): "
             "re-index the reports with `reportqa ingest PATH --rebuild`"
         )
 

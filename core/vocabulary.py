@@ -40,7 +40,8 @@ CITATION_MARKER = re.compile(r"\[(\d{1,3})\]")
 
 # What a figure of a report refers to and how it reads (the figure records of the index):
 # the words that make it a target, a change or a fall, and the years said relative to the report's.
-TARGET_WORDS = re.compile(r"预期|目标|力争|计划|确保|争取")
+# 计划 names a programme when something is done to it (五年行动计划启动实施): no target then.
+TARGET_WORDS = re.compile(r"预期|目标|力争|计划(?!启动|实施|出台|印发|发布|落地)|确保|争取")
 # Words that announce a list of targets for the rest of their paragraph (主要预期目标是：…；…, 主要目标任务
 # 建议为…); a sentence that reports targets met (全面完成年度主要目标任务。) announces none.
 TARGET_LEAD = re.compile(r"目标(?:任务)?[^。；;，,]{0,4}?(?:是|为|如下|[:：])")

@@ -119,12 +119,43 @@ def test_a_table_cell_is_measured_by_its_row_and_column_labels_and_takes_the_lab
     assert income.section_path == ["三、主要指标"]
 
 
-# 1: no figure records; 2: no figure description vectors; 3: no segments; 4: records of the older unit grammar
 def test_a_clause_of_no_words_borrows_those_after_the_figure_before_it() -> None:
     """A figure right after a semicolon or a 、 is measured by the words of the clause before it, not by
     that clause's own figure."""
     figures = extract_figures("调解纠纷20件(含线上调解);15件当场调结、5件转办", unit_grammar=True)
     assert [(f.raw, f.metric) for f in figures] == [("20件", "调解纠纷"), ("15件", "含线上调解"), ("5件", "当场调结")]
+
+
+def test_a_measure_restated_after_a_bound_keeps_its_words() -> None:
+    """总里程突破800公里、达812公里: the second figure measures what the first does."""
+    figures = extract_figures("全市高速公路总里程突破800公里、达812公里。", unit_grammar=True)
+    assert [(f.raw, f.metric) for f in figures] == [("800公里", "高速公路总里程突破"),
+                                                    ("812公里", "高速公路总里程突破")]
+
+
+def test_a_none_statement_is_cited_up_to_its_last_word() -> None:
+    """未发生…案件 。: the space a converted file leaves before the full stop is not part of the figure."""
+    figures = extract_figures("全年街道未发生行政诉讼案件 。", unit_grammar=True)
+    assert [(f.raw, f.value, f.negative) for f in figures] == [("未发生行政诉讼案件", 0.0, True)]
+
+
+def test_unnumbered_part_headings_give_the_period_of_the_figures_under_them(tmp_path: Path) -> None:
+    """A work report whose parts are headed by lines of their own (2025年工作回顾, 2026年工作安排): the
+    same measure is last year's actual in one and this year's plan in the other."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "yunling_2026.txt").write_text(
+        "2026年云岭市政府工作报告\n云岭市市长 李明\n各位代表：\n现在，我代表市人民政府向大会报告工作。\n"
+        "2025年工作回顾\n（一）推进乡村振兴。新改建农村公路900公里。2025年在政府网站公布了《2024年乡村振兴规划》等30项文件。\n"
+        "2026年工作安排\n（一）推进乡村振兴。新改建农村公路800公里。\n", encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index")
+    summary = ingest_paths([folder], settings, progress=False)
+    records = _by_raw(settings, summary.outcomes[0].doc_id or "")
+    done, planned = records["900公里"], records["800公里"]
+    assert (done.period, done.period_basis, done.section_path) == ("2025", "section", ["2025年工作回顾", "（一）推进乡村振兴"])
+    assert (planned.period, planned.period_basis) == ("2026", "section")
+    # the year of a title the sentence quotes names that document, not the figure's period
+    assert (records["30项"].period, records["30项"].period_basis) == ("2025", "stated")
 
 
 def test_a_numeral_that_opens_a_quoted_name_is_no_figure(indexed: tuple[Settings, str]) -> None:
@@ -134,7 +165,9 @@ def test_a_numeral_that_opens_a_quoted_name_is_no_figure(indexed: tuple[Settings
     assert [r.metric for r in twos] == ["新建"]
 
 
-@pytest.mark.parametrize("old_format", [1, 2, 3, 4])
+# 1: no figure records; 2: no figure description vectors; 3: no segments; 4: records of the older unit grammar;
+# 5: no sections under unnumbered heading lines
+@pytest.mark.parametrize("old_format", [1, 2, 3, 4, 5])
 def test_an_index_of_an_old_format_asks_to_be_reindexed(indexed: tuple[Settings, str], old_format: int) -> None:
     settings, _ = indexed
     folder = current_version_dir(settings.index_dir)
