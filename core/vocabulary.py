@@ -42,6 +42,18 @@ CITATION_MARKER = re.compile(r"\[(\d{1,3})\]")
 # the words that make it a target, a change or a fall, and the years said relative to the report's.
 # 计划 names a programme when something is done to it (五年行动计划启动实施): no target then.
 TARGET_WORDS = re.compile(r"预期|目标|力争|计划(?!启动|实施|出台|印发|发布|落地)|确保|争取")
+# A government work report (政府工作报告) is delivered early in its year: it reviews the year before and plans
+# its own. Other yearly reports (法治政府建设情况报告, 信息公开年报) are named by the year they report on.
+WORK_REPORT = re.compile(r"政府工作报告")
+# A flow rather than a stock (新增就业, 新建学校): not what a question of a total (装机总量) asks.
+INCREMENT = re.compile(r"新增|新建|新开工|新改建")
+# A figure against another's (高于全国8.5个百分点), and a question that asks for one (比全国快了多少), not a
+# change on the year before (比上年).
+GAP_WORDS = re.compile(r"高于|快于|低于|慢于|好于")
+ASKED_GAP = re.compile(r"比(?!上年|去年|前一年|同期)[^,;。?]{1,8}?(?:快|高|低|慢|多|少)")
+# A threshold crossed right before a figure (总里程突破800公里、达812公里): a round bound, beside which
+# a report often gives the measure itself.
+BOUND_BEFORE = re.compile(r"(?:突破|超过|超|逾)\s*$")
 # Words that announce a list of targets for the rest of their paragraph (主要预期目标是：…；…, 主要目标任务
 # 建议为…); a sentence that reports targets met (全面完成年度主要目标任务。) announces none.
 TARGET_LEAD = re.compile(r"目标(?:任务)?[^。；;，,]{0,4}?(?:是|为|如下|[:：])")

@@ -13,10 +13,12 @@ from core.vocabulary import (
     ASKED_CHANGE,
     ASKED_COUNTER,
     ASKED_FALL,
+    ASKED_GAP,
     ASKED_LEVEL,
     ASKED_MAGNITUDE,
     ASKED_TARGET,
     FIVE_YEAR_PLAN,
+    INCREMENT,
     INDICATOR_ALIAS,
     INDICATOR_OF,
     MONTH,
@@ -62,6 +64,8 @@ class Question:
     asks_change: bool  # how much a thing changed (增长多少, 同比) rather than its level
     asks_fall: bool  # a fall (下降, 减少)
     asks_level: bool  # a level or a total (总量, 规模, 一共), not a change
+    asks_increment: bool  # a flow (新增, 新建), not a stock
+    asks_gap: bool  # against another's figure (比全国快了多少), not the year before
     indicators: frozenset[str]  # the printed names of the indicators it calls otherwise (经济总量: 地区生产总值)
 
     @classmethod
@@ -107,6 +111,8 @@ class Question:
             asks_change=bool(ASKED_CHANGE.search(q)),
             asks_fall=bool(ASKED_FALL.search(q)),
             asks_level=bool(ASKED_LEVEL.search(q)),
+            asks_increment=bool(INCREMENT.search(q)),
+            asks_gap=bool(ASKED_GAP.search(q)),
             indicators=frozenset(INDICATOR_OF[m.group(0).lower()] for m in INDICATOR_ALIAS.finditer(q)),
         )
 

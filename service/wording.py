@@ -16,6 +16,8 @@ _QUESTION_WORDS = re.compile(
     rf"|{ASKED_MAGNITUDE}|是什么|是多少|有哪些|哪些|什么|请问|一共|共计|总共|分别|达到了|达到|了|吗|呢|是|的|有|为|\?|？"
 )
 _RUNS = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9.]+")
+# What a question leaves out of what it asks ((不含基本满意), 不包括退休人员): its words are no evidence.
+_EXCLUDED = re.compile(r"\((?:不含|不包括|不计|除)[^)]*\)|(?:不含|不包括)[^,;。?)]{1,12}(?=[,;])")
 
 
 def bigrams(text: str) -> set[str]:
@@ -30,11 +32,12 @@ def bigrams(text: str) -> set[str]:
 
 
 def question_core(question: Question) -> set[str]:
-    """The question's content bigrams: without years, the places it names and question words, with the
-    printed names of the indicators it calls otherwise (经济总量 also reads 地区生产总值)."""
+    """The question's content bigrams: without years, the places it names, what it leaves out and question
+    words, with the printed names of the indicators it calls otherwise (经济总量 also reads 地区生产总值)."""
     q = " ".join([question.normalized, *sorted(question.indicators)])
     for name in sorted(question.place_words, key=len, reverse=True):
         q = q.replace(name, " ")
+    q = _EXCLUDED.sub(" ", q)
     q = DATE.sub(" ", q)
     q = YEAR.sub(" ", q)
     q = _QUESTION_WORDS.sub(" ", q)

@@ -33,10 +33,23 @@ REPORT_2026 = """2026年云岭市政府工作报告
 2026年全市经济社会发展的主要预期目标是：地区生产总值增长5.5%左右；一般公共预算收入增长4.5%；城镇新增就业3.3万人以上，城镇调查失业率控制在5.5%以内；粮食产量稳定在94万吨以上；新改建农村公路900公里。
 """
 
+# A third city's report whose parts are headed by lines of their own, not numbered, and whose plans state
+# no target word: its part headings tell last year's actuals from this year's plans.
+REPORT_QINGCHUAN = """2026年青川市政府工作报告
+青川市市长 王平
+各位代表：
+现在，我代表市人民政府向大会报告工作，请予审议。
+2025年工作回顾
+（一）城乡面貌持续改善。新改建农村公路640公里，全市高速公路总里程突破1000公里、达1043公里。
+（二）民生保障更加有力。新增养老床位2100张。热线工单评价满意1850件、基本满意420件。
+2026年工作安排
+（一）推进城乡融合。新改建农村公路520公里，新增养老床位1800张。
+"""
+
 
 @pytest.fixture(scope="module")
 def work_reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A served index of the two work reports and the seed, built with the default model."""
+    """A served index of the work reports and the seed, built with the default model."""
     from ingest.pipeline import ingest_paths
     from service.http.app import create_app
 
@@ -45,6 +58,7 @@ def work_reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     reports.mkdir()
     (reports / "yunling_2025.txt").write_text(REPORT_2025, encoding="utf-8")
     (reports / "yunling_2026.txt").write_text(REPORT_2026, encoding="utf-8")
+    (reports / "qingchuan_2026.txt").write_text(REPORT_QINGCHUAN, encoding="utf-8")
     shutil.copy(SEED, reports / SEED.name)
     settings = Settings(index_dir=root / "index")
     assert not ingest_paths([reports], settings, progress=False).failed
@@ -137,3 +151,20 @@ def test_people_are_counted_apart_from_cases_and_things() -> None:
     """多少人次 is not answered by 30次, nor 多少起纠纷 by 40人; 个 counts anything."""
     assert same_class_of("人次", "名") and same_class_of("件", "起") and same_class_of("个", "人")
     assert not same_class_of("人次", "次") and not same_class_of("起", "人")
+
+
+def test_unnumbered_part_headings_tell_last_years_actual_from_this_years_plan(work_reports: str) -> None:
+    done = ask(work_reports, "青川市2025年实际新改建了多少公里农村公路？")
+    planned = ask(work_reports, "青川市2026年打算新改建多少公里农村公路？")
+    assert_figure(work_reports, done, 640, "公里", "青川市")
+    assert_figure(work_reports, planned, 520, "公里", "青川市")
+
+
+def test_a_measure_is_answered_rather_than_the_bound_it_crossed(work_reports: str) -> None:
+    """总里程突破1000公里、达1043公里: the length is 1043 km."""
+    assert_figure(work_reports, ask(work_reports, "青川市2025年高速公路总里程是多少公里？"), 1043, "公里", "青川市")
+
+
+def test_what_a_question_leaves_out_is_not_what_it_asks(work_reports: str) -> None:
+    answer = ask(work_reports, "青川市2025年热线工单里评价完全满意（不含基本满意）的有几件？")
+    assert_figure(work_reports, answer, 1850, "件", "青川市")
