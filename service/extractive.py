@@ -81,12 +81,16 @@ class ExtractiveAnswerer:
         citation = _sentence_citation(doc, hit, record.char_start, record.char_end)
         said = _as_said(record, hit.chunk)
         unit = record.scale_unit or (question.expected_unit or "") if states_none(record) else record.scale_unit
+        title = doc.metadata.title or doc.file_name
+        text = (render("answer_none", title=title, when=_when(doc, citation.quote), statement=re.sub(r"\s+", "", said))
+                if states_none(record) else
+                render("answer_figure", title=title, subject=_subject(record, doc, citation.quote),
+                       figure=re.sub(r"\s+", "", said)))
         return Answer(
             question=question.text,
             found=True,
             answer=said,
-            text=render("answer_figure", title=doc.metadata.title or doc.file_name,
-                        subject=_subject(record, doc, citation.quote), figure=re.sub(r"\s+", "", said)),
+            text=text,
             figure=FigureOut(value=record.sign * record.value, unit=unit, raw=record.raw),
             citations=[citation],
             confidence=round(probability, 3),
@@ -203,9 +207,13 @@ def _subject(record: FigureRecord, doc: DocumentRecord, quote: str) -> str:
     if len(metric) > MAX_SUBJECT_CHARS:
         tail = metric.rsplit("》", 1)[-1]
         metric = tail if 2 <= len(tail) <= MAX_SUBJECT_CHARS else metric[-MAX_SUBJECT_CHARS:]
+    return f"{_when(doc, quote)}{metric}" or "该数字"
+
+
+def _when(doc: DocumentRecord, quote: str) -> str:
+    """The report's year (2019年) when a cited text states it, else nothing."""
     year = doc.metadata.year
-    stated = year and any(str(year) in t for t in (quote, doc.metadata.title or ""))
-    return f"{f'{year}年' if stated else ''}{metric}" or "该数字"
+    return f"{year}年" if year and any(str(year) in t for t in (quote, doc.metadata.title or "")) else ""
 
 
 def _as_said(record: FigureRecord, chunk: Chunk) -> str:
