@@ -8,6 +8,7 @@ spans are reported in the original text.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from core.models import Section
 from core.normalize import NormalizedText, normalize
@@ -26,14 +27,16 @@ _HEADING_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
 MAX_HEADING_CHARS = 50
 _SENTENCE_END = "。"
 # An unnumbered heading is a line of its own between paragraphs (2024年工作回顾, then the year's review; 名词解释):
-# short, no clause marks, at least two characters besides a date's, after the body has begun (a line with a
-# full stop: the title, date and author lines above it are no headings) and followed by a paragraph or a
-# numbered heading (a signature line is followed by its date). Reports that number their parts under
-# such lines do so inside them: it is the outermost rank.
+# short, no clause marks, at least two Chinese characters besides a date's, said once (a page's running
+# header repeats), after the body has begun (a line with a full stop: the title, date and author lines
+# above it are no headings) and followed by a paragraph or a numbered heading (a signature line is
+# followed by its date). Reports that number their parts under such lines do so inside them: it is the
+# outermost rank.
 STANDALONE_RANK = -1
 MAX_STANDALONE_CHARS = 30
 _CLAUSE_MARKS = re.compile(r"[。,，、;；:：!！?？|]")
 _DATE_CHARS = re.compile(r"[\d\s年月日号.\-]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 class _Heading:
@@ -65,11 +68,13 @@ def starts_with_heading(normalized_line: str) -> bool:
     return _match_heading(normalized_line) is not None
 
 
-def _standalone(line: str, begun: bool, following: str) -> tuple[int, int] | None:
-    """(STANDALONE_RANK, length of the heading) when a normalised line is an unnumbered heading."""
+def _standalone(line: str, begun: bool, following: str, said: Counter[str]) -> tuple[int, int] | None:
+    """(STANDALONE_RANK, length of the heading) when a normalised line is an unnumbered heading; `said`
+    counts the document's lines."""
     stripped = line.strip()
     if (not begun or not 2 <= len(stripped) <= MAX_STANDALONE_CHARS or _CLAUSE_MARKS.search(stripped)
-            or len(_DATE_CHARS.sub("", stripped)) < 2 or _match_heading(stripped) is not None):
+            or len(_CJK.findall(_DATE_CHARS.sub("", stripped))) < 2 or said[stripped] > 1
+            or _match_heading(stripped) is not None):
         return None
     if _SENTENCE_END not in following and _match_heading(following) is None:
         return None
@@ -84,9 +89,10 @@ def _find_headings(norm: NormalizedText) -> list[_Heading]:
     for i in range(len(lines) - 1, -1, -1):
         following[i] = after
         after = lines[i] if lines[i].strip() else after
+    said = Counter(line.strip() for line in lines)
     begun = False
     for line, next_line in zip(lines, following, strict=True):
-        found = _match_heading(line) or _standalone(line, begun, next_line)
+        found = _match_heading(line) or _standalone(line, begun, next_line, said)
         begun = begun or _SENTENCE_END in line
         if found:
             rank, head_len = found

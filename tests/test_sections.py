@@ -84,3 +84,17 @@ def test_an_unnumbered_heading_line_between_paragraphs_opens_an_outer_section() 
     assert [c.heading for c in roots[1].children] == ["（一）扩大有效投资"]
     # the title and author lines above the body, and the signature and date below it, are no headings
     assert text[roots[1].char_start : roots[1].char_end].endswith("2026年1月20日\n")
+
+
+def test_a_running_header_or_a_page_number_line_is_no_heading() -> None:
+    """A page's running header repeats; a line of dashes and digits says nothing."""
+    text = (
+        "云岭市政府工作报告\n"
+        "现在，我代表市人民政府向大会报告工作。\n"
+        "云岭市政府工作报告\n"
+        "（一）稳住经济大盘。新开工项目120个。\n"
+        "— 2 —\n"
+        "云岭市政府工作报告\n"
+        "（二）扩大有效投资。新开工项目130个。\n"
+    )
+    assert [s.heading for s in parse_sections(text)] == ["（一）稳住经济大盘", "（二）扩大有效投资"]
