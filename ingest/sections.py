@@ -69,12 +69,11 @@ def starts_with_heading(normalized_line: str) -> bool:
 
 
 def _standalone(line: str, begun: bool, following: str, said: Counter[str]) -> tuple[int, int] | None:
-    """(STANDALONE_RANK, length of the heading) when a normalised line is an unnumbered heading; `said`
-    counts the document's lines."""
+    """(STANDALONE_RANK, length of the heading) when a normalised line that opens no numbered heading is an
+    unnumbered one; `said` counts the document's lines."""
     stripped = line.strip()
     if (not begun or not 2 <= len(stripped) <= MAX_STANDALONE_CHARS or _CLAUSE_MARKS.search(stripped)
-            or len(_CJK.findall(_DATE_CHARS.sub("", stripped))) < 2 or said[stripped] > 1
-            or _match_heading(stripped) is not None):
+            or len(_CJK.findall(_DATE_CHARS.sub("", stripped))) < 2 or said[stripped] > 1):
         return None
     if _SENTENCE_END not in following and _match_heading(following) is None:
         return None

@@ -80,12 +80,10 @@ class ExtractiveAnswerer:
         doc = hit.doc
         citation = _sentence_citation(doc, hit, record.char_start, record.char_end)
         said = _as_said(record, hit.chunk)
-        unit = record.scale_unit or (question.expected_unit or "") if states_none(record) else record.scale_unit
-        title = doc.metadata.title or doc.file_name
-        text = (render("answer_none", title=title, when=_when(doc, citation.quote), statement=re.sub(r"\s+", "", said))
-                if states_none(record) else
-                render("answer_figure", title=title, subject=_subject(record, doc, citation.quote),
-                       figure=re.sub(r"\s+", "", said)))
+        written, title, none = re.sub(r"\s+", "", said), doc.metadata.title or doc.file_name, states_none(record)
+        unit = record.scale_unit or (question.expected_unit or "") if none else record.scale_unit
+        text = (render("answer_none", title=title, when=_when(doc, citation.quote), statement=written) if none
+                else render("answer_figure", title=title, subject=_subject(record, doc, citation.quote), figure=written))
         return Answer(
             question=question.text,
             found=True,
