@@ -15,7 +15,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from core.figures import SCALE, SCALE_FACTORS, SHARES, Figure, clause_before, extract_figures
+from core.figures import COUNT_WORDS, SCALE, SCALE_FACTORS, SHARES, Figure, clause_before, extract_figures
 from core.models import Chunk
 from core.normalize import NormalizedText, normalize
 from core.vocabulary import CHANGE_WORDS, FALLING, PERIOD, RELATIVE_YEARS, TARGET_LEAD, TARGET_WORDS
@@ -131,8 +131,17 @@ def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str
                 context = period
             paragraph = chunk.text[chunk.text.rfind("\n", 0, fig.char_start) + 1 : fig.char_start]
             before = paragraph if TARGET_LEAD.search(paragraph) else chunk.text[start : fig.char_start]
-            records.append(_record(chunk, fig, _scale_of(fig), norm, fig.metric, (period, basis), before))
+            records.append(_record(chunk, fig, _scale_of(fig), norm, _measured(fig), (period, basis), before))
     return records
+
+
+def _measured(fig: Figure) -> str:
+    """A figure's metric words: the words before it, and after a counter the thing it counts
+    (新建两个调解中心: 新建调解中心; 全镇共有86个人民调解委员会). An amount of money is followed by
+    what it pays for (安排2.5亿元用于稳岗), not by what it measures."""
+    if fig.unit in COUNT_WORDS and fig.unit != "元" and len(fig.after) >= 2:
+        return f"{fig.metric}{fig.after}"
+    return fig.metric
 
 
 def _record(chunk: Chunk, fig: Figure, scale: str, norm: NormalizedText, metric: str,

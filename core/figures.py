@@ -97,7 +97,7 @@ class Figure:
     char_start: int
     char_end: int
     metric: str  # the words before it in its clause (or its table row/column labels)
-    after: str = ""  # the words after it in its clause (全市共有1127个人民调解委员会)
+    after: str = ""  # the words after it in its clause (全镇共有86个人民调解委员会)
     value_max: float | None = None  # upper end of a range
     approx: str | None = None  # 余 / 多 / 以上 / 以下 / 左右
     negative: bool = False  # a "未发生…" statement read as zero

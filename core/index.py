@@ -74,7 +74,9 @@ log = logging.getLogger(__name__)
 #    under them; a measure restated after a bound (突破800公里、达812公里) keeps its metric words, a
 #    programme's 计划 (行动计划启动实施) makes no target, and a 未发生 statement's span ends at its last
 #    word; a format-5 index is re-indexed.
-FORMAT_VERSION = 6
+# 7: a counter's metric words go on to the thing it counts (新建两个调解中心: 新建调解中心); a format-6
+#    index is re-indexed.
+FORMAT_VERSION = 7
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 SEGMENTS = "segments"
@@ -190,8 +192,7 @@ def require_format(manifest: dict[str, Any], where: Path) -> None:
     if found != FORMAT_VERSION:
         raise FormatMismatchError(
             f"the index at {where} is in format {found}, but this reportqa reads format {FORMAT_VERSION} "
-            "(its sections follow heading lines of their own, such as 2024年工作回顾, which give the period of "
-            "the figures under them): "
+            "(a figure's metric words go on to the thing its counter counts, as in 新建两个调解中心): "
             "re-index the reports with `reportqa ingest PATH --rebuild`"
         )
 

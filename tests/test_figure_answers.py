@@ -33,15 +33,18 @@ REPORT_2026 = """2026年云岭市政府工作报告
 2026年全市经济社会发展的主要预期目标是：地区生产总值增长5.5%左右；一般公共预算收入增长4.5%；城镇新增就业3.3万人以上，城镇调查失业率控制在5.5%以内；粮食产量稳定在94万吨以上；新改建农村公路900公里。
 """
 
-# A third city's report whose parts are headed by lines of their own, not numbered, and whose plans state
-# no target word: its part headings tell last year's actuals from this year's plans.
-REPORT_QINGCHUAN = """2026年青川市政府工作报告
-青川市市长 王平
+# A town's report whose parts are headed by lines of their own, not numbered, and whose plans state no
+# target word: its part headings tell last year's actuals from this year's plans. A town, because a town is
+# known by its suffix (镇): the gazetteer knows no fictional city, so a question naming one would be
+# matched to its report by the title's words alone.
+REPORT_QINGCHUAN = """2026年青川镇政府工作报告
+青川镇镇长 王平
 各位代表：
-现在，我代表市人民政府向大会报告工作，请予审议。
+现在，我代表镇人民政府向大会报告工作，请予审议。
 2025年工作回顾
-（一）城乡面貌持续改善。新改建农村公路640公里，全市高速公路总里程突破1000公里、达1043公里。
+（一）城乡面貌持续改善。新改建农村公路640公里，全镇高速公路总里程突破1000公里、达1043公里。
 （二）民生保障更加有力。新增养老床位2100张。热线工单评价满意1850件、基本满意420件。
+（三）基层治理更加扎实。目前，全镇共有86个人民调解委员会，其中社区调委会61个、行业性调委会25个。各级调解组织受理纠纷1264件，成功调处1217件。
 2026年工作安排
 （一）推进城乡融合。新改建农村公路520公里，新增养老床位1800张。
 """
@@ -154,17 +157,29 @@ def test_people_are_counted_apart_from_cases_and_things() -> None:
 
 
 def test_unnumbered_part_headings_tell_last_years_actual_from_this_years_plan(work_reports: str) -> None:
-    done = ask(work_reports, "青川市2025年实际新改建了多少公里农村公路？")
-    planned = ask(work_reports, "青川市2026年打算新改建多少公里农村公路？")
-    assert_figure(work_reports, done, 640, "公里", "青川市")
-    assert_figure(work_reports, planned, 520, "公里", "青川市")
+    done = ask(work_reports, "青川镇2025年实际新改建了多少公里农村公路？")
+    planned = ask(work_reports, "青川镇2026年打算新改建多少公里农村公路？")
+    assert_figure(work_reports, done, 640, "公里", "青川镇")
+    assert_figure(work_reports, planned, 520, "公里", "青川镇")
 
 
 def test_a_measure_is_answered_rather_than_the_bound_it_crossed(work_reports: str) -> None:
     """总里程突破1000公里、达1043公里: the length is 1043 km."""
-    assert_figure(work_reports, ask(work_reports, "青川市2025年高速公路总里程是多少公里？"), 1043, "公里", "青川市")
+    assert_figure(work_reports, ask(work_reports, "青川镇2025年高速公路总里程是多少公里？"), 1043, "公里", "青川镇")
 
 
 def test_what_a_question_leaves_out_is_not_what_it_asks(work_reports: str) -> None:
-    answer = ask(work_reports, "青川市2025年热线工单里评价完全满意（不含基本满意）的有几件？")
-    assert_figure(work_reports, answer, 1850, "件", "青川市")
+    answer = ask(work_reports, "青川镇2025年热线工单里评价完全满意（不含基本满意）的有几件？")
+    assert_figure(work_reports, answer, 1850, "件", "青川镇")
+
+
+def test_a_counted_thing_after_its_counter_is_what_the_figure_measures(work_reports: str) -> None:
+    """全镇共有86个人民调解委员会: the committees are counted after the number, not before it."""
+    answer = ask(work_reports, "青川镇现在一共有多少个人民调解委员会？")
+    assert_figure(work_reports, answer, 86, "个", "青川镇")
+
+
+def test_a_figure_is_not_measured_by_the_clause_of_the_figure_after_it(work_reports: str) -> None:
+    """受理纠纷1264件，成功调处1217件: 成功调处 is said of the second figure only."""
+    answer = ask(work_reports, "青川镇各级调解组织2025年成功调处了多少件纠纷？")
+    assert_figure(work_reports, answer, 1217, "件", "青川镇")
