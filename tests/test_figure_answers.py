@@ -43,7 +43,7 @@ REPORT_QINGCHUAN = """2026年青川镇政府工作报告
 现在，我代表镇人民政府向大会报告工作，请予审议。
 2025年工作回顾
 （一）城乡面貌持续改善。新改建农村公路640公里，全镇高速公路总里程突破1000公里、达1043公里。
-（二）民生保障更加有力。新增养老床位2100张。热线工单评价满意1850件、基本满意420件。
+（二）民生保障更加有力。新增养老床位2100张。全镇受理群众诉求2468件，其中按时办结诉求2301件、热线工单1960件。热线工单评价满意1850件、基本满意420件。
 （三）基层治理更加扎实。目前，全镇共有86个人民调解委员会，其中社区调委会61个、行业性调委会25个。各级调解组织受理纠纷1264件，成功调处1217件。
 2026年工作安排
 （一）推进城乡融合。新改建农村公路520公里，新增养老床位1800张。
@@ -183,3 +183,12 @@ def test_a_figure_is_not_measured_by_the_clause_of_the_figure_after_it(work_repo
     """受理纠纷1264件，成功调处1217件: 成功调处 is said of the second figure only."""
     answer = ask(work_reports, "青川镇各级调解组织2025年成功调处了多少件纠纷？")
     assert_figure(work_reports, answer, 1217, "件", "青川镇")
+
+
+def test_a_total_and_a_part_of_it_are_each_answered_when_asked(work_reports: str) -> None:
+    """受理群众诉求2468件，其中…热线工单1960件: 一共 asks the total of what it names, and the hotline's
+    tickets are a part listed after 其中 that an official may also ask 一共 of."""
+    total = ask(work_reports, "青川镇2025年群众诉求一共有多少件？")
+    part = ask(work_reports, "青川镇2025年热线工单一共有多少件？")
+    assert_figure(work_reports, total, 2468, "件", "青川镇")
+    assert_figure(work_reports, part, 1960, "件", "青川镇")
