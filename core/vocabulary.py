@@ -88,8 +88,10 @@ INDICATOR_ALIASES = {
 }
 INDICATOR_ALIAS = re.compile(alternation(a for v in INDICATOR_ALIASES.values() for a in v), re.IGNORECASE)
 INDICATOR_OF = {alias.lower(): name for name, aliases in INDICATOR_ALIASES.items() for alias in aliases}
-# A month a question or a report names (6月, 6月份); group 1 is the month.
-MONTH = re.compile(r"(?<!\d)(\d{1,2})\s*月(?:份)?(?!\s*\d{1,2}\s*日)")
+# A month a question or a report names (6月, 6月份); group 1 is the month. The end of a span of months
+# (1-6月, 1至6月) names no month of its own, nor does an ordinal (第6月).
+_MONTH_START = r"(?<![\d\-~—至到第])"
+MONTH = re.compile(_MONTH_START + r"(\d{1,2})\s*月(?:份)?(?!\s*\d{1,2}\s*日)")
 ASKED_FALL = re.compile(r"下降|减少|降低|回落|下滑|降了|少了")
 FALLING = re.compile(r"(?:下降|减少|回落|降低|下滑|收窄)(?:了|约|近|为|达)?\s*$")
 # A five-year plan a question names (十三五期间, "十四五"末: group 2 says its last year alone); 十四五 is 2021-2025.
@@ -101,5 +103,5 @@ PERIOD = re.compile(
     rf"(?P<base>[比较与]\s*)?(?:(?:截至|截止)\s*(?P<dy>{_YEAR_DIGITS})\s*年\s*(?P<dm>\d{{1,2}})\s*月\s*(?P<dd>\d{{1,2}})\s*日"
     rf"|(?P<my>{_YEAR_DIGITS})\s*年\s*(?P<mm>\d{{1,2}})\s*月(?!\s*\d)|(?P<y>{_YEAR_DIGITS})\s*年"
     rf"|(?P<rel>{'|'.join(RELATIVE_YEARS)})"
-    r"|(?<![\d\-~—至到第])(?P<m>\d{1,2})\s*月份?(?!\s*\d))"  # a month alone (6月份): of the year before it
+    rf"|{_MONTH_START}(?P<m>\d{{1,2}})\s*月份?(?!\s*\d))"  # a month alone (6月份): of the year before it
 )

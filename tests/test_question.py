@@ -29,6 +29,17 @@ def test_the_unit_a_question_asks_is_one_the_figure_extractor_reads(question: st
     assert Question.parse(question, PLACES).expected_unit == unit
 
 
+@pytest.mark.parametrize("question, months", [
+    ("金杨新村街道2019年6月份受理了多少件?", {6}),
+    ("金杨新村街道2019年5月热线接到多少件诉求?", {5}),
+    ("金杨新村街道2019年1-6月共受理多少件?", set()),  # a span of months asks no month of its own
+    ("金杨新村街道2019年1至6月共受理多少件?", set()),
+    ("截至2019年6月30日共受理多少件?", set()),  # a day, not a month
+])
+def test_the_month_asked_is_a_month_not_the_end_of_a_span(question: str, months: set[int]) -> None:
+    assert Question.parse(question, PLACES).months == months
+
+
 def test_a_place_no_report_is_from_is_unknown_and_matches_no_report() -> None:
     q = Question.parse("金桥镇2020年受理多少件?", PLACES)
     assert q.unknown_places == ("金桥镇",) and q.place_docs == {} and not q.place_words
