@@ -18,7 +18,7 @@ from typing import Any
 from core.figures import COUNT_WORDS, SCALE, SCALE_FACTORS, SHARES, Figure, clause_before, extract_figures
 from core.models import Chunk
 from core.normalize import NormalizedText, normalize
-from core.vocabulary import CHANGE_WORDS, FALLING, PERIOD, RELATIVE_YEARS, TARGET_LEAD, TARGET_WORDS
+from core.vocabulary import BOOK_TITLE, CHANGE_WORDS, FALLING, PERIOD, RELATIVE_YEARS, TARGET_LEAD, TARGET_WORDS
 
 KINDS = ("actual", "target", "change", "share")
 KIND_WORDS = {"actual": "实际", "target": "目标", "change": "增长变化", "share": "比例"}
@@ -36,7 +36,6 @@ _CLAUSE_END = re.compile(r"[,，、;；:：。]")
 _SCALE = re.compile(SCALE)
 _CELL_NUMBER = re.compile(r"\s*(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(%?)\s*")
 _LABEL_UNIT = re.compile(r"[(（]\s*(?:单位[:：]\s*)?(?P<scale>" + SCALE + r")?(?P<unit>[^()（）]{1,8}?)\s*[)）]")
-_TITLE = re.compile(r"《[^》]*》")  # a quoted title: its year names a document, not a figure's period
 
 
 @dataclass(frozen=True)
@@ -187,7 +186,7 @@ def _period(before: str, report_year: int | None, year: str | None = None) -> st
     A month alone (6月份) is of the last year stated before it, else of `year` (the chunk's), else of
     the report's."""
     found = None
-    for m in PERIOD.finditer(_TITLE.sub(" ", before)):
+    for m in PERIOD.finditer(BOOK_TITLE.sub(" ", before)):
         if m.group("base"):
             continue
         if m.group("dy"):

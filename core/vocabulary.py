@@ -38,6 +38,10 @@ ADMIN_SUFFIX = re.compile(r"(?:[壮回]族|维吾尔)?自治区$|特别行政区
 # A citation marker [n] in a model's reply; three digits, since a summary may cite more than 99 passages.
 CITATION_MARKER = re.compile(r"\[(\d{1,3})\]")
 
+# A quoted title (《2018年工作报告》, 《上海市…条例》): its years and places name a document, not a figure's
+# period or the place a question asks about.
+BOOK_TITLE = re.compile(r"《[^》]*》")
+
 # What a figure of a report refers to and how it reads (the figure records of the index):
 # the words that make it a target, a change or a fall, and the years said relative to the report's.
 # 计划 names a programme when something is done to it (五年行动计划启动实施): no target then.

@@ -11,7 +11,7 @@ import jieba
 
 from core.index import DocumentRecord
 from core.normalize import normalize_str
-from core.vocabulary import ADMIN_SUFFIX, TOWN_SUFFIXES
+from core.vocabulary import ADMIN_SUFFIX, BOOK_TITLE, TOWN_SUFFIXES
 
 # Streets, towns and townships are in no gazetteer: they are known by their suffix, the words before the
 # name cut off at a function word. Counties are known from the gazetteer alone: the provincial reports
@@ -24,7 +24,6 @@ _NOT_PLACE_WORDS = {"城乡", "乡镇", "城镇", "村镇", "集镇", "街镇", 
                     "乡风", "小镇", "强镇", "心镇", "点镇", "制镇", "名镇"}
 # A suffix followed by 级 or 域 is a level, not a place (推进县级医院, 市域治理).
 _LEVEL = re.compile(r"[级域]")
-_BOOK_TITLE = re.compile(r"《[^》]*》")  # a law or a plan named after a place is not the place asked about
 # County-level names in the gazetteer that are also everyday words (中心城区, 东区门诊).
 _EVERYDAY = {"城区", "郊区", "矿区", "东区", "西区"}
 
@@ -67,7 +66,7 @@ def _one_char_word(name: str) -> bool:
 def _mention_spans(text: str) -> list[tuple[int, int]]:
     """Spans of the place names in a normalised text, in order: gazetteer names of every level
     (longest first, from the left) and, between them, street, town and township names by their suffix."""
-    text = _BOOK_TITLE.sub(lambda m: " " * len(m.group()), text)
+    text = BOOK_TITLE.sub(lambda m: " " * len(m.group()), text)  # a law named after a place is no place
     names = _gazetteer()
     spans: list[tuple[int, int]] = []
     i = 0
