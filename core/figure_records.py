@@ -91,9 +91,11 @@ def _period_words(period: str | None) -> str:
     return "".join(f"{int(part)}{word}" for part, word in zip(period.split("-"), "年月日", strict=False))
 
 
-def report_figure_records(chunks: list[Chunk], report_year: int | None) -> list[list[FigureRecord]]:
+def report_figure_records(chunks: list[Chunk], report_year: int | None,
+                          written_year: int | None = None) -> list[list[FigureRecord]]:
     """The records of a report's chunks, one list per chunk: a figure that two overlapping windows
-    share is kept in the first, and a table cut into several chunks labels its cells by its first row."""
+    share is kept in the first, and a table cut into several chunks labels its cells by its first row.
+    `written_year` is the year the report was issued (its 发布日期), when known: see `_default_period`."""
     seen: set[tuple[int, int]] = set()
     out: list[list[FigureRecord]] = []
     header: list[str] | None = None
@@ -104,18 +106,19 @@ def report_figure_records(chunks: list[Chunk], report_year: int | None) -> list[
         if chunk.kind == "table" and not continues:
             first = chunk.sentences[0]
             header = _labels(chunk.text, first[0] - chunk.char_start, first[1] - chunk.char_start)
-        records = chunk_figure_records(chunk, report_year, header if continues else None)
+        records = chunk_figure_records(chunk, report_year, header if continues else None, written_year)
         out.append([r for r in records if (r.char_start, r.char_end) not in seen])
         seen.update((r.char_start, r.char_end) for r in records)
         previous = chunk
     return out
 
 
-def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str] | None = None) -> list[FigureRecord]:
+def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str] | None = None,
+                         written_year: int | None = None) -> list[FigureRecord]:
     """The records of every figure in `chunk`; a table chunk reads its rows cell by cell, labelled by
     the first cell of the row and the `header` cell of the column (the table's first row)."""
     if chunk.kind == "table":
-        return _table_records(chunk, report_year, header)
+        return _table_records(chunk, report_year, header, written_year)
     norm = normalize(chunk.text)
     records: list[FigureRecord] = []
     context: str | None = None
@@ -125,7 +128,7 @@ def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str
             period = _period(chunk.text[start : fig.char_start], report_year, context[:4] if context else None)
             basis = "stated"
             if period is None:
-                period, basis = (context, "context") if context else _default_period(chunk, report_year)
+                period, basis = (context, "context") if context else _default_period(chunk, report_year, written_year)
             else:
                 context = period
             paragraph = chunk.text[chunk.text.rfind("\n", 0, fig.char_start) + 1 : fig.char_start]
@@ -204,10 +207,14 @@ def _period(before: str, report_year: int | None, year: str | None = None) -> st
     return found
 
 
-def _default_period(chunk: Chunk, report_year: int | None) -> tuple[str | None, str]:
+def _default_period(chunk: Chunk, report_year: int | None, written_year: int | None) -> tuple[str | None, str]:
     """The period of a figure whose sentence states none: the one its section headings state
-    (一、2024年工作回顾 in a 2025 work report), else the report's year."""
-    section = _period(" ".join(chunk.section_path), report_year)
+    (一、2024年工作回顾 in a 2025 work report), else the report's year.
+    A heading's relative year is counted from the day the report was issued, as the national outline of
+    a yearly report words its parts (一、上一年度…主要举措和成效): in a 2025年度 report issued in January
+    2026, 上一年度 is 2025. Its sentences keep to the report's year, as they are written while the year
+    runs (a 2023年度 report issued in January 2024: 今年组织…审查13次 is 2023)."""
+    section = _period(" ".join(chunk.section_path), written_year if written_year is not None else report_year)
     if section is not None:
         return section, "section"
     return (str(report_year), "report") if report_year is not None else (None, "none")
@@ -230,7 +237,8 @@ def _labels(text: str, start: int, end: int) -> list[str]:
     return [text[s:e].strip() for s, e in _cells(text[start:end], start)]
 
 
-def _table_records(chunk: Chunk, report_year: int | None, header: list[str] | None) -> list[FigureRecord]:
+def _table_records(chunk: Chunk, report_year: int | None, header: list[str] | None,
+                   written_year: int | None) -> list[FigureRecord]:
     text = chunk.text
     norm = normalize(text)
     records: list[FigureRecord] = []
@@ -246,7 +254,7 @@ def _table_records(chunk: Chunk, report_year: int | None, header: list[str] | No
             column = header[col] if col < len(header) else ""
             metric = " ".join(p for p in (row, column) if p)
             stated = _period(column, report_year) or _period(row, report_year)
-            period = (stated, "stated") if stated else _default_period(chunk, report_year)
+            period = (stated, "stated") if stated else _default_period(chunk, report_year, written_year)
             for fig, scale in _cell_figures(text, norm, c_start, c_end, f"{column} {row}"):
                 records.append(_record(chunk, fig, scale, norm, metric, period, f"{row} {column}"))
     return records

@@ -161,8 +161,10 @@ def prepare(report: Report, settings: Settings, original: Path | None = None) ->
     for chunk in chunks:
         chunk.pages = page_numbers_of(report.pages, chunk.char_start, chunk.char_end)
     nothing = np.zeros((0, 0), np.float32)
+    meta = report.metadata
+    written = int(meta.publish_date[:4]) if meta.publish_date else None
     return PendingReport(report, sections, chunks, nothing, [tokenize(c.embed_text) for c in chunks],
-                         report_figure_records(chunks, report.metadata.year), nothing, original)
+                         report_figure_records(chunks, meta.year, written), nothing, original)
 
 
 def embed_all(pending: list[PendingReport], embedder: Embedder, batch: int, progress: bool = False) -> None:

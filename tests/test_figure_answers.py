@@ -49,6 +49,17 @@ REPORT_QINGCHUAN = """2026年青川镇政府工作报告
 （一）推进城乡融合。新改建农村公路520公里，新增养老床位1800张。
 """
 
+# A street office's yearly report in the national outline, issued the January after the year it reports on:
+# its first part reviews 上一年度, that is 2025, and states no year of its own.
+REPORT_BAISHUI = """白水镇2025年度法治政府建设情况报告
+发布机构:白水镇人民政府  发布日期:2026-01-20
+一、上一年度推进法治政府建设的主要举措和成效
+（一）法治宣传深入基层。开展“法治进乡村”专题宣讲活动28场，培训村（社区）法律明白人340名。
+（二）矛盾纠纷多元化解。镇村两级调委会调处矛盾纠纷412件，调处成功率98.1%。
+二、上一年度推进法治政府建设存在的不足和原因
+基层法治力量仍然薄弱。
+"""
+
 
 @pytest.fixture(scope="module")
 def work_reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -62,6 +73,7 @@ def work_reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (reports / "yunling_2025.txt").write_text(REPORT_2025, encoding="utf-8")
     (reports / "yunling_2026.txt").write_text(REPORT_2026, encoding="utf-8")
     (reports / "qingchuan_2026.txt").write_text(REPORT_QINGCHUAN, encoding="utf-8")
+    (reports / "baishui_2025.txt").write_text(REPORT_BAISHUI, encoding="utf-8")
     shutil.copy(SEED, reports / SEED.name)
     settings = Settings(index_dir=root / "index")
     assert not ingest_paths([reports], settings, progress=False).failed
@@ -192,3 +204,11 @@ def test_a_total_and_a_part_of_it_are_each_answered_when_asked(work_reports: str
     part = ask(work_reports, "青川镇2025年热线工单一共有多少件？")
     assert_figure(work_reports, total, 2468, "件", "青川镇")
     assert_figure(work_reports, part, 1960, "件", "青川镇")
+
+
+def test_the_year_a_yearly_report_reviews_is_the_year_asked(work_reports: str) -> None:
+    """A 2025年度 report issued in 2026 headed 上一年度…成效 gives 2025's figures, not 2024's."""
+    answer = ask(work_reports, "白水镇2025年搞了几场法治进乡村的宣讲？")
+    assert_figure(work_reports, answer, 28, "场", "白水镇")
+    earlier = ask(work_reports, "白水镇2024年搞了几场法治进乡村的宣讲？")
+    assert not earlier["found"] and earlier["citations"] == [], earlier["answer"]

@@ -158,6 +158,22 @@ def test_unnumbered_part_headings_give_the_period_of_the_figures_under_them(tmp_
     assert (records["30项"].period, records["30项"].period_basis) == ("2025", "stated")
 
 
+def test_a_headings_relative_year_counts_from_the_day_the_report_was_issued(tmp_path: Path) -> None:
+    """A yearly report in the national outline, issued the January after its year: 上一年度 in a heading is
+    the year reported on, and a sentence's 今年 is the report's year."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "qingchuan_2025.txt").write_text(
+        "青川镇2025年度法治政府建设情况报告\n发布机构:青川镇人民政府  发布日期:2026-01-20\n"
+        "一、上一年度推进法治政府建设的主要举措和成效\n开展法治宣传进村活动15场。今年办理行政复议答复3件。\n",
+        encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index")
+    summary = ingest_paths([folder], settings, progress=False)
+    records = _by_raw(settings, summary.outcomes[0].doc_id or "")
+    assert (records["15场"].period, records["15场"].period_basis) == ("2025", "section")
+    assert (records["3件"].period, records["3件"].period_basis) == ("2025", "stated")
+
+
 def test_a_numeral_that_opens_a_quoted_name_is_no_figure(indexed: tuple[Settings, str]) -> None:
     """“两个维护” names a slogan; 两个调解中心 counts centres, and its metric words go on to them."""
     settings, doc_id = indexed
@@ -166,8 +182,9 @@ def test_a_numeral_that_opens_a_quoted_name_is_no_figure(indexed: tuple[Settings
 
 
 # 1: no figure records; 2: no figure description vectors; 3: no segments; 4: records of the older unit grammar;
-# 5: no sections under unnumbered heading lines; 6: a counter's metric words stop before the thing it counts
-@pytest.mark.parametrize("old_format", [1, 2, 3, 4, 5, 6])
+# 5: no sections under unnumbered heading lines; 6: a counter's metric words stop before the thing it counts;
+# 7: a heading's 上一年度 counted from the report's year, not from the day it was issued
+@pytest.mark.parametrize("old_format", [1, 2, 3, 4, 5, 6, 7])
 def test_an_index_of_an_old_format_asks_to_be_reindexed(indexed: tuple[Settings, str], old_format: int) -> None:
     settings, _ = indexed
     folder = current_version_dir(settings.index_dir)
