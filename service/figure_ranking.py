@@ -46,7 +46,6 @@ from .wording import bigrams
 RANKER_PATH = Path(__file__).with_name("figure_ranker.json")
 CONTEXT_CHARS = 80
 HEAD_CHARS = 4  # the metric's last characters, its head noun in a list (…办结数 568 起,…简易案件数 265 起)
-_TERMINATORS = "。!?;！？；"  # a sentence ends (chunk text is as written: full-width or not)
 _CLAUSE_MARKS = ",，"
 _SCALE_PREFIX = re.compile(rf"^(?:{SCALE})")
 _NONE_PREFIXES = ("未", "没有", "无一")  # how a 未发生 statement (zero of what follows) begins
@@ -354,17 +353,14 @@ def _place(hit: ScoredChunk, question: Question) -> dict[str, float]:
 
 
 def _around(chunk: Chunk, record: FigureRecord, next_start: int) -> tuple[str, str]:
-    """The figure's sentence up to it (at most CONTEXT_CHARS) and the words after it up to the sentence
-    end or, when another figure follows in the sentence, its clause end: words that belong to a
-    neighbour figure do not count."""
-    rel_start, rel_end = record.char_start - chunk.char_start, record.char_end - chunk.char_start
-    before = chunk.text[max(0, rel_start - CONTEXT_CHARS) : rel_start]
-    before = before[max(before.rfind(t) for t in _TERMINATORS) + 1 :]
-    after = chunk.text[rel_end : max(rel_end, next_start - chunk.char_start)]
-    ends = [i for i in (after.find(t) for t in _TERMINATORS) if i >= 0]
-    if ends:
-        return before, after[: min(ends)]
-    if next_start < chunk.char_end:  # 受理纠纷1264件,成功调处1217件: 成功调处 is the next one's
+    """The figure's sentence, as the chunk splits them, up to it (at most CONTEXT_CHARS) and the words after
+    it up to the sentence end or, when another figure follows in the sentence, its clause end: words that
+    belong to a neighbour figure do not count."""
+    start, end = next(((s, e) for s, e in chunk.sentences if s <= record.char_start < e),
+                      (chunk.char_start, chunk.char_end))
+    before = chunk.text[max(start, record.char_start - CONTEXT_CHARS) - chunk.char_start : record.char_start - chunk.char_start]
+    after = chunk.text[record.char_end - chunk.char_start : max(record.char_end, min(end, next_start)) - chunk.char_start]
+    if next_start < end:  # 受理纠纷1264件,成功调处1217件: 成功调处 is the next one's
         marks = [i for i in (after.find(t) for t in _CLAUSE_MARKS) if i >= 0]
         if marks:
             return before, after[: min(marks)]
