@@ -3,7 +3,7 @@
 `core.figures` reads a number, its unit and its metric words; a record adds what a question about a
 figure needs and the sentence around it tells: the value in base units (600亿斤 -> 6e10 斤), its sign
 (下降2.7% -> -2.7), the period it refers to (2024年, 截至 a day, 去年 resolved against the report's
-year), its kind (actual, target, change, share) and its section path. Table cells take their row and
+year), its kind (actual, target, change, share, rank) and its section path. Table cells take their row and
 column labels as their metric. Ingest builds the records once, so the writer only stores them, with
 the vector of each record's short description (`describe`).
 """
@@ -20,8 +20,8 @@ from core.models import Chunk
 from core.normalize import NormalizedText, normalize
 from core.vocabulary import BOOK_TITLE, CHANGE_WORDS, FALLING, PERIOD, RELATIVE_YEARS, TARGET_LEAD, TARGET_WORDS
 
-KINDS = ("actual", "target", "change", "share")
-KIND_WORDS = {"actual": "实际", "target": "目标", "change": "增长变化", "share": "比例"}
+KINDS = ("actual", "target", "change", "share", "rank")
+KIND_WORDS = {"actual": "实际", "target": "目标", "change": "增长变化", "share": "比例", "rank": "排名第几"}
 # A description's metric and heading are cut to these lengths: the metric words nearest the figure
 # say what it measures, and the heading's first words its topic. On bench/ingest.py's 50 synthetic
 # reports (1902 figures beside 799 chunks, 2 shared cores) descriptions with the whole heading and
@@ -140,8 +140,9 @@ def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str
 def _measured(fig: Figure) -> str:
     """A figure's metric words: the words before it, and after a counter the thing it counts
     (新建两个调解中心: 新建调解中心; 全镇共有86个人民调解委员会). An amount of money is followed by
-    what it pays for (安排2.5亿元用于稳岗), not by what it measures."""
-    if fig.unit in COUNT_WORDS and fig.unit != "元" and len(fig.after) >= 2:
+    what it pays for (安排2.5亿元用于稳岗), not by what it measures. An ordinal is followed by what it
+    ranks (第十五届政务公开日)."""
+    if (fig.ordinal or fig.unit in COUNT_WORDS and fig.unit != "元") and len(fig.after) >= 2:
         return f"{fig.metric}{fig.after}"
     return fig.metric
 
@@ -167,7 +168,7 @@ def _record(chunk: Chunk, fig: Figure, scale: str, norm: NormalizedText, metric:
         metric=metric,
         period=period[0],
         period_basis=period[1],
-        kind=_kind(fig.unit, clause, before),
+        kind="rank" if fig.ordinal else _kind(fig.unit, clause, before),
         section_path=chunk.section_path,
     )
 

@@ -79,6 +79,10 @@ _CN_FIGURE = re.compile(
     rf"(?<![第{_CN_NUM}])(?P<num>[{_CN_NUM}]+)(?P<approx>余|多)?(?P<mult>[万亿])?"
     rf"(?P<unit>{alternation(COUNTERS)})"
 )
+# The counters of a rank or an ordinal (居全国第3位, 第十五届, 第一季度, 第二批): each is a figure of the records
+# of its own kind, and its number is no count (第4次 is not four times).
+ORDINAL_UNITS = "位 名 届 次 批 季度 轮 期".split()
+_ORDINAL = re.compile(rf"第\s?(?P<num>\d{{1,3}}|[{_CN_NUM}]{{1,4}})\s?(?P<unit>{alternation(ORDINAL_UNITS)})")
 _NAME_OPENERS = "\"'《「『"  # what opens a quoted name (normalised quotes): a numeral right after it names
 _NEGATIVE = re.compile(r"(?:未发生|未出现|未收到|未受理|没有发生|无一)(?P<what>[^,,。;;]{1,30})")
 _CLAUSE_BREAK = re.compile(r"[,。;:!?、\n]|\s{2,}")  # a bracket (乡镇(街道)调委会) stays in its clause
@@ -101,6 +105,7 @@ class Figure:
     value_max: float | None = None  # upper end of a range
     approx: str | None = None  # 余 / 多 / 以上 / 以下 / 左右
     negative: bool = False  # a "未发生…" statement read as zero
+    ordinal: bool = False  # a rank or an ordinal (第3位, 第十五届): its number says which, not how many
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -179,11 +184,18 @@ def extract_figures(text: str, norm: NormalizedText | None = None, start: int = 
     ntext = norm.text
     figures: list[Figure] = []
     taken: list[tuple[int, int]] = []
+    if unit_grammar:
+        for m in _ORDINAL.finditer(ntext, n_start, n_end):
+            value = int(m.group("num")) if m.group("num").isdigit() else parse_chinese_number(m.group("num"))
+            if value:  # 第十百 is no numeral
+                figures.append(_ordinal_figure(text, norm, m, value))
     for m in (_RECORD_FIGURE if unit_grammar else _FIGURE).finditer(ntext, n_start, n_end):
         if not (m.group("unit") or m.group("mult")):
             continue  # a number without a unit is a year, a date, a hotline or a code
         if m.start("num") > 0 and (ntext[m.start("num") - 1].isdigit() or ntext[m.start("num") - 1] in ".·"):
             continue
+        if ntext[max(0, m.start("num") - 2) : m.start("num")].rstrip().endswith("第"):
+            continue  # an ordinal (第4次), as a Chinese numeral after 第 is
         figure = _arabic_figure(text, norm, m)
         if not (math.isfinite(figure.value) and math.isfinite(figure.value_max or 0.0)):
             continue  # hundreds of digits: a float cannot hold it, and the API could not send it as JSON
@@ -247,6 +259,12 @@ def _chinese_figure(text: str, norm: NormalizedText, m: re.Match[str], value: in
     o_start, o_end = norm.to_original(m.start(), m.end())
     return Figure(float(value * factor), unit, text[o_start:o_end], o_start, o_end, metric,
                   clause_after(norm.text, m.end()), None, m.group("approx"))
+
+
+def _ordinal_figure(text: str, norm: NormalizedText, m: re.Match[str], value: int) -> Figure:
+    o_start, o_end = norm.to_original(m.start(), m.end())
+    return Figure(float(value), m.group("unit"), text[o_start:o_end], o_start, o_end, _metric(norm.text, m.start()),
+                  clause_after(norm.text, m.end()), ordinal=True)
 
 
 def _clean(value: float) -> float:

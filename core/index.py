@@ -76,7 +76,7 @@ log = logging.getLogger(__name__)
 #    word; a format-5 index is re-indexed.
 # 7: a counter's metric words go on to the thing it counts (新建两个调解中心: 新建调解中心); a format-6
 #    index is re-indexed.
-FORMAT_VERSION = 8
+FORMAT_VERSION = 9
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 SEGMENTS = "segments"
@@ -192,7 +192,7 @@ def require_format(manifest: dict[str, Any], where: Path) -> None:
     if found != FORMAT_VERSION:
         raise FormatMismatchError(
             f"the index at {where} is in format {found}, but this reportqa reads format {FORMAT_VERSION} "
-            "(a heading's 上一年度 is counted from the day the report was issued): "
+            "(ranks and ordinals, 居全国第3位 and 第十五届, are figures of their own kind): "
             "re-index the reports with `reportqa ingest PATH --rebuild`"
         )
 

@@ -70,6 +70,8 @@ ASKED_CHANGE = re.compile(r"同比|环比|增长|增速|增幅|增加了|提高�
 # How big, how long, how fast (新建道路有多长): a figure asked without 多少.
 ASKED_MAGNITUDE = "多[大高长快重远]"
 ASKED_LEVEL = re.compile(r"总量|总额|规模|总数|总共|一共|合计")
+# A rank or an ordinal asked (居全国第几位, 排名第几, 第几届): answered by a figure after 第, not a count.
+ASKED_RANK = re.compile(r"第几|排名|排第|排在|排行|位次|名次|位列")
 ASKED_ACTUAL = re.compile(r"实际|实现了|完成了|已经|已")
 # The words of a question that name the report it asks ("2026年政府工作报告中，2025年…"): an official may
 # leave them out; group 1 is the report's year, told apart from the period asked.

@@ -111,6 +111,9 @@ FEATURES = (
     "increment_missed",  # the question asks a flow, its words say none
     "gap_match",  # the question asks it against another's (比全国快), its words say so (高于全国)
     "base_other",  # its words measure it against a year the question does not name (较2020年下降18% for 同比)
+    "rank_match",  # a rank or an ordinal asked (排第几, 第几届) and this is one (第3位)
+    "rank_unasked",  # it is one, and the question asks a count or an amount
+    "rank_missed",  # one is asked, and this is a count or an amount
     "place_match",  # its report is of the place asked
     "place_other",  # the question names a place, and its report is of another
     "negative",  # a 未发生 statement: zero of what follows
@@ -325,6 +328,7 @@ def _kind(record: FigureRecord, before: str, question: Question) -> dict[str, fl
     section_target = bool(ASKED_TARGET.search(" ".join(record.section_path)))
     share = record.unit in SHARES
     increment = bool(INCREMENT.search(record.metric))
+    rank = record.kind == "rank"
     bases = {int(m.group("y")) for m in PERIOD.finditer(normalize_str(record.metric)) if m.group("base") and m.group("y")}
     return {
         "kind_target": float(target and question.asks_target),
@@ -343,6 +347,9 @@ def _kind(record: FigureRecord, before: str, question: Question) -> dict[str, fl
         "increment_missed": float(question.asks_increment and not increment),
         "gap_match": float(question.asks_gap and bool(GAP_WORDS.search(record.metric + before))),
         "base_other": float(bool(bases) and not bases & question.years),
+        "rank_match": float(rank and question.asks_rank),
+        "rank_unasked": float(rank and not question.asks_rank),
+        "rank_missed": float(question.asks_rank and not rank),
     }
 
 

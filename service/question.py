@@ -16,6 +16,7 @@ from core.vocabulary import (
     ASKED_GAP,
     ASKED_LEVEL,
     ASKED_MAGNITUDE,
+    ASKED_RANK,
     ASKED_TARGET,
     FIVE_YEAR_PLAN,
     INCREMENT,
@@ -66,6 +67,7 @@ class Question:
     asks_level: bool  # a level or a total (总量, 规模, 一共), not a change
     asks_increment: bool  # a flow (新增, 新建), not a stock
     asks_gap: bool  # against another's figure (比全国快了多少), not the year before
+    asks_rank: bool  # a rank or an ordinal (排第几, 第几届), not a count
     indicators: frozenset[str]  # the printed names of the indicators it calls otherwise (经济总量: 地区生产总值)
 
     @classmethod
@@ -113,6 +115,7 @@ class Question:
             asks_level=bool(ASKED_LEVEL.search(q)),
             asks_increment=bool(INCREMENT.search(q)),
             asks_gap=bool(ASKED_GAP.search(q)),
+            asks_rank=bool(ASKED_RANK.search(q)),
             indicators=frozenset(INDICATOR_OF[m.group(0).lower()] for m in INDICATOR_ALIAS.finditer(q)),
         )
 

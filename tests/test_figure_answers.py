@@ -55,7 +55,7 @@ REPORT_BAISHUI = """白水镇2025年度法治政府建设情况报告
 发布机构:白水镇人民政府  发布日期:2026-01-20
 一、上一年度推进法治政府建设的主要举措和成效
 （一）法治宣传深入基层。开展“法治进乡村”专题宣讲活动28场，培训村（社区）法律明白人340名。
-（二）矛盾纠纷多元化解。镇村两级调委会调处矛盾纠纷412件，调处成功率98.1%。
+（二）矛盾纠纷多元化解。镇村两级调委会调处矛盾纠纷412件，调处成功率98.1%。在全县矛盾纠纷化解工作考核中位列第2名。
 二、上一年度推进法治政府建设存在的不足和原因
 基层法治力量仍然薄弱。
 """
@@ -212,3 +212,11 @@ def test_the_year_a_yearly_report_reviews_is_the_year_asked(work_reports: str) -
     assert_figure(work_reports, answer, 28, "场", "白水镇")
     earlier = ask(work_reports, "白水镇2024年搞了几场法治进乡村的宣讲？")
     assert not earlier["found"] and earlier["citations"] == [], earlier["answer"]
+
+
+def test_a_rank_is_answered_by_the_figure_after_its_di(work_reports: str) -> None:
+    """位列第2名 answers 排第几 (the report's counts, asked 几场, are answered in
+    test_the_year_a_yearly_report_reviews_is_the_year_asked)."""
+    answer = ask(work_reports, "白水镇2025年化解矛盾纠纷的考核在全县排第几？")
+    assert_figure(work_reports, answer, 2, "名", "白水镇")
+    assert answer["figure"]["raw"] == "第2名"

@@ -133,6 +133,16 @@ def test_a_measure_restated_after_a_bound_keeps_its_words() -> None:
                                                     ("812公里", "高速公路总里程突破")]
 
 
+def test_a_rank_or_an_ordinal_is_a_figure_of_its_own_and_no_count() -> None:
+    """居全省第3位 and 第十五届 say which, not how many: the records read them as ranks, and neither they nor
+    the plain reading take 第4次 for four times."""
+    text = "全市经济总量居全省第3位。开展第十五届政务公开日活动，第4次专项检查发现问题12个。"
+    figures = extract_figures(text, unit_grammar=True)
+    assert [(f.raw, f.value, f.unit, f.ordinal) for f in figures] == [
+        ("第3位", 3, "位", True), ("第十五届", 15, "届", True), ("第4次", 4, "次", True), ("12个", 12, "个", False)]
+    assert [f.raw for f in extract_figures(text)] == ["12个"]
+
+
 def test_a_none_statement_is_cited_up_to_its_last_word() -> None:
     """未发生…案件 。: the space a converted file leaves before the full stop is not part of the figure."""
     figures = extract_figures("全年街道未发生行政诉讼案件 。", unit_grammar=True)
@@ -183,8 +193,8 @@ def test_a_numeral_that_opens_a_quoted_name_is_no_figure(indexed: tuple[Settings
 
 # 1: no figure records; 2: no figure description vectors; 3: no segments; 4: records of the older unit grammar;
 # 5: no sections under unnumbered heading lines; 6: a counter's metric words stop before the thing it counts;
-# 7: a heading's 上一年度 counted from the report's year, not from the day it was issued
-@pytest.mark.parametrize("old_format", [1, 2, 3, 4, 5, 6, 7])
+# 7: a heading's 上一年度 counted from the report's year, not from the day it was issued; 8: no ranks or ordinals
+@pytest.mark.parametrize("old_format", [1, 2, 3, 4, 5, 6, 7, 8])
 def test_an_index_of_an_old_format_asks_to_be_reindexed(indexed: tuple[Settings, str], old_format: int) -> None:
     settings, _ = indexed
     folder = current_version_dir(settings.index_dir)
