@@ -49,6 +49,13 @@ TARGET_WORDS = re.compile(r"预期|目标|力争|计划(?!启动|实施|出台|�
 # A government work report (政府工作报告) is delivered early in its year: it reviews the year before and plans
 # its own. Other yearly reports (法治政府建设情况报告, 信息公开年报) are named by the year they report on.
 WORK_REPORT = re.compile(r"政府工作报告")
+
+
+def reviews_year(title: str | None, year: int | None, asked: frozenset[int]) -> bool:
+    """Is the report a work report of the year after one `asked`, whose actuals it reviews (asked 2025,
+    the 2026年政府工作报告)?"""
+    return year is not None and year - 1 in asked and bool(WORK_REPORT.search(title or ""))
+
 # A flow rather than a stock (新增就业, 新建学校): not what a question of a total (装机总量) asks.
 INCREMENT = re.compile(r"新增|新建|新开工|新改建")
 # A figure against another's (高于全国8.5个百分点), and a question that asks for one (比全国快了多少), not a

@@ -35,8 +35,8 @@ from core.vocabulary import (
     GAP_WORDS,
     INCREMENT,
     PERIOD,
-    WORK_REPORT,
     YEAR,
+    reviews_year,
 )
 
 from .question import Question
@@ -300,7 +300,7 @@ def _period(record: FigureRecord, hit: ScoredChunk, question: Question) -> dict[
     months = question.months
     # A work report reviews the year before its own: asked that year, its figures that state no period are
     # read apart from period_report_other (which would cancel it).
-    reviewed = doc_year is not None and doc_year - 1 in years and bool(WORK_REPORT.search(hit.doc.metadata.title or ""))
+    reviewed = reviews_year(hit.doc.metadata.title, doc_year, years)
     prev_year = asked and not stated and reviewed
     return {
         "period_stated_match": float(asked and stated and period_year in years),

@@ -1,5 +1,6 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25) search fused by reciprocal rank,
-with a boost for documents whose year and place the question names.
+with a boost for documents whose year and place the question names (a work report's year is also
+the year before its own, which it reviews).
 
 Explicit filters (year, issuer, doc_ids) restrict the search; hints read from the
 question only re-rank, so a question that names a place no report has still gets
@@ -27,6 +28,7 @@ from core.index import DocumentRecord, IndexSnapshot
 from core.lexical import tokenize
 from core.models import Chunk
 from core.normalize import normalize_str
+from core.vocabulary import reviews_year
 
 from .query import PlaceIndex, place_names
 from .question import Question
@@ -146,12 +148,18 @@ class Retriever:
         docs = list(question.place_docs)
         if not docs or len(self.documents) == len(docs) or int(self.snapshot.manifest["n_chunks"]) <= n:
             return None  # every chunk is a global candidate already
-        in_year = [d for d in docs if self.documents[d].metadata.year in question.years]
+        in_year = [d for d in docs if self._of_year_asked(d, question)]
         docs = in_year or docs
         if sum(self.documents[d].n_chunks for d in docs) > PLACE_SCOPE_MAX_CHUNKS:
             return None
         ids = np.asarray(self.snapshot.chunk_ids_of(docs), dtype=np.int64)
         return ids if ids.size else None
+
+    def _of_year_asked(self, doc_id: str, question: Question) -> bool:
+        """Is the report of a year the question asks, or a work report that reviews it (asked 2025, the
+        2026年政府工作报告 gives 2025's actuals)?"""
+        meta = self.documents[doc_id].metadata
+        return meta.year in question.years or reviews_year(meta.title, meta.year, question.period_years)
 
     def _allowed_ids(self, filters: Filters) -> np.ndarray | None:
         if not filters.active:
@@ -177,7 +185,7 @@ class Retriever:
             score = sum(1.0 / (RRF_K + 1 + ranks[cid]) for ranks in (dense_rank, lexical_rank) if cid in ranks)
             if doc_id in question.place_docs:
                 score += PLACE_BOOST
-            if question.years and self.documents[doc_id].metadata.year in question.years:
+            if self._of_year_asked(doc_id, question):
                 score += YEAR_BOOST
             scores.append((cid, score))
         scores.sort(key=lambda s: -s[1])

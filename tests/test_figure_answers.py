@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -220,3 +221,22 @@ def test_a_rank_is_answered_by_the_figure_after_its_di(work_reports: str) -> Non
     answer = ask(work_reports, "白水镇2025年化解矛盾纠纷的考核在全县排第几？")
     assert_figure(work_reports, answer, 2, "名", "白水镇")
     assert answer["figure"]["raw"] == "第2名"
+
+
+def test_a_work_report_is_found_for_the_year_it_reviews_among_reports_of_that_year(tmp_path: Path) -> None:
+    """Asked of 2025, the 2026 work report's review of 2025 is found, though reports of 2025 itself crowd
+    the index (yearly reports of other towns, in the same words) and the city is one the gazetteer does
+    not know, so no place narrows the search."""
+    from ingest.pipeline import ingest_paths
+    from service.http.app import create_app
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "yunling_2026.txt").write_text(REPORT_2026, encoding="utf-8")
+    for n, town in enumerate("东坪 西岭 南溪 北塘 上河 下湾 中岗 石门".split()):
+        (reports / f"town_{n}.txt").write_text(REPORT_BAISHUI.replace("白水镇", f"{town}镇"), encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index")
+    assert not ingest_paths([reports], settings, progress=False).failed
+    with served(create_app(settings)) as url:
+        answer = ask(url, "云岭市2025年城镇新增就业实际有多少人？")
+        assert_figure(url, answer, 3.4, "万人", "2026年云岭市")
