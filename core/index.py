@@ -76,6 +76,10 @@ log = logging.getLogger(__name__)
 #    word; a format-5 index is re-indexed.
 # 7: a counter's metric words go on to the thing it counts (新建两个调解中心: 新建调解中心); a format-6
 #    index is re-indexed.
+# 8: a heading's relative year (上一年度) is counted from the day the report was issued; a format-7 index
+#    is re-indexed.
+# 9: ranks and ordinals (居全国第3位, 第十五届) are figures of kind rank, and no number after 第 is a count;
+#    a format-8 index is re-indexed.
 FORMAT_VERSION = 9
 CURRENT = "CURRENT"
 VERSIONS = "versions"

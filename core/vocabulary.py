@@ -56,6 +56,7 @@ def reviews_year(title: str | None, year: int | None, asked: frozenset[int]) -> 
     the 2026年政府工作报告)?"""
     return year is not None and year - 1 in asked and bool(WORK_REPORT.search(title or ""))
 
+
 # A flow rather than a stock (新增就业, 新建学校): not what a question of a total (装机总量) asks.
 INCREMENT = re.compile(r"新增|新建|新开工|新改建")
 # A figure against another's (高于全国8.5个百分点), and a question that asks for one (比全国快了多少), not a
