@@ -50,9 +50,10 @@ _CLAUSE_MARKS = ",，"
 _SCALE_PREFIX = re.compile(rf"^(?:{SCALE})")
 _NONE_PREFIXES = ("未", "没有", "无一")  # how a 未发生 statement (zero of what follows) begins
 PEOPLE = ("人", "人次", "名", "户", "户次")  # the counters of people and households
-# Counters that count the same kind of thing, one often written for another: cases, times and events, items.
+# Counters that count the same kind of thing, one often written for another: cases, times and events, items,
+# people (几人 of 2名).
 COUNTER_GROUPS = (frozenset("件 起 宗 单".split()), frozenset("次 场 场次 期 批 轮 回".split()),
-                  frozenset("项 类 种 个 条 份".split()))
+                  frozenset("项 类 种 个 条 份".split()), frozenset("人 名".split()))
 
 # The features of a candidate, in the order the ranker's weights are stored.
 FEATURES = (

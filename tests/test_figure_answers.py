@@ -169,6 +169,12 @@ def test_people_are_counted_apart_from_cases_and_things() -> None:
     assert not same_class_of("人次", "次") and not same_class_of("起", "人")
 
 
+def test_people_asked_in_one_counter_are_answered_in_the_other(work_reports: str) -> None:
+    """人 and 名 count the same people: 多少人 is answered by 340名."""
+    answer = ask(work_reports, "白水镇2025年培训了多少人当法律明白人？")
+    assert_figure(work_reports, answer, 340, "名", "白水镇")
+
+
 def test_unnumbered_part_headings_tell_last_years_actual_from_this_years_plan(work_reports: str) -> None:
     done = ask(work_reports, "青川镇2025年实际新改建了多少公里农村公路？")
     planned = ask(work_reports, "青川镇2026年打算新改建多少公里农村公路？")
