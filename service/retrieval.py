@@ -177,6 +177,7 @@ class Retriever:
         ids = list(dict.fromkeys([c for _, c, _ in dense] + [c for _, c, _ in lexical]))
         # Score every candidate from its document alone; read the full chunks of the top_k only.
         doc_of = self.snapshot.doc_ids_of_chunks(ids)
+        of_year = {d: self._of_year_asked(d, question) for d in set(doc_of.values())}  # once a report, not a chunk
         scores = []
         for cid in ids:
             doc_id = doc_of.get(cid)
@@ -185,7 +186,7 @@ class Retriever:
             score = sum(1.0 / (RRF_K + 1 + ranks[cid]) for ranks in (dense_rank, lexical_rank) if cid in ranks)
             if doc_id in question.place_docs:
                 score += PLACE_BOOST
-            if self._of_year_asked(doc_id, question):
+            if of_year[doc_id]:
                 score += YEAR_BOOST
             scores.append((cid, score))
         scores.sort(key=lambda s: -s[1])

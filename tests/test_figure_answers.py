@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,23 +63,31 @@ REPORT_BAISHUI = """白水镇2025年度法治政府建设情况报告
 """
 
 
-@pytest.fixture(scope="module")
-def work_reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A served index of the work reports and the seed, built with the default model."""
+@contextmanager
+def served_reports(root: Path, reports: dict[str, str], *copied: Path) -> Iterator[str]:
+    """The URL of a server over a fresh index of `reports` (file name: text) and `copied` files, built
+    with the default model under `root`."""
     from ingest.pipeline import ingest_paths
     from service.http.app import create_app
 
-    root = tmp_path_factory.mktemp("work_reports")
-    reports = root / "reports"
-    reports.mkdir()
-    (reports / "yunling_2025.txt").write_text(REPORT_2025, encoding="utf-8")
-    (reports / "yunling_2026.txt").write_text(REPORT_2026, encoding="utf-8")
-    (reports / "qingchuan_2026.txt").write_text(REPORT_QINGCHUAN, encoding="utf-8")
-    (reports / "baishui_2025.txt").write_text(REPORT_BAISHUI, encoding="utf-8")
-    shutil.copy(SEED, reports / SEED.name)
+    folder = root / "reports"
+    folder.mkdir()
+    for name, text in reports.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    for path in copied:
+        shutil.copy(path, folder / path.name)
     settings = Settings(index_dir=root / "index")
-    assert not ingest_paths([reports], settings, progress=False).failed
+    assert not ingest_paths([folder], settings, progress=False).failed
     with served(create_app(settings)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def work_reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A served index of the work reports and the seed."""
+    reports = {"yunling_2025.txt": REPORT_2025, "yunling_2026.txt": REPORT_2026,
+               "qingchuan_2026.txt": REPORT_QINGCHUAN, "baishui_2025.txt": REPORT_BAISHUI}
+    with served_reports(tmp_path_factory.mktemp("work_reports"), reports, SEED) as url:
         yield url
 
 
@@ -222,8 +231,7 @@ def test_the_year_a_yearly_report_reviews_is_the_year_asked(work_reports: str) -
 
 
 def test_a_rank_is_answered_by_the_figure_after_its_di(work_reports: str) -> None:
-    """位列第2名 answers 排第几 (the report's counts, asked 几场, are answered in
-    test_the_year_a_yearly_report_reviews_is_the_year_asked)."""
+    """位列第2名 answers 排第几 with the rank as written, not a count of two."""
     answer = ask(work_reports, "白水镇2025年化解矛盾纠纷的考核在全县排第几？")
     assert_figure(work_reports, answer, 2, "名", "白水镇")
     assert answer["figure"]["raw"] == "第2名"
@@ -233,16 +241,8 @@ def test_a_work_report_is_found_for_the_year_it_reviews_among_reports_of_that_ye
     """Asked of 2025, the 2026 work report's review of 2025 is found, though reports of 2025 itself crowd
     the index (yearly reports of other towns, in the same words) and the city is one the gazetteer does
     not know, so no place narrows the search."""
-    from ingest.pipeline import ingest_paths
-    from service.http.app import create_app
-
-    reports = tmp_path / "reports"
-    reports.mkdir()
-    (reports / "yunling_2026.txt").write_text(REPORT_2026, encoding="utf-8")
-    for n, town in enumerate("东坪 西岭 南溪 北塘 上河 下湾 中岗 石门".split()):
-        (reports / f"town_{n}.txt").write_text(REPORT_BAISHUI.replace("白水镇", f"{town}镇"), encoding="utf-8")
-    settings = Settings(index_dir=tmp_path / "index")
-    assert not ingest_paths([reports], settings, progress=False).failed
-    with served(create_app(settings)) as url:
+    towns = {f"town_{n}.txt": REPORT_BAISHUI.replace("白水镇", f"{town}镇")
+             for n, town in enumerate("东坪 西岭 南溪 北塘 上河 下湾 中岗 石门".split())}
+    with served_reports(tmp_path, {"yunling_2026.txt": REPORT_2026, **towns}) as url:
         answer = ask(url, "云岭市2025年城镇新增就业实际有多少人？")
         assert_figure(url, answer, 3.4, "万人", "2026年云岭市")
