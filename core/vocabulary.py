@@ -87,9 +87,9 @@ REPORT_NAMED = re.compile(rf"({_YEAR_DIGITS})\s*年度?\s*(?:的|版)?\s*[\u4e00
                           r"(?:中|里|上)?的?[，,]?")
 # The names officials use for the main statistical indicators of a work report, beside the name the
 # reports print (the National Bureau of Statistics' indicator names): a question that asks for 经济总量 or
-# 经济增速 asks for 地区生产总值 or its growth. Applied to questions only; longer aliases first.
+# 经济增速 asks for 地区生产总值 or its growth.
 INDICATOR_ALIASES = {
-    "地区生产总值": ("GDP", "经济总量", "经济规模", "经济体量", "经济增速", "经济增长速度", "经济增长率"),
+    "地区生产总值": ("GDP", "经济总量", "经济规模", "经济体量", "经济盘子", "经济增速", "经济增长速度", "经济增长率"),
     "一般公共预算收入": ("地方财政收入", "财政收入"),
     "社会消费品零售总额": ("社会消费品零售额", "消费品零售总额", "社零"),
     "固定资产投资": ("固投",),
@@ -100,8 +100,25 @@ INDICATOR_ALIASES = {
     "居民人均可支配收入": ("人均可支配收入", "居民收入"),
     "PM2.5": ("细颗粒物",),
 }
-INDICATOR_ALIAS = re.compile(alternation(a for v in INDICATOR_ALIASES.values() for a in v), re.IGNORECASE)
-INDICATOR_OF = {alias.lower(): name for name, aliases in INDICATOR_ALIASES.items() for alias in aliases}
+# The everyday words officials say for the legal and administrative terms the reports print (the terms of
+# the 行政诉讼法, 行政处罚法 and 信访工作条例): a 官司 is a 诉讼, a 案子 a 案件, a case 处理完 is 办结, and
+# 一般程序 is the 行政处罚法's 普通程序. Only the speech of any official about any report: none of a
+# report's own wording.
+EVERYDAY_TERMS = {
+    "诉讼": ("官司", "告上法庭", "告到法院", "起诉到法院"),
+    "案件": ("案子",),
+    "办结": ("办完", "处理完", "办理完", "处置完"),
+    "不予受理": ("没被受理", "没有受理", "没受理", "不受理"),
+    "调解成功": ("调解成", "调成"),
+    "普通程序": ("一般程序",),
+    "违法建设": ("违建",),
+    "规范性文件": ("红头文件",),
+    "信访": ("上访",),
+}
+# Applied to questions only (a question also reads the printed name); longer aliases first.
+PRINTED_AS = {alias.lower(): name for table in (INDICATOR_ALIASES, EVERYDAY_TERMS)
+              for name, aliases in table.items() for alias in aliases}
+PRINTED_ALIAS = re.compile(alternation(PRINTED_AS), re.IGNORECASE)
 # A month a question or a report names (6月, 6月份); group 1 is the month. The end of a span of months
 # (1-6月, 1至6月) names no month of its own, nor does an ordinal (第6月).
 _MONTH_START = r"(?<![\d\-~—至到第])"

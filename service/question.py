@@ -20,9 +20,9 @@ from core.vocabulary import (
     ASKED_TARGET,
     FIVE_YEAR_PLAN,
     INCREMENT,
-    INDICATOR_ALIAS,
-    INDICATOR_OF,
     MONTH,
+    PRINTED_ALIAS,
+    PRINTED_AS,
     REPORT_NAMED,
     YEAR,
 )
@@ -68,7 +68,7 @@ class Question:
     asks_increment: bool  # a flow (新增, 新建), not a stock
     asks_gap: bool  # against another's figure (比全国快了多少), not the year before
     asks_rank: bool  # a rank or an ordinal (排第几, 第几届), not a count
-    indicators: frozenset[str]  # the printed names of the indicators it calls otherwise (经济总量: 地区生产总值)
+    printed_terms: frozenset[str]  # the printed names of the terms it calls otherwise (经济总量: 地区生产总值, 官司: 诉讼)
 
     @classmethod
     def parse(cls, text: str, places: PlaceIndex) -> Question:
@@ -116,7 +116,7 @@ class Question:
             asks_increment=bool(INCREMENT.search(q)),
             asks_gap=bool(ASKED_GAP.search(q)),
             asks_rank=bool(ASKED_RANK.search(q)),
-            indicators=frozenset(INDICATOR_OF[m.group(0).lower()] for m in INDICATOR_ALIAS.finditer(q)),
+            printed_terms=frozenset(PRINTED_AS[m.group(0).lower()] for m in PRINTED_ALIAS.finditer(q)),
         )
 
 

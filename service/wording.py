@@ -33,8 +33,8 @@ def bigrams(text: str) -> set[str]:
 
 def question_core(question: Question) -> set[str]:
     """The question's content bigrams: without years, the places it names, what it leaves out and question
-    words, with the printed names of the indicators it calls otherwise (经济总量 also reads 地区生产总值)."""
-    q = " ".join([question.normalized, *sorted(question.indicators)])
+    words, with the printed names of the terms it calls otherwise (经济总量 also reads 地区生产总值, 官司 诉讼)."""
+    q = " ".join([question.normalized, *sorted(question.printed_terms)])
     for name in sorted(question.place_words, key=len, reverse=True):
         q = q.replace(name, " ")
     q = _EXCLUDED.sub(" ", q)

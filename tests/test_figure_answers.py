@@ -58,6 +58,7 @@ REPORT_BAISHUI = """白水镇2025年度法治政府建设情况报告
 一、上一年度推进法治政府建设的主要举措和成效
 （一）法治宣传深入基层。开展“法治进乡村”专题宣讲活动28场，培训村（社区）法律明白人340名。
 （二）矛盾纠纷多元化解。镇村两级调委会调处矛盾纠纷412件，调处成功率98.1%。在全县矛盾纠纷化解工作考核中位列第2名。
+（三）行政争议依法化解。全年办理行政复议案件6件、行政诉讼案件3件。
 二、上一年度推进法治政府建设存在的不足和原因
 基层法治力量仍然薄弱。
 """
@@ -228,6 +229,12 @@ def test_the_year_a_yearly_report_reviews_is_the_year_asked(work_reports: str) -
     assert_figure(work_reports, answer, 28, "场", "白水镇")
     earlier = ask(work_reports, "白水镇2024年搞了几场法治进乡村的宣讲？")
     assert not earlier["found"] and earlier["citations"] == [], earlier["answer"]
+
+
+def test_a_legal_term_asked_in_everyday_words_is_answered_by_the_printed_one(work_reports: str) -> None:
+    """An official's 官司 is the report's 行政诉讼: 3件, not the 6件 of 行政复议 beside it."""
+    answer = ask(work_reports, "白水镇2025年打了几起行政官司？")
+    assert_figure(work_reports, answer, 3, "件", "白水镇")
 
 
 def test_a_rank_is_answered_by_the_figure_after_its_di(work_reports: str) -> None:

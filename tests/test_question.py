@@ -64,9 +64,15 @@ def test_how_big_or_how_long_asks_for_a_figure(question: str) -> None:
 
 
 def test_an_indicator_called_by_another_name_is_read_as_the_printed_one() -> None:
-    assert Question.parse("浦东新区2025年经济总量多少?", PLACES).indicators == {"地区生产总值"}
-    assert Question.parse("浦东新区2025年GDP增速是多少?", PLACES).indicators == {"地区生产总值"}
-    assert Question.parse("浦东新区2025年受理了多少件?", PLACES).indicators == set()
+    assert Question.parse("浦东新区2025年经济总量多少?", PLACES).printed_terms == {"地区生产总值"}
+    assert Question.parse("浦东新区2025年GDP增速是多少?", PLACES).printed_terms == {"地区生产总值"}
+    assert Question.parse("浦东新区2025年受理了多少件?", PLACES).printed_terms == set()
+
+
+def test_a_legal_term_said_in_everyday_words_is_read_as_the_printed_one() -> None:
+    """An official says 官司 and 案子 where the reports print 诉讼 and 案件."""
+    assert Question.parse("浦东新区2025年打了几起行政官司?", PLACES).printed_terms == {"诉讼"}
+    assert Question.parse("浦东新区2025年处理完了多少件案子?", PLACES).printed_terms == {"办结", "案件"}
 
 
 def test_a_year_needs_its_nian_except_in_an_elliptical_follow_up() -> None:
