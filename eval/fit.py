@@ -4,10 +4,11 @@ reports it was not fit on.
     python -m eval.fit --docs DIR --gold FILE [--docs DIR --gold FILE ...] [--out FILE] [--report FILE]
 
 Each --gold is read with the --docs at the same position (a folder given twice is indexed once). Every
-figure question's candidates come from the code path /ask runs; a candidate is right when it is the
-gold figure's record. Two logistic regressions (scikit-learn) are fit: the ranker, over candidates, and
-the answer model, over each question's best candidate (its ranker logit and how much of the question
-stands around it), which says whether to answer at all. Both are cross-validated by report family:
+figure question's candidates come from the code path /ask runs; a candidate is the one asked for when it
+is the gold figure's record, and scored right when the answer /ask gives with it is (the eval's rule).
+Two logistic regressions (scikit-learn) are fit: the ranker, over candidates, and the answer model, over
+each question's best candidate (its ranker logit and how much of the question stands around it), which
+says whether to answer at all. Both are cross-validated by report family:
 every question of a report, and of the same office's report of another year (which shares most of its
 wording), is scored by models fit without them. The abstention threshold is chosen on those held-out
 scores: the most right answers with false refusals <= 5% and abstention on unanswerable >= 90%, or, when
@@ -41,7 +42,15 @@ from core.figure_records import FigureRecord
 from core.index import open_index
 from core.vocabulary import REPORT_NAMED, YEAR
 from service.extractive import ANSWER_CHUNKS
-from service.figure_ranking import ANSWER_FEATURES, FEATURES, RANKER_PATH, FigureCandidate, FigureEvidence, answer_features
+from service.figure_ranking import (
+    ANSWER_FEATURES,
+    FEATURES,
+    RANKER_PATH,
+    FigureCandidate,
+    FigureEvidence,
+    answer_features,
+    answered_figure,
+)
 from service.question import Question
 from service.retrieval import Retriever
 from service.wording import question_core
@@ -104,8 +113,8 @@ def collect(gold: list[GoldQuestion], settings: Settings, index_dir: Path,
         asked = retriever.parse(text)  # read once: a Question passes through
         candidates = evidence.candidates(asked, question_core(asked),
                                          retriever.retrieve(asked, max(settings.default_top_k, ANSWER_CHUNKS)))
-        right = [answerable and score_answer(gold_q, {"found": True, "figure": {
-            "value": c.record.sign * c.record.value, "unit": c.record.scale_unit}}).correct for c in candidates]
+        right = [answerable and score_answer(gold_q, {"found": True, "figure": dict(zip(
+            ("value", "unit"), answered_figure(c.record, asked), strict=True))}).correct for c in candidates]
         labels = [answerable and record is not None
                   and (c.record.doc_id, c.record.char_start) == (record.doc_id, record.char_start) for c in candidates]
         return Example(gold_q.id + (f"-{variant}" if variant else ""), gold_q.gold_set, family, answerable,

@@ -18,7 +18,7 @@ from core.normalize import normalize_str
 from core.prompts import render
 from core.vocabulary import FALLING, YEAR
 
-from .figure_ranking import FigureEvidence, FigureRanker, states_none
+from .figure_ranking import FigureEvidence, FigureRanker, answered_figure, states_none
 from .question import Question
 from .retrieval import Filters, Retriever, ScoredChunk
 from .schemas import Answer, Citation, FigureOut
@@ -81,7 +81,7 @@ class ExtractiveAnswerer:
         citation = _sentence_citation(doc, hit, record.char_start, record.char_end)
         said = _as_said(record, hit.chunk)
         written, title, none = re.sub(r"\s+", "", said), doc.metadata.title or doc.file_name, states_none(record)
-        unit = record.scale_unit or (question.expected_unit or "") if none else record.scale_unit
+        value, unit = answered_figure(record, question)
         text = (render("answer_none", title=title, when=_when(doc, citation.quote), statement=written) if none
                 else render("answer_figure", title=title, subject=_subject(record, doc, citation.quote), figure=written))
         return Answer(
@@ -89,7 +89,7 @@ class ExtractiveAnswerer:
             found=True,
             answer=said,
             text=text,
-            figure=FigureOut(value=record.sign * record.value, unit=unit, raw=record.raw),
+            figure=FigureOut(value=value, unit=unit, raw=record.raw),
             citations=[citation],
             confidence=round(probability, 3),
         )

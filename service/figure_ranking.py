@@ -165,6 +165,13 @@ def states_none(record: FigureRecord) -> bool:
     return record.raw.startswith(_NONE_PREFIXES)
 
 
+def answered_figure(record: FigureRecord, question: Question) -> tuple[float, str]:
+    """The value and unit an answer with `record` gives (a 未发生 statement: zero, in the unit asked), as
+    the service says it and the ranker's fit scores it."""
+    unit = (record.scale_unit or question.expected_unit or "") if states_none(record) else record.scale_unit
+    return record.sign * record.value, unit
+
+
 def figure_candidates(question: Question, core: set[str], hits: list[ScoredChunk],
                       records_of: Callable[[str], list[FigureRecord]],
                       similarities_of: Callable[[str], np.ndarray]) -> list[FigureCandidate]:

@@ -11,7 +11,9 @@ import pytest
 from test_figure_answers import REPORT_2025, REPORT_2026
 
 from core.config import Settings
-from eval.fit import main
+from eval.fit import collect, main
+from eval.gold import load_gold
+from eval.runner import build_index
 from service.engine import Engine
 from service.figure_ranking import ANSWER_FEATURES, FEATURES, FigureRanker
 
@@ -75,3 +77,21 @@ def test_fit_refuses_unpaired_arguments(corpus: tuple[Path, Path]) -> None:
     reports, gold = corpus
     with pytest.raises(SystemExit):
         main(["--docs", str(reports), "--gold", str(gold), "--gold", str(gold)])
+
+
+def test_a_statement_that_none_occurred_is_scored_as_the_service_answers_it(tmp_path: Path,
+                                                                          fast_embedding: None) -> None:
+    """未发生行政诉讼案件 answers 发生了多少起 with zero in the unit asked, 起: the fit scores that
+    candidate right, as the eval scores the answer, or the answer model learns to refuse it."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "baishui_2025.txt").write_text(
+        "白水镇2025年法治政府建设情况报告\n全年未发生行政诉讼案件，办理行政复议案件6件。\n", encoding="utf-8")
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "z1", "doc": "baishui_2025.txt", "question": "白水镇2025年发生了多少起行政诉讼案件？",
+                                "answer": "未发生", "value": 0, "unit": "起", "evidence": "未发生行政诉讼案件"},
+                               ensure_ascii=False) + "\n", encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "unused")
+    asked = [e for e in collect(load_gold(gold), settings, build_index(reports, settings)) if not e.variant]
+    assert len(asked) == 1 and asked[0].labels.sum() == 1
+    assert asked[0].correct[asked[0].labels].all()
