@@ -18,7 +18,16 @@ from typing import Any
 from core.figures import COUNT_WORDS, SCALE, SCALE_FACTORS, SHARES, Figure, clause_before, extract_figures
 from core.models import Chunk
 from core.normalize import NormalizedText, normalize
-from core.vocabulary import BOOK_TITLE, CHANGE_WORDS, FALLING, PERIOD, RELATIVE_YEARS, TARGET_LEAD, TARGET_WORDS
+from core.vocabulary import (
+    BOOK_TITLE,
+    CHANGE_WORDS,
+    FALLING,
+    PERIOD,
+    RELATIVE_YEARS,
+    SECTION_OPENING_YEAR,
+    TARGET_LEAD,
+    TARGET_WORDS,
+)
 
 KINDS = ("actual", "target", "change", "share", "rank")
 KIND_WORDS = {"actual": "实际", "target": "目标", "change": "增长变化", "share": "比例", "rank": "排名第几"}
@@ -95,18 +104,25 @@ def report_figure_records(chunks: list[Chunk], report_year: int | None,
                           written_year: int | None = None) -> list[list[FigureRecord]]:
     """The records of a report's chunks, one list per chunk: a figure that two overlapping windows
     share is kept in the first, and a table cut into several chunks labels its cells by its first row.
-    `written_year` is the year the report was issued (its 发布日期), when known: see `_default_period`."""
+    `written_year` is the year the report was issued (its 发布日期), when known: see `_default_period`.
+    A section's year is the one its headings state, else the one its first sentence opens with (2024年是…),
+    else its parent section's."""
     seen: set[tuple[int, int]] = set()
     out: list[list[FigureRecord]] = []
     header: list[str] | None = None
     previous: Chunk | None = None
+    opening: dict[tuple[str, ...], str | None] = {}
     for chunk in chunks:
         continues = (previous is not None and previous.kind == chunk.kind == "table"
                      and chunk.char_start == previous.char_end + 1)
         if chunk.kind == "table" and not continues:
             first = chunk.sentences[0]
             header = _labels(chunk.text, first[0] - chunk.char_start, first[1] - chunk.char_start)
-        records = chunk_figure_records(chunk, report_year, header if continues else None, written_year)
+        path = tuple(chunk.section_path)
+        if path not in opening:
+            opening[path] = _opening_year(chunk) or next(
+                (opening[path[:n]] for n in range(len(path) - 1, 0, -1) if opening.get(path[:n])), None)
+        records = chunk_figure_records(chunk, report_year, header if continues else None, written_year, opening[path])
         out.append([r for r in records if (r.char_start, r.char_end) not in seen])
         seen.update((r.char_start, r.char_end) for r in records)
         previous = chunk
@@ -114,11 +130,12 @@ def report_figure_records(chunks: list[Chunk], report_year: int | None,
 
 
 def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str] | None = None,
-                         written_year: int | None = None) -> list[FigureRecord]:
+                         written_year: int | None = None, section_year: str | None = None) -> list[FigureRecord]:
     """The records of every figure in `chunk`; a table chunk reads its rows cell by cell, labelled by
-    the first cell of the row and the `header` cell of the column (the table's first row)."""
+    the first cell of the row and the `header` cell of the column (the table's first row).
+    `section_year` is the year its section opens with, when it does (see `report_figure_records`)."""
     if chunk.kind == "table":
-        return _table_records(chunk, report_year, header, written_year)
+        return _table_records(chunk, report_year, header, written_year, section_year)
     norm = normalize(chunk.text)
     records: list[FigureRecord] = []
     context: str | None = None
@@ -128,7 +145,8 @@ def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str
             period = _period(chunk.text[start : fig.char_start], report_year, context[:4] if context else None)
             basis = "stated"
             if period is None:
-                period, basis = (context, "context") if context else _default_period(chunk, report_year, written_year)
+                period, basis = ((context, "context") if context
+                                 else _default_period(chunk, report_year, written_year, section_year))
             else:
                 context = period
             paragraph = chunk.text[chunk.text.rfind("\n", 0, fig.char_start) + 1 : fig.char_start]
@@ -208,9 +226,22 @@ def _period(before: str, report_year: int | None, year: str | None = None) -> st
     return found
 
 
-def _default_period(chunk: Chunk, report_year: int | None, written_year: int | None) -> tuple[str | None, str]:
+def _opening_year(chunk: Chunk) -> str | None:
+    """The year the first sentence of `chunk` after its headings opens with (2024年是…), if any."""
+    headings = {h.strip() for h in chunk.section_path}
+    for start, end in chunk.sentences:
+        sentence = chunk.text[start - chunk.char_start : end - chunk.char_start].strip()
+        if sentence and sentence not in headings:
+            m = SECTION_OPENING_YEAR.match(sentence)
+            return m.group(1) if m else None
+    return None
+
+
+def _default_period(chunk: Chunk, report_year: int | None, written_year: int | None,
+                    section_year: str | None = None) -> tuple[str | None, str]:
     """The period of a figure whose sentence states none: the one its section headings state
-    (一、2024年工作回顾 in a 2025 work report), else the report's year.
+    (一、2024年工作回顾 in a 2025 work report), else the year its section opens with (2024年是…),
+    else the report's year.
     A heading's relative year is counted from the day the report was issued, as the national outline of
     a yearly report words its parts (一、上一年度…主要举措和成效): in a 2025年度 report issued in January
     2026, 上一年度 is 2025. Its sentences keep to the report's year, as they are written while the year
@@ -218,6 +249,8 @@ def _default_period(chunk: Chunk, report_year: int | None, written_year: int | N
     section = _period(" ".join(chunk.section_path), written_year if written_year is not None else report_year)
     if section is not None:
         return section, "section"
+    if section_year is not None:
+        return section_year, "section"
     return (str(report_year), "report") if report_year is not None else (None, "none")
 
 
@@ -239,7 +272,7 @@ def _labels(text: str, start: int, end: int) -> list[str]:
 
 
 def _table_records(chunk: Chunk, report_year: int | None, header: list[str] | None,
-                   written_year: int | None) -> list[FigureRecord]:
+                   written_year: int | None, section_year: str | None) -> list[FigureRecord]:
     text = chunk.text
     norm = normalize(text)
     records: list[FigureRecord] = []
@@ -255,7 +288,7 @@ def _table_records(chunk: Chunk, report_year: int | None, header: list[str] | No
             column = header[col] if col < len(header) else ""
             metric = " ".join(p for p in (row, column) if p)
             stated = _period(column, report_year) or _period(row, report_year)
-            period = (stated, "stated") if stated else _default_period(chunk, report_year, written_year)
+            period = (stated, "stated") if stated else _default_period(chunk, report_year, written_year, section_year)
             for fig, scale in _cell_figures(text, norm, c_start, c_end, f"{column} {row}"):
                 records.append(_record(chunk, fig, scale, norm, metric, period, f"{row} {column}"))
     return records

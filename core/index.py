@@ -80,7 +80,9 @@ log = logging.getLogger(__name__)
 #    is re-indexed.
 # 9: ranks and ordinals (居全国第3位, 第十五届) are figures of kind rank, and no number after 第 is a count;
 #    a format-8 index is re-indexed.
-FORMAT_VERSION = 9
+# 10: a figure whose sentence, chunk and headings state no year takes the year its section opens with
+#    (2024年是…); a format-9 index is re-indexed.
+FORMAT_VERSION = 10
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 SEGMENTS = "segments"

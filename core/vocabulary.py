@@ -125,6 +125,10 @@ _MONTH_START = r"(?<![\d\-~—至到第])"
 MONTH = re.compile(_MONTH_START + r"(\d{1,2})\s*月(?:份)?(?!\s*\d{1,2}\s*日)")
 ASKED_FALL = re.compile(r"下降|减少|降低|回落|下滑|降了|少了")
 FALLING = re.compile(r"(?:下降|减少|回落|降低|下滑|收窄)(?:了|约|近|为|达)?\s*$")
+# A section that opens with its year (2024年是…, 2024年，面对…): a work report's part whose heading names no
+# year (一、牢记殷殷嘱托，在接续奋斗中…取得新成效) says it so; group 1 is the year. A year counted from
+# (2018年以来) opens no section of its own.
+SECTION_OPENING_YEAR = re.compile(rf"^\s*({_YEAR_DIGITS})\s*年\s*(?:是|，|,)")
 # A five-year plan a question names (十三五期间, "十四五"末: group 2 says its last year alone); 十四五 is 2021-2025.
 FIVE_YEAR_PLAN = re.compile(r"十([一二三四五六七八九])五[”\"]?(?:规划)?(期?末)?")
 RELATIVE_YEARS = {"前年": -2, "去年": -1, "上年": -1, "上一年": -1, "过去一年": -1, "今年": 0, "本年": 0, "当年": 0, "明年": 1}

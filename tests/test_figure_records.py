@@ -149,18 +149,23 @@ def test_a_none_statement_is_cited_up_to_its_last_word() -> None:
     assert [(f.raw, f.value, f.negative) for f in figures] == [("未发生行政诉讼案件", 0.0, True)]
 
 
+def _ingested(tmp_path: Path, name: str, text: str) -> dict[str, FigureRecord]:
+    """The records of one report of ours, `text` saved as `name` and ingested into a fresh index."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / name).write_text(text, encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index")
+    summary = ingest_paths([folder], settings, progress=False)
+    return _by_raw(settings, summary.outcomes[0].doc_id or "")
+
+
 def test_unnumbered_part_headings_give_the_period_of_the_figures_under_them(tmp_path: Path) -> None:
     """A work report whose parts are headed by lines of their own (2025年工作回顾, 2026年工作安排): the
     same measure is last year's actual in one and this year's plan in the other."""
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    (folder / "yunling_2026.txt").write_text(
+    records = _ingested(tmp_path, "yunling_2026.txt",
         "2026年云岭市政府工作报告\n云岭市市长 李明\n各位代表：\n现在，我代表市人民政府向大会报告工作。\n"
         "2025年工作回顾\n（一）推进乡村振兴。新改建农村公路900公里。2025年在政府网站公布了《2024年乡村振兴规划》等30项文件。\n"
-        "2026年工作安排\n（一）推进乡村振兴。新改建农村公路800公里。\n", encoding="utf-8")
-    settings = Settings(index_dir=tmp_path / "index")
-    summary = ingest_paths([folder], settings, progress=False)
-    records = _by_raw(settings, summary.outcomes[0].doc_id or "")
+        "2026年工作安排\n（一）推进乡村振兴。新改建农村公路800公里。\n")
     done, planned = records["900公里"], records["800公里"]
     assert (done.period, done.period_basis, done.section_path) == ("2025", "section", ["2025年工作回顾", "（一）推进乡村振兴"])
     assert (planned.period, planned.period_basis) == ("2026", "section")
@@ -171,17 +176,22 @@ def test_unnumbered_part_headings_give_the_period_of_the_figures_under_them(tmp_
 def test_a_headings_relative_year_counts_from_the_day_the_report_was_issued(tmp_path: Path) -> None:
     """A yearly report in the national outline, issued the January after its year: 上一年度 in a heading is
     the year reported on, and a sentence's 今年 is the report's year."""
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    (folder / "qingchuan_2025.txt").write_text(
+    records = _ingested(tmp_path, "qingchuan_2025.txt",
         "青川镇2025年度法治政府建设情况报告\n发布机构:青川镇人民政府  发布日期:2026-01-20\n"
-        "一、上一年度推进法治政府建设的主要举措和成效\n开展法治宣传进村活动15场。今年办理行政复议答复3件。\n",
-        encoding="utf-8")
-    settings = Settings(index_dir=tmp_path / "index")
-    summary = ingest_paths([folder], settings, progress=False)
-    records = _by_raw(settings, summary.outcomes[0].doc_id or "")
+        "一、上一年度推进法治政府建设的主要举措和成效\n开展法治宣传进村活动15场。今年办理行政复议答复3件。\n")
     assert (records["15场"].period, records["15场"].period_basis) == ("2025", "section")
     assert (records["3件"].period, records["3件"].period_basis) == ("2025", "stated")
+
+
+def test_a_section_whose_heading_names_no_year_takes_the_year_it_opens_with(tmp_path: Path) -> None:
+    """A work report's review part headed 牢记嘱托… opens 2024年是…: a figure in it that states no year is
+    2024's; the plans part, opening with no year, keeps the report's year."""
+    records = _ingested(tmp_path, "yunling_2025.txt",
+        "2025年云岭县政府工作报告\n一、牢记嘱托，在接续奋斗中取得新成效\n"
+        "2024年是极不平凡的一年。全县上下团结奋斗，经济社会发展取得新成效。\n粮食播种面积稳定，产量61.2万吨。\n"
+        "二、奋勇争先，扎实做好各项工作\n今年要重点抓好以下工作。新改建农村公路300公里。\n")
+    assert (records["61.2万吨"].period, records["61.2万吨"].period_basis) == ("2024", "section")
+    assert (records["300公里"].period, records["300公里"].period_basis) == ("2025", "report")
 
 
 def test_a_numeral_that_opens_a_quoted_name_is_no_figure(indexed: tuple[Settings, str]) -> None:
@@ -193,8 +203,9 @@ def test_a_numeral_that_opens_a_quoted_name_is_no_figure(indexed: tuple[Settings
 
 # 1: no figure records; 2: no figure description vectors; 3: no segments; 4: records of the older unit grammar;
 # 5: no sections under unnumbered heading lines; 6: a counter's metric words stop before the thing it counts;
-# 7: a heading's 上一年度 counted from the report's year, not from the day it was issued; 8: no ranks or ordinals
-@pytest.mark.parametrize("old_format", [1, 2, 3, 4, 5, 6, 7, 8])
+# 7: a heading's 上一年度 counted from the report's year, not from the day it was issued; 8: no ranks or ordinals;
+# 9: no year a section opens with
+@pytest.mark.parametrize("old_format", [1, 2, 3, 4, 5, 6, 7, 8, 9])
 def test_an_index_of_an_old_format_asks_to_be_reindexed(indexed: tuple[Settings, str], old_format: int) -> None:
     settings, _ = indexed
     folder = current_version_dir(settings.index_dir)
