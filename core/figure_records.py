@@ -27,6 +27,7 @@ from core.vocabulary import (
     SECTION_OPENING_YEAR,
     TARGET_LEAD,
     TARGET_WORDS,
+    month_span,
 )
 
 KINDS = ("actual", "target", "change", "share", "rank")
@@ -64,7 +65,7 @@ class FigureRecord:
     qualifier: str | None  # 余 / 多 / 以上 / 以下 / 左右 / 约
     sign: int  # -1 when a 下降/减少/回落 makes it a fall
     metric: str  # the clause words it measures, or a table cell's row and column labels
-    period: str | None  # 2024, 2024-09 or 2024-12-31
+    period: str | None  # 2024, 2024-09, 2024-01/2024-06 (1-6月) or 2024-12-31
     period_basis: str  # stated (its sentence), context (earlier in its chunk), section (its headings), report, none
     kind: str  # one of KINDS
     section_path: list[str]
@@ -94,9 +95,12 @@ def _heading_words(section_path: list[str]) -> str:
 
 
 def _period_words(period: str | None) -> str:
-    """2024 -> 2024年, 2024-09 -> 2024年9月, 2024-12-31 -> 2024年12月31日."""
+    """2024 -> 2024年, 2024-09 -> 2024年9月, 2024-01/2024-06 -> 2024年1-6月, 2024-12-31 -> 2024年12月31日."""
     if period is None:
         return ""
+    if "/" in period:
+        start, end = period.split("/")
+        return f"{start[:4]}年{int(start[5:7])}-{int(end[5:7])}月"
     return "".join(f"{int(part)}{word}" for part, word in zip(period.split("-"), "年月日", strict=False))
 
 
@@ -214,16 +218,33 @@ def _period(before: str, report_year: int | None, year: str | None = None) -> st
         if m.group("dy"):
             found = f"{m.group('dy')}-{int(m.group('dm')):02d}-{int(m.group('dd')):02d}"
         elif m.group("my"):
-            found = f"{m.group('my')}-{int(m.group('mm')):02d}"
+            found = _months(m.group("my"), m.group("ms"), m.group("mm")) or m.group("my")
         elif m.group("y"):
             found = m.group("y")
         elif m.group("m"):
             of = found[:4] if found else year or (str(report_year) if report_year is not None else None)
-            if of is not None and 1 <= int(m.group("m")) <= 12:
-                found = f"{of}-{int(m.group('m')):02d}"
+            found = (_months(of, m.group("s"), m.group("m")) if of is not None else None) or found
         elif report_year is not None:
             found = str(report_year + RELATIVE_YEARS[m.group("rel")])
     return found
+
+
+def _months(year: str, first: str | None, last: str) -> str | None:
+    """A month (2022-06) or a span of months (1-6月: the ISO 8601 interval 2022-01/2022-06) of `year`;
+    None when they are no months of a year."""
+    span = month_span(first, last)
+    if span is None:
+        return None
+    start, end = span
+    return f"{year}-{end:02d}" if start == end else f"{year}-{start:02d}/{year}-{end:02d}"
+
+
+def period_months(period: str | None) -> tuple[int, int] | None:
+    """The first and last month of a period (2022-06: (6, 6); 2022-01/2022-06: (1, 6); 截至2020-11-30:
+    (11, 11)); None when it is a year."""
+    if not period or len(period) < 7:
+        return None
+    return int(period[5:7]), int(period.split("/")[-1][5:7])
 
 
 def _opening_year(chunk: Chunk) -> str | None:

@@ -82,7 +82,9 @@ log = logging.getLogger(__name__)
 #    a format-8 index is re-indexed.
 # 10: a figure whose sentence, chunk and headings state no year takes the year its section opens with
 #    (2024年是…); a format-9 index is re-indexed.
-FORMAT_VERSION = 10
+# 11: a span of months (2022年1-6月) is a period of its own (2022-01/2022-06), not the year; a format-10
+#    index is re-indexed.
+FORMAT_VERSION = 11
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 SEGMENTS = "segments"

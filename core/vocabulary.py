@@ -119,10 +119,21 @@ EVERYDAY_TERMS = {
 PRINTED_AS = {alias.lower(): name for table in (INDICATOR_ALIASES, EVERYDAY_TERMS)
               for name, aliases in table.items() for alias in aliases}
 PRINTED_ALIAS = re.compile(alternation(PRINTED_AS), re.IGNORECASE)
-# A month a question or a report names (6月, 6月份); group 1 is the month. The end of a span of months
-# (1-6月, 1至6月) names no month of its own, nor does an ordinal (第6月).
-_MONTH_START = r"(?<![\d\-~—至到第])"
-MONTH = re.compile(_MONTH_START + r"(\d{1,2})\s*月(?:份)?(?!\s*\d{1,2}\s*日)")
+# A month a question or a report names (6月, 6月份) or a span of months (1-6月, 1至6月: the sum since
+# January, another figure than June's): its first month (None for a month alone) and its last are groups
+# first and last. An ordinal (第6月) names none, nor does a day (6月30日).
+_MONTH_START = r"(?<![\d\-~—–至到第])"
+_SPAN_FROM = r"(?:(?P<{}>\d{{1,2}})\s*[-~—–至到]\s*)?"  # a span's first month, in a group of the given name
+MONTH = re.compile(_MONTH_START + _SPAN_FROM.format("first") + r"(?P<last>\d{1,2})\s*月(?:份)?(?!\s*\d{1,2}\s*日)")
+
+
+def month_span(first: str | None, last: str) -> tuple[int, int] | None:
+    """The first and last month a match of MONTH or PERIOD names ((6, 6) for 6月, (1, 6) for 1-6月); None
+    when they are no months of a year (13月, 6-1月)."""
+    start, end = int(first or last), int(last)
+    return (start, end) if 1 <= start <= end <= 12 else None
+
+
 ASKED_FALL = re.compile(r"下降|减少|降低|回落|下滑|降了|少了")
 FALLING = re.compile(r"(?:下降|减少|回落|降低|下滑|收窄)(?:了|约|近|为|达)?\s*$")
 # A section that opens with its year (2024年是…, 2024年，面对…): a work report's part whose heading names no
@@ -132,11 +143,12 @@ SECTION_OPENING_YEAR = re.compile(rf"^\s*({_YEAR_DIGITS})\s*年\s*(?:是|，|,)"
 # A five-year plan a question names (十三五期间, "十四五"末: group 2 says its last year alone); 十四五 is 2021-2025.
 FIVE_YEAR_PLAN = re.compile(r"十([一二三四五六七八九])五[”\"]?(?:规划)?(期?末)?")
 RELATIVE_YEARS = {"前年": -2, "去年": -1, "上年": -1, "上一年": -1, "过去一年": -1, "今年": 0, "本年": 0, "当年": 0, "明年": 1}
-# A period a sentence states: a 截至 day, a month (of a year or alone), a year, or a year relative to the report's; a year
+# A period a sentence states: a 截至 day, a month or a span of months (of a year or alone), a year, or a year relative
+# to the report's; a year
 # after 比/较/与 is what a change is measured against, not the figure's period.
 PERIOD = re.compile(
     rf"(?P<base>[比较与]\s*)?(?:(?:截至|截止)\s*(?P<dy>{_YEAR_DIGITS})\s*年\s*(?P<dm>\d{{1,2}})\s*月\s*(?P<dd>\d{{1,2}})\s*日"
-    rf"|(?P<my>{_YEAR_DIGITS})\s*年\s*(?P<mm>\d{{1,2}})\s*月(?!\s*\d)|(?P<y>{_YEAR_DIGITS})\s*年"
+    rf"|(?P<my>{_YEAR_DIGITS})\s*年\s*{_SPAN_FROM.format('ms')}(?P<mm>\d{{1,2}})\s*月(?!\s*\d)|(?P<y>{_YEAR_DIGITS})\s*年"
     rf"|(?P<rel>{'|'.join(RELATIVE_YEARS)})"
-    rf"|{_MONTH_START}(?P<m>\d{{1,2}})\s*月份?(?!\s*\d))"  # a month alone (6月份): of the year before it
+    rf"|{_MONTH_START}{_SPAN_FROM.format('s')}(?P<m>\d{{1,2}})\s*月份?(?!\s*\d))"  # a month alone (6月份): of the year before it
 )

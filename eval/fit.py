@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import hashlib
 import json
 import logging
@@ -41,7 +42,7 @@ from core.embedding import get_embedder
 from core.figure_records import FigureRecord
 from core.index import open_index
 from core.vocabulary import REPORT_NAMED, YEAR
-from service.extractive import ANSWER_CHUNKS
+from service.extractive import ANSWER_CHUNKS, missing_report
 from service.figure_ranking import (
     ANSWER_FEATURES,
     FEATURES,
@@ -97,7 +98,11 @@ def collect(gold: list[GoldQuestion], settings: Settings, index_dir: Path,
     answer. One that names years is asked again with its years moved past every report of the index
     (2024 -> 2031): no report answers that. The gold sets hold few such questions; these teach the
     ranker what the year asked means beside a report's own year. `foreign` questions, of other
-    reports, are asked too, as unanswerable ones."""
+    reports, are asked too, as unanswerable ones, with the places they name that no report here is
+    from left out: /ask refuses a question naming only such places before ranking. Asked with them,
+    they would look to the answer model like questions naming no place and teach it to refuse those
+    (a one-office index's questions name none). Other questions /ask refuses before ranking (a
+    report of a year the index lacks) get no candidates."""
     snapshot = open_index(index_dir)
     retriever = Retriever(snapshot, get_embedder(settings))
     evidence = FigureEvidence(retriever)
@@ -111,8 +116,11 @@ def collect(gold: list[GoldQuestion], settings: Settings, index_dir: Path,
         """`text` asked of the index; answerable (by `record`, the gold figure's) unless it is moved or foreign."""
         answerable = gold_q.answerable and variant not in ("moved", "foreign")
         asked = retriever.parse(text)  # read once: a Question passes through
-        candidates = evidence.candidates(asked, question_core(asked),
-                                         retriever.retrieve(asked, max(settings.default_top_k, ANSWER_CHUNKS)))
+        if variant == "foreign" and asked.unknown_places and not asked.place_docs:
+            asked = retriever.parse(functools.reduce(lambda t, place: t.replace(place, ""), asked.unknown_places,
+                                                     asked.text))
+        candidates = [] if missing_report(asked, retriever.documents) else evidence.candidates(
+            asked, question_core(asked), retriever.retrieve(asked, max(settings.default_top_k, ANSWER_CHUNKS)))
         right = [answerable and score_answer(gold_q, {"found": True, "figure": dict(zip(
             ("value", "unit"), answered_figure(c.record, asked), strict=True))}).correct for c in candidates]
         labels = [answerable and record is not None

@@ -53,9 +53,7 @@ class ExtractiveAnswerer:
         """The answer to `question`, from `hits` when the caller retrieved its `passages` already."""
         question = self.retriever.parse(question)
         if not (filters and filters.active):
-            if question.unknown_places and not question.place_docs:
-                return not_found(question.text, f"(没有{'、'.join(question.unknown_places)}的报告)")
-            missing = _missing_report(question, self.retriever.documents)
+            missing = missing_report(question, self.retriever.documents)
             if missing:
                 return not_found(question.text, missing)
         hits = self.passages(question, top_k, filters) if hits is None else hits
@@ -223,9 +221,13 @@ def _as_said(record: FigureRecord, chunk: Chunk) -> str:
     return f"{verb.group(0).strip()}{record.raw}" if verb else record.raw
 
 
-def _missing_report(question: Question, documents: dict[str, DocumentRecord]) -> str:
-    """Why nothing is answered, when the question names a report (of its place, of a year: 云岭市2027年
-    政府工作报告中…) that the index does not hold: another year's report states other figures."""
+def missing_report(question: Question, documents: dict[str, DocumentRecord]) -> str:
+    """Why nothing is answered before any passage is read ("" when it may be), when the question is
+    about a place no indexed report is from, or names a report (of its place, of a year: 云岭市2027年
+    政府工作报告中…) that the index does not hold: another year's report states other figures. The
+    ranker's fit (eval/fit.py) skips what this refuses, as /ask never ranks it."""
+    if question.unknown_places and not question.place_docs:
+        return f"(没有{'、'.join(question.unknown_places)}的报告)"
     if not question.report_years:
         return ""
     scope = [documents[d] for d in question.place_docs] or list(documents.values())

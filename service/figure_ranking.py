@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from core.figure_records import FigureRecord
+from core.figure_records import FigureRecord, period_months
 from core.figures import COUNT_WORDS, SCALE, SHARES, clause_after
 from core.models import Chunk
 from core.normalize import normalize_str
@@ -85,8 +85,8 @@ FEATURES = (
     "period_stated_other",  # they state another year
     "period_report_match",  # its period is only the report's year, the one asked
     "period_report_other",  # ... another year (but the one before its report's: period_prev_year)
-    "month_match",  # the month asked is its period's
-    "month_other",  # its period is another month
+    "month_match",  # the month asked (or span: 1-6月) is its period's
+    "month_other",  # its period is another month or span
     "month_unknown",  # a month is asked, its period names none
     "report_named_match",  # the question names its report's year (2026年政府工作报告)
     "report_named_other",  # ... and names another
@@ -115,8 +115,9 @@ FEATURES = (
     "rank_match",  # a rank or an ordinal asked (排第几, 第几届) and this is one (第3位)
     "rank_unasked",  # it is one, and the question asks a count or an amount
     "rank_missed",  # one is asked, and this is a count or an amount
-    "place_match",  # its report is of the place asked
-    "place_other",  # the question names a place, and its report is of another
+    "place_other",  # the question names a place, and its report is of another. There is no "of the place
+    #                 asked": it would score every figure lower when no place is named (a one-office index),
+    #                 and the answer model, reading that score, refuse those questions
     "negative",  # a 未发生 statement: zero of what follows
     "approximate",  # 余/约/左右 qualify it
     "bound",  # a threshold crossed (突破, 超过): often beside the measure itself
@@ -299,7 +300,7 @@ def _unit(record: FigureRecord, question: Question) -> dict[str, float]:
 def _period(record: FigureRecord, hit: ScoredChunk, question: Question) -> dict[str, float]:
     years, named = question.period_years, question.report_years
     period_year = int(record.period[:4]) if record.period else None
-    period_month = int(record.period[5:7]) if record.period and len(record.period) >= 7 else None
+    stated_months = period_months(record.period)
     doc_year = hit.doc.metadata.year
     section_years = {int(y) for y in YEAR.findall(normalize_str(" ".join(record.section_path)))}
     stated = record.period_basis in ("stated", "context", "section")
@@ -315,9 +316,9 @@ def _period(record: FigureRecord, hit: ScoredChunk, question: Question) -> dict[
         "period_stated_other": float(asked and stated and period_year not in years),
         "period_report_match": float(asked and not stated and period_year in years),
         "period_report_other": float(asked and not stated and period_year not in years and not prev_year),
-        "month_match": float(bool(months) and period_month in months),
-        "month_other": float(bool(months) and period_month is not None and period_month not in months),
-        "month_unknown": float(bool(months) and period_month is None),
+        "month_match": float(bool(months) and stated_months in months),
+        "month_other": float(bool(months) and stated_months is not None and stated_months not in months),
+        "month_unknown": float(bool(months) and stated_months is None),
         "report_named_match": float(bool(named) and doc_year in named),
         "report_named_other": float(bool(named) and doc_year not in named),
         "doc_year_match": float(by_doc and doc_year in years),
@@ -362,9 +363,7 @@ def _kind(record: FigureRecord, before: str, question: Question) -> dict[str, fl
 
 
 def _place(hit: ScoredChunk, question: Question) -> dict[str, float]:
-    named = bool(question.place_docs)
-    return {"place_match": float(named and hit.doc.doc_id in question.place_docs),
-            "place_other": float(named and hit.doc.doc_id not in question.place_docs)}
+    return {"place_other": float(bool(question.place_docs) and hit.doc.doc_id not in question.place_docs)}
 
 
 def _around(chunk: Chunk, record: FigureRecord, next_start: int) -> tuple[str, str]:
@@ -428,7 +427,7 @@ LOGIT_BOUND = 8.0
 def answer_features(probabilities: np.ndarray, features: np.ndarray) -> np.ndarray:
     """The answer model's input for the best-ranked candidate, from every candidate's probability and
     features (rows in the same order; at least one)."""
-    p = np.clip(probabilities, 1e-9, 1.0 - 1e-9)
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-9, 1.0 - 1e-9)
     logits = np.clip(np.log(p) - np.log1p(-p), -LOGIT_BOUND, LOGIT_BOUND)
     best = int(np.argmax(logits))
     lead = logits[best] - np.max(np.delete(logits, best)) if len(logits) > 1 else 2 * LOGIT_BOUND

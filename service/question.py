@@ -25,6 +25,7 @@ from core.vocabulary import (
     PRINTED_AS,
     REPORT_NAMED,
     YEAR,
+    month_span,
 )
 
 from .query import PlaceIndex, place_chains
@@ -51,7 +52,7 @@ class Question:
     report_years: frozenset[int]  # years that name the report asked ("2026年政府工作报告")
     period_years: frozenset[int]  # the years the figure is asked of: the others and a five-year plan's (十四五:
     #                               2021-2025), or all when only the report's is named
-    months: frozenset[int]
+    months: frozenset[tuple[int, int]]  # the months asked: (6, 6) for 6月, (1, 6) for the span 1-6月
     place_docs: dict[str, int]  # doc_id -> length of the matched name; the longest matches only
     unknown_places: tuple[str, ...]  # places named that no indexed report is from
     place_words: frozenset[str]  # names of the places it is about: where, not what, so no evidence
@@ -99,7 +100,7 @@ class Question:
             years=years,
             report_years=report_years,
             period_years=(years - report_years) | plans or years,
-            months=frozenset(int(m) for m in MONTH.findall(q) if 1 <= int(m) <= 12),
+            months=frozenset(span for m in MONTH.finditer(q) if (span := month_span(m["first"], m["last"]))),
             place_docs=matches,
             unknown_places=tuple(q[slice(*chain[-1])] for chain in chains if chain not in known),
             place_words=frozenset(matched_names | context),

@@ -63,6 +63,14 @@ REPORT_BAISHUI = """白水镇2025年度法治政府建设情况报告
 基层法治力量仍然薄弱。
 """
 
+# A town's monthly hotline report: the sum since January (1-12月) beside December's own figures.
+REPORT_SHIMEN = """石门镇2025年12月12345热线办理情况通报
+发布机构:石门镇人民政府  发布日期:2026-01-08
+一、总体情况
+2025年1-12月，12345热线共受理群众诉求5230件，办结5198件，办结率99.4%。
+12月份，热线受理群众诉求486件，办结480件，其中城市管理类诉求132件。
+"""
+
 
 @contextmanager
 def served_reports(root: Path, reports: dict[str, str], *copied: Path) -> Iterator[str]:
@@ -253,3 +261,15 @@ def test_a_work_report_is_found_for_the_year_it_reviews_among_reports_of_that_ye
     with served_reports(tmp_path, {"yunling_2026.txt": REPORT_2026, **towns}) as url:
         answer = ask(url, "云岭市2025年城镇新增就业实际有多少人？")
         assert_figure(url, answer, 3.4, "万人", "2026年云岭市")
+
+
+def test_a_span_of_months_is_a_period_of_its_own(tmp_path: Path) -> None:
+    """1-12月 is the sum since January: asked for, it answers; asked for December, December's figure does;
+    asked for November or for 1-11月, which no figure states, nothing does (not the sum that runs
+    through it, nor December's)."""
+    with served_reports(tmp_path, {"shimen_2025_12.txt": REPORT_SHIMEN}) as url:
+        assert_figure(url, ask(url, "石门镇2025年1-12月热线受理了多少件诉求？"), 5230, "件", "石门镇")
+        assert_figure(url, ask(url, "石门镇2025年12月受理群众诉求多少件？"), 486, "件", "石门镇")
+        for other in ("石门镇2025年11月份热线办结了多少件？", "石门镇2025年1到11月热线接到多少件诉求？"):
+            answer = ask(url, other)
+            assert not answer["found"] and answer["citations"] == [], answer["answer"]

@@ -205,7 +205,7 @@ def test_a_numeral_that_opens_a_quoted_name_is_no_figure(indexed: tuple[Settings
 # 5: no sections under unnumbered heading lines; 6: a counter's metric words stop before the thing it counts;
 # 7: a heading's 上一年度 counted from the report's year, not from the day it was issued; 8: no ranks or ordinals;
 # 9: no year a section opens with
-@pytest.mark.parametrize("old_format", [1, 2, 3, 4, 5, 6, 7, 8, 9])
+@pytest.mark.parametrize("old_format", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
 def test_an_index_of_an_old_format_asks_to_be_reindexed(indexed: tuple[Settings, str], old_format: int) -> None:
     settings, _ = indexed
     folder = current_version_dir(settings.index_dir)

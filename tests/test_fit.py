@@ -95,3 +95,26 @@ def test_a_statement_that_none_occurred_is_scored_as_the_service_answers_it(tmp_
     asked = [e for e in collect(load_gold(gold), settings, build_index(reports, settings)) if not e.variant]
     assert len(asked) == 1 and asked[0].labels.sum() == 1
     assert asked[0].correct[asked[0].labels].all()
+
+
+def test_questions_are_asked_of_the_ranker_as_ask_would_rank_them(corpus: tuple[Path, Path], tmp_path: Path,
+                                                                   fast_embedding: None) -> None:
+    """/ask refuses a question naming only a place no report is from before ranking: another folder's
+    question is asked of the ranker without that place, as a question naming none (those of a one-office
+    index name none). One naming a report of a year the index lacks, which /ask refuses too, gets no
+    candidates."""
+    reports, _ = corpus
+    rows = [{"id": "f1", "doc": "hunan_2025.txt", "question": "湖南省2024年粮食总产量达到多少？", "answer": "70.1万吨",
+             "value": 70.1, "unit": "万吨", "evidence": "粮食总产量达到70.1万吨"},
+            {"id": "p1", "doc": None, "question": "2024年粮食总产量达到多少？", "answer": None},
+            {"id": "m1", "doc": None, "question": "云岭市2030年政府工作报告中，2029年粮食总产量达到多少？", "answer": None}]
+    gold = tmp_path / "questions.jsonl"
+    gold.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "unused")
+    foreign, placeless, missing = load_gold(gold)
+    examples = collect([placeless, missing], settings, build_index(reports, settings), [foreign])
+    by_id = {e.id: e for e in examples}
+    asked_foreign, asked_placeless = by_id["f1-foreign"], by_id["p1"]
+    assert len(asked_placeless.labels) > 0 and not asked_foreign.answerable
+    assert (asked_foreign.features == asked_placeless.features).all()
+    assert len(by_id["m1"].labels) == 0

@@ -30,13 +30,13 @@ def test_the_unit_a_question_asks_is_one_the_figure_extractor_reads(question: st
 
 
 @pytest.mark.parametrize("question, months", [
-    ("金杨新村街道2019年6月份受理了多少件?", {6}),
-    ("金杨新村街道2019年5月热线接到多少件诉求?", {5}),
-    ("金杨新村街道2019年1-6月共受理多少件?", set()),  # a span of months asks no month of its own
-    ("金杨新村街道2019年1至6月共受理多少件?", set()),
+    ("金杨新村街道2019年6月份受理了多少件?", {(6, 6)}),
+    ("金杨新村街道2019年5月热线接到多少件诉求?", {(5, 5)}),
+    ("金杨新村街道2019年1-6月共受理多少件?", {(1, 6)}),  # a span of months: the sum since January, not June's
+    ("金杨新村街道2019年1至6月共受理多少件?", {(1, 6)}),
     ("截至2019年6月30日共受理多少件?", set()),  # a day, not a month
 ])
-def test_the_month_asked_is_a_month_not_the_end_of_a_span(question: str, months: set[int]) -> None:
+def test_the_month_asked_is_a_month_or_a_span_of_months(question: str, months: set[tuple[int, int]]) -> None:
     assert Question.parse(question, PLACES).months == months
 
 
