@@ -116,6 +116,7 @@ def report_figure_records(chunks: list[Chunk], report_year: int | None,
     header: list[str] | None = None
     previous: Chunk | None = None
     opening: dict[tuple[str, ...], str | None] = {}
+    open_paragraph = (0, "")  # where the last chunk's unfinished paragraph starts, and its text
     for chunk in chunks:
         continues = (previous is not None and previous.kind == chunk.kind == "table"
                      and chunk.char_start == previous.char_end + 1)
@@ -126,18 +127,28 @@ def report_figure_records(chunks: list[Chunk], report_year: int | None,
         if path not in opening:
             opening[path] = _opening_year(chunk) or next(
                 (opening[path[:n]] for n in range(len(path) - 1, 0, -1) if opening.get(path[:n])), None)
-        records = chunk_figure_records(chunk, report_year, header if continues else None, written_year, opening[path])
+        paragraph_start, paragraph = open_paragraph
+        covered = previous is not None and paragraph_start <= chunk.char_start <= previous.char_end
+        before_chunk = paragraph[: chunk.char_start - paragraph_start] if covered else ""
+        records = chunk_figure_records(chunk, report_year, header if continues else None, written_year, opening[path],
+                                       before_chunk)
         out.append([r for r in records if (r.char_start, r.char_end) not in seen])
         seen.update((r.char_start, r.char_end) for r in records)
+        last_break = chunk.text.rfind("\n") + 1
+        open_paragraph = ((chunk.char_start + last_break, chunk.text[last_break:]) if last_break
+                          else (chunk.char_start - len(before_chunk), before_chunk + chunk.text))
         previous = chunk
     return out
 
 
 def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str] | None = None,
-                         written_year: int | None = None, section_year: str | None = None) -> list[FigureRecord]:
+                         written_year: int | None = None, section_year: str | None = None,
+                         paragraph_before: str = "") -> list[FigureRecord]:
     """The records of every figure in `chunk`; a table chunk reads its rows cell by cell, labelled by
     the first cell of the row and the `header` cell of the column (the table's first row).
-    `section_year` is the year its section opens with, when it does (see `report_figure_records`)."""
+    `section_year` is the year its section opens with, when it does (see `report_figure_records`);
+    `paragraph_before` is the text of the paragraph the chunk opens inside of, before the chunk: a window
+    that cuts a list of targets (主要预期目标是：…；…) keeps them targets."""
     if chunk.kind == "table":
         return _table_records(chunk, report_year, header, written_year, section_year)
     norm = normalize(chunk.text)
@@ -153,7 +164,8 @@ def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str
                                  else _default_period(chunk, report_year, written_year, section_year))
             else:
                 context = period
-            paragraph = chunk.text[chunk.text.rfind("\n", 0, fig.char_start) + 1 : fig.char_start]
+            line_start = chunk.text.rfind("\n", 0, fig.char_start) + 1
+            paragraph = (paragraph_before if line_start == 0 else "") + chunk.text[line_start : fig.char_start]
             before = paragraph if TARGET_LEAD.search(paragraph) else chunk.text[start : fig.char_start]
             records.append(_record(chunk, fig, _scale_of(fig), norm, _measured(fig), (period, basis), before))
     return records

@@ -7,7 +7,7 @@ import re
 
 from core.figures import alternation
 from core.normalize import normalize_str
-from core.vocabulary import ASKED_COUNT_WORDS, ASKED_MAGNITUDE, DATE, YEAR
+from core.vocabulary import ASKED_COUNT_WORDS, ASKED_MAGNITUDE, DATE, REPORT_NAMED, YEAR
 
 from .question import Question
 
@@ -32,12 +32,14 @@ def bigrams(text: str) -> set[str]:
 
 
 def question_core(question: Question) -> set[str]:
-    """The question's content bigrams: without years, the places it names, what it leaves out and question
-    words, with the printed names of the terms it calls otherwise (经济总量 also reads 地区生产总值, 官司 诉讼)."""
+    """The question's content bigrams: without years, the places it names, the report it names (2026年政府
+    工作报告中: which report, not what is asked of it), what it leaves out and question words, with the
+    printed names of the terms it calls otherwise (经济总量 also reads 地区生产总值, 官司 诉讼)."""
     q = " ".join([question.normalized, *sorted(question.printed_terms)])
     for name in sorted(question.place_words, key=len, reverse=True):
         q = q.replace(name, " ")
     q = _EXCLUDED.sub(" ", q)
+    q = REPORT_NAMED.sub(" ", q)
     q = DATE.sub(" ", q)
     q = YEAR.sub(" ", q)
     q = _QUESTION_WORDS.sub(" ", q)

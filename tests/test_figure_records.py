@@ -10,9 +10,11 @@ import pytest
 from test_cli import _run
 
 from core.config import Settings
-from core.figure_records import FigureRecord
+from core.figure_records import FigureRecord, report_figure_records
 from core.figures import extract_figures
 from core.index import FormatMismatchError, current_version_dir, open_index
+from core.models import Report
+from ingest.chunking import chunk_report
 from ingest.pipeline import ingest_paths
 
 pytestmark = pytest.mark.usefixtures("fast_embedding")
@@ -147,6 +149,19 @@ def test_a_none_statement_is_cited_up_to_its_last_word() -> None:
     """未发生…案件 。: the space a converted file leaves before the full stop is not part of the figure."""
     figures = extract_figures("全年街道未发生行政诉讼案件 。", unit_grammar=True)
     assert [(f.raw, f.value, f.negative) for f in figures] == [("未发生行政诉讼案件", 0.0, True)]
+
+
+def test_a_list_of_targets_cut_by_chunk_windows_stays_a_list_of_targets() -> None:
+    """主要预期目标是：…；… read in windows that open inside the list: every figure of the list is a target
+    (增长3% no change, 620亿斤以上 no actual), and the paragraph after it is led by no targets."""
+    text = ("二、2026年工作安排\n今年主要预期目标是：地区生产总值增长6%左右；城镇新增就业40万人，城镇调查失业率5%左右；"
+            "居民消费价格涨幅2%左右；地方一般公共预算收入增长3%，粮食产量620亿斤以上；按照国家要求完成节能减排任务。\n"
+            "全年新建学校12所。\n")
+    chunks = chunk_report(Report(doc_id="d", source="s", format="txt", encoding="utf-8", text=text), max_chars=60)
+    assert not any("预期目标" in chunk.text for chunk in chunks[1:])  # the windows after the first cut the list
+    kinds = [(r.raw, r.kind) for records in report_figure_records(chunks, 2026) for r in records]
+    assert kinds == [("6%左右", "target"), ("40万人", "target"), ("5%左右", "target"), ("2%左右", "target"),
+                     ("3%", "target"), ("620亿斤以上", "target"), ("12所", "actual")]
 
 
 def _ingested(tmp_path: Path, name: str, text: str) -> dict[str, FigureRecord]:

@@ -7,6 +7,7 @@ import pytest
 from core.vocabulary import CITATION_MARKER, YEAR, YEAR_LOOSE
 from service.query import PlaceIndex
 from service.question import Question
+from service.wording import question_core
 
 PLACES = PlaceIndex({"seed": {"金杨新村街道", "金杨新村"}, "pudong": {"浦东新区", "上海市"}})
 
@@ -82,3 +83,13 @@ def test_a_year_needs_its_nian_except_in_an_elliptical_follow_up() -> None:
 
 def test_a_citation_marker_has_up_to_three_digits() -> None:
     assert CITATION_MARKER.findall("[1] [12] [123] [1234]") == ["1", "12", "123"]
+
+
+@pytest.mark.parametrize("question", [
+    "浦东新区2019年政府工作报告中，2018年调解成功率是多少?",
+    "按金杨新村街道2019年法治政府建设情况报告，调解成功率是多少?",
+    "2019年的调解成功率是多少?",
+])
+def test_the_words_that_name_the_report_asked_are_no_evidence_of_what_is_asked(question: str) -> None:
+    """Which report is asked (2019年政府工作报告中) says nothing of the figure: only 调解成功率 is evidence."""
+    assert question_core(Question.parse(question, PLACES)) == {"调解", "解成", "成功", "功率"}
