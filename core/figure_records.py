@@ -98,9 +98,9 @@ def _period_words(period: str | None) -> str:
     """2024 -> 2024年, 2024-09 -> 2024年9月, 2024-01/2024-06 -> 2024年1-6月, 2024-12-31 -> 2024年12月31日."""
     if period is None:
         return ""
-    if "/" in period:
-        start, end = period.split("/")
-        return f"{start[:4]}年{int(start[5:7])}-{int(end[5:7])}月"
+    months = period_months(period)
+    if "/" in period and months is not None:
+        return f"{period[:4]}年{months[0]}-{months[1]}月"
     return "".join(f"{int(part)}{word}" for part, word in zip(period.split("-"), "年月日", strict=False))
 
 
