@@ -43,6 +43,10 @@ DESCRIPTION_HEADING_CHARS = 12
 _HEADING_NUMBER = re.compile(r"^\s*(?:第\s*[一二三四五六七八九十百\d]+\s*[章编条]|[(（]\s*[一二三四五六七八九十百\d]+\s*[)）]"
                              r"|[一二三四五六七八九十百\d]+\s*(?:、|\.(?!\d)))\s*")
 _CLAUSE_END = re.compile(r"[,，、;；:：。]")
+# What a chunk is told of the paragraph it opens inside of: the words that lead the paragraph's targets
+# when they came before the chunk, else its last characters, where such words may begin (longer than
+# any TARGET_LEAD match). Bounded, so a report with no line breaks costs what one with them does.
+_PARAGRAPH_TAIL = 16
 _SCALE = re.compile(SCALE)
 _CELL_NUMBER = re.compile(r"\s*(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(%?)\s*")
 _LABEL_UNIT = re.compile(r"[(（]\s*(?:单位[:：]\s*)?(?P<scale>" + SCALE + r")?(?P<unit>[^()（）]{1,8}?)\s*[)）]")
@@ -116,7 +120,7 @@ def report_figure_records(chunks: list[Chunk], report_year: int | None,
     header: list[str] | None = None
     previous: Chunk | None = None
     opening: dict[tuple[str, ...], str | None] = {}
-    open_paragraph = (0, "")  # where the last chunk's unfinished paragraph starts, and its text
+    before_chunk = ""  # what the chunk's paragraph says before it (see _PARAGRAPH_TAIL)
     for chunk in chunks:
         continues = (previous is not None and previous.kind == chunk.kind == "table"
                      and chunk.char_start == previous.char_end + 1)
@@ -127,18 +131,25 @@ def report_figure_records(chunks: list[Chunk], report_year: int | None,
         if path not in opening:
             opening[path] = _opening_year(chunk) or next(
                 (opening[path[:n]] for n in range(len(path) - 1, 0, -1) if opening.get(path[:n])), None)
-        paragraph_start, paragraph = open_paragraph
-        covered = previous is not None and paragraph_start <= chunk.char_start <= previous.char_end
-        before_chunk = paragraph[: chunk.char_start - paragraph_start] if covered else ""
+        before_chunk = _paragraph_before(previous, before_chunk, chunk)
         records = chunk_figure_records(chunk, report_year, header if continues else None, written_year, opening[path],
                                        before_chunk)
         out.append([r for r in records if (r.char_start, r.char_end) not in seen])
         seen.update((r.char_start, r.char_end) for r in records)
-        last_break = chunk.text.rfind("\n") + 1
-        open_paragraph = ((chunk.char_start + last_break, chunk.text[last_break:]) if last_break
-                          else (chunk.char_start - len(before_chunk), before_chunk + chunk.text))
         previous = chunk
     return out
+
+
+def _paragraph_before(previous: Chunk | None, previous_before: str, chunk: Chunk) -> str:
+    """What the paragraph `chunk` opens inside of says before it, from the window before (`previous`, whose
+    own paragraph said `previous_before` before it): "" when the chunk opens a paragraph or follows no window."""
+    if previous is None or not previous.char_start <= chunk.char_start <= previous.char_end:
+        return ""
+    part = previous.text[: chunk.char_start - previous.char_start]
+    line_start = part.rfind("\n") + 1
+    paragraph = (previous_before if line_start == 0 else "") + part[line_start:]
+    lead = TARGET_LEAD.search(paragraph)
+    return lead.group(0) if lead else paragraph[-_PARAGRAPH_TAIL:]
 
 
 def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str] | None = None,
@@ -147,8 +158,8 @@ def chunk_figure_records(chunk: Chunk, report_year: int | None, header: list[str
     """The records of every figure in `chunk`; a table chunk reads its rows cell by cell, labelled by
     the first cell of the row and the `header` cell of the column (the table's first row).
     `section_year` is the year its section opens with, when it does (see `report_figure_records`);
-    `paragraph_before` is the text of the paragraph the chunk opens inside of, before the chunk: a window
-    that cuts a list of targets (主要预期目标是：…；…) keeps them targets."""
+    `paragraph_before` is what the paragraph the chunk opens inside of says before it (`_paragraph_before`):
+    a window that cuts a list of targets (主要预期目标是：…；…) keeps them targets."""
     if chunk.kind == "table":
         return _table_records(chunk, report_year, header, written_year, section_year)
     norm = normalize(chunk.text)
