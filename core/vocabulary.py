@@ -144,8 +144,7 @@ SECTION_OPENING_YEAR = re.compile(rf"^\s*({_YEAR_DIGITS})\s*年\s*(?:是|，|,)"
 FIVE_YEAR_PLAN = re.compile(r"十([一二三四五六七八九])五[”\"]?(?:规划)?(期?末)?")
 RELATIVE_YEARS = {"前年": -2, "去年": -1, "上年": -1, "上一年": -1, "过去一年": -1, "今年": 0, "本年": 0, "当年": 0, "明年": 1}
 # A period a sentence states: a 截至 day, a month or a span of months (of a year or alone), a year, or a year relative
-# to the report's; a year
-# after 比/较/与 is what a change is measured against, not the figure's period.
+# to the report's; a year after 比/较/与 is what a change is measured against, not the figure's period.
 PERIOD = re.compile(
     rf"(?P<base>[比较与]\s*)?(?:(?:截至|截止)\s*(?P<dy>{_YEAR_DIGITS})\s*年\s*(?P<dm>\d{{1,2}})\s*月\s*(?P<dd>\d{{1,2}})\s*日"
     rf"|(?P<my>{_YEAR_DIGITS})\s*年\s*{_SPAN_FROM.format('ms')}(?P<mm>\d{{1,2}})\s*月(?!\s*\d)|(?P<y>{_YEAR_DIGITS})\s*年"
